@@ -1,0 +1,184 @@
+// Every Prometheus metric Shipshape exports, defined in one place: names follow
+// Prometheus conventions with a `shipshape_` prefix, label sets are bounded, and
+// the adapters at the bottom turn the hooks of the workqueue, informer
+// supervisor, leader elector and event recorder into these series.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { RestartReason, InformerMetrics } from '../controller/informer-supervisor.js';
+import type { LeaderMetrics } from '../controller/leader-election.js';
+import type { WorkQueueMetrics } from '../controller/workqueue.js';
+import type { EventMetrics } from '../report/events.js';
+import { VERSION } from '../version.js';
+
+export type Compliance = 'compliant' | 'noncompliant' | 'unknown';
+export type ReconcileResultLabel = 'success' | 'error' | 'requeue';
+export type ReportWriteResult = 'created' | 'updated' | 'unchanged' | 'conflict' | 'error';
+export type EventResultLabel = 'sent' | 'deduplicated' | 'ratelimited' | 'error';
+
+// Reconciles span milliseconds (cached) to minutes (first scan of a large image).
+const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+// Queue waits are usually tiny but back off up to the 1000 s rate-limiter cap.
+const QUEUE_BUCKETS = [0.001, 0.01, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1000];
+
+export interface ShipshapeMetrics {
+  registry: Registry;
+  violations: Gauge<'namespace' | 'policy' | 'rule' | 'severity'>;
+  workloads: Gauge<'namespace' | 'compliance'>;
+  reconcileTotal: Counter<'controller' | 'result'>;
+  reconcileDuration: Histogram<'controller'>;
+  workqueueDepth: Gauge<'queue'>;
+  workqueueAdds: Counter<'queue'>;
+  workqueueQueueDuration: Histogram<'queue'>;
+  workqueueWorkDuration: Histogram<'queue'>;
+  workqueueRetries: Counter<'queue'>;
+  informerRestarts: Counter<'resource' | 'reason'>;
+  reportWrites: Counter<'kind' | 'result'>;
+  events: Counter<'type' | 'reason' | 'result'>;
+  leader: Gauge;
+  buildInfo: Gauge<'version'>;
+}
+
+export interface MetricsOptions {
+  /** Value of shipshape_build_info{version}. Default: package.json version. */
+  version?: string;
+  /** Register Node.js process metrics (process_*, nodejs_*). Default true. */
+  defaultMetrics?: boolean;
+}
+
+/** A fresh registry holding every Shipshape metric (one per process; tests make their own). */
+export function createMetrics(options: MetricsOptions = {}): ShipshapeMetrics {
+  const registry = new Registry();
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+
+  const metrics: ShipshapeMetrics = {
+    registry,
+    violations: new Gauge({
+      name: 'shipshape_violations',
+      help: 'Current policy violations, by namespace, policy, rule and severity.',
+      labelNames: ['namespace', 'policy', 'rule', 'severity'] as const,
+      registers,
+    }),
+    workloads: new Gauge({
+      name: 'shipshape_workloads',
+      help: 'Workloads with a SecurityReport, by namespace and compliance (compliant, noncompliant, unknown).',
+      labelNames: ['namespace', 'compliance'] as const,
+      registers,
+    }),
+    reconcileTotal: new Counter({
+      name: 'shipshape_reconcile_total',
+      help: 'Reconciles finished, by controller and result (success, error, requeue).',
+      labelNames: ['controller', 'result'] as const,
+      registers,
+    }),
+    reconcileDuration: new Histogram({
+      name: 'shipshape_reconcile_duration_seconds',
+      help: 'Time spent in one reconcile, by controller.',
+      labelNames: ['controller'] as const,
+      buckets: DURATION_BUCKETS,
+      registers,
+    }),
+    workqueueDepth: new Gauge({
+      name: 'shipshape_workqueue_depth',
+      help: 'Keys waiting in the workqueue.',
+      labelNames: ['queue'] as const,
+      registers,
+    }),
+    workqueueAdds: new Counter({
+      name: 'shipshape_workqueue_adds_total',
+      help: 'Keys accepted into the workqueue (deduplicated adds are not counted).',
+      labelNames: ['queue'] as const,
+      registers,
+    }),
+    workqueueQueueDuration: new Histogram({
+      name: 'shipshape_workqueue_queue_duration_seconds',
+      help: 'Time a key waited in the workqueue before a worker picked it up.',
+      labelNames: ['queue'] as const,
+      buckets: QUEUE_BUCKETS,
+      registers,
+    }),
+    workqueueWorkDuration: new Histogram({
+      name: 'shipshape_workqueue_work_duration_seconds',
+      help: 'Time a worker spent on one key.',
+      labelNames: ['queue'] as const,
+      buckets: DURATION_BUCKETS,
+      registers,
+    }),
+    workqueueRetries: new Counter({
+      name: 'shipshape_workqueue_retries_total',
+      help: 'Keys re-queued with backoff after a failed reconcile.',
+      labelNames: ['queue'] as const,
+      registers,
+    }),
+    informerRestarts: new Counter({
+      name: 'shipshape_informer_restarts_total',
+      help: 'Informers restarted after an error or a silence, by resource and reason (error, idle).',
+      labelNames: ['resource', 'reason'] as const,
+      registers,
+    }),
+    reportWrites: new Counter({
+      name: 'shipshape_report_writes_total',
+      help: 'Report writes to the API server, by report kind and result.',
+      labelNames: ['kind', 'result'] as const,
+      registers,
+    }),
+    events: new Counter({
+      name: 'shipshape_events_total',
+      help: 'Kubernetes Events recorded, by type, reason and result (sent, deduplicated, ratelimited, error).',
+      labelNames: ['type', 'reason', 'result'] as const,
+      registers,
+    }),
+    leader: new Gauge({
+      name: 'shipshape_leader',
+      help: '1 while this replica holds the leader lease, else 0.',
+      registers,
+    }),
+    buildInfo: new Gauge({
+      name: 'shipshape_build_info',
+      help: 'Always 1; the version label says which Shipshape build is running.',
+      labelNames: ['version'] as const,
+      registers,
+    }),
+  };
+  metrics.leader.set(0);
+  metrics.buildInfo.set({ version: options.version ?? VERSION }, 1);
+  return metrics;
+}
+
+/** Typed helpers for the series the reconciler and report writers update. */
+export function recordReconcile(
+  metrics: ShipshapeMetrics,
+  controller: string,
+  result: ReconcileResultLabel,
+  seconds: number,
+): void {
+  metrics.reconcileTotal.inc({ controller, result });
+  metrics.reconcileDuration.observe({ controller }, seconds);
+}
+
+export function recordReportWrite(metrics: ShipshapeMetrics, kind: string, result: ReportWriteResult): void {
+  metrics.reportWrites.inc({ kind, result });
+}
+
+export function workQueueMetricsFor(metrics: ShipshapeMetrics, queue: string): WorkQueueMetrics {
+  return {
+    depth: (keys) => metrics.workqueueDepth.set({ queue }, keys),
+    added: () => metrics.workqueueAdds.inc({ queue }),
+    queueLatency: (seconds) => metrics.workqueueQueueDuration.observe({ queue }, seconds),
+    workDuration: (seconds) => metrics.workqueueWorkDuration.observe({ queue }, seconds),
+    retried: () => metrics.workqueueRetries.inc({ queue }),
+  };
+}
+
+export function informerMetricsFor(metrics: ShipshapeMetrics, resource: string): InformerMetrics {
+  return { restarted: (reason: RestartReason) => metrics.informerRestarts.inc({ resource, reason }) };
+}
+
+export function leaderMetricsFor(metrics: ShipshapeMetrics): LeaderMetrics {
+  return { leading: (isLeader) => metrics.leader.set(isLeader ? 1 : 0) };
+}
+
+export function eventMetricsFor(metrics: ShipshapeMetrics): EventMetrics {
+  return {
+    recorded: (type, reason, result: EventResultLabel) => metrics.events.inc({ type, reason, result }),
+  };
+}

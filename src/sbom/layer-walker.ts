@@ -1,0 +1,249 @@
+// Walks one layer blob without extracting it: decompresses, parses the tar as it
+// streams, records whiteouts, opaque directories and links, and hands the content
+// of the files a selector asks for to a sink. What the sink returns (content, or an
+// analysis of it) is what the layer keeps, so memory holds one wanted file at a time.
+import type { Readable } from 'node:stream';
+
+import { isLayerMediaType, tarChunks } from './decompress.js';
+import { classifyWhiteout, normalizeImagePath } from './paths.js';
+import { TarFormatError, TarLimitError, TarParser } from './tar-parser.js';
+import type { TarContentReader, TarEntry } from './tar-parser.js';
+import type { ImageAnalysisError, LimitName, WalkLimits } from './types.js';
+
+export interface EntryInfo {
+  size: number;
+  mode: number;
+}
+
+export interface ContentRequest {
+  /** The content must start with these bytes, else the file is dropped after the sniff. */
+  magic?: Uint8Array;
+}
+
+/** Decides from the header alone whether a regular file's content is needed. */
+export interface FileSelector {
+  select(path: string, info: EntryInfo): ContentRequest | undefined;
+}
+
+export interface CapturedFile {
+  /** Root-relative path without a leading slash. */
+  path: string;
+  size: number;
+  mode: number;
+  content: Buffer;
+}
+
+/** Turns a captured file into what the layer keeps; undefined keeps nothing. */
+export type FileSink<R> = (file: CapturedFile) => R | undefined;
+
+export type LayerRecord<R> =
+  | { path: string; kind: 'file'; size: number; mode: number; value: R }
+  | { path: string; kind: 'symlink'; target: string }
+  | { path: string; kind: 'hardlink'; target: string }
+  /** A file whose content is not kept (sparse, or not what the sniff wanted): it still hides lower layers. */
+  | { path: string; kind: 'unreadable'; reason: string };
+
+/**
+ * What one layer contributes, independent of the layers below it, so it can be
+ * cached by layer digest and merged later: its wanted files, every link, and its
+ * deletions (whiteouts and opaque directories apply to lower layers only).
+ */
+export interface LayerWalk<R> {
+  digest: string;
+  uncompressedBytes: number;
+  entries: number;
+  records: LayerRecord<R>[];
+  whiteouts: string[];
+  opaqueDirs: string[];
+}
+
+export interface LayerToWalk {
+  digest: string;
+  mediaType: string;
+  open(): Promise<Readable>;
+}
+
+export async function walkLayer<R>(
+  layer: LayerToWalk,
+  index: number,
+  selector: FileSelector,
+  sink: FileSink<R>,
+  limits: WalkLimits,
+): Promise<LayerWalk<R> | ImageAnalysisError> {
+  const where = { index, digest: layer.digest };
+  if (!isLayerMediaType(layer.mediaType)) {
+    return {
+      kind: 'ImageAnalysisError',
+      reason: 'UnsupportedMediaType',
+      message: `layer ${index} (${layer.digest}) has media type ${layer.mediaType}, not a filesystem layer`,
+      layer: where,
+    };
+  }
+  let stream: Readable;
+  try {
+    stream = await layer.open();
+  } catch (err) {
+    return {
+      kind: 'ImageAnalysisError',
+      reason: 'LayerUnavailable',
+      message: `layer ${index} (${layer.digest}) could not be opened: ${errorText(err)}`,
+      layer: where,
+    };
+  }
+
+  const collector = new LayerCollector(selector, sink, limits.maxFileBytes);
+  const parser = new TarParser(collector, {
+    maxEntries: limits.maxEntriesPerLayer,
+    maxBytes: limits.maxLayerBytes,
+    maxHeaderBytes: limits.maxHeaderBytes,
+  });
+  try {
+    for await (const chunk of tarChunks(stream, layer.mediaType)) {
+      parser.write(chunk);
+      if (collector.failure !== undefined) break;
+    }
+    if (collector.failure === undefined) parser.end();
+  } catch (err) {
+    stream.destroy();
+    if (err instanceof TarLimitError) {
+      const name: LimitName =
+        err.limit === 'entries' ? 'entriesPerLayer' : err.limit === 'bytes' ? 'layerBytes' : 'headerBytes';
+      return limitError(where, name, err.value, `layer ${index} (${layer.digest}): ${err.message}`);
+    }
+    const what = err instanceof TarFormatError ? 'is not a valid tar' : 'could not be read';
+    return {
+      kind: 'ImageAnalysisError',
+      reason: 'CorruptLayer',
+      message: `layer ${index} (${layer.digest}) ${what}: ${errorText(err)}`,
+      layer: where,
+    };
+  }
+  if (collector.failure !== undefined) {
+    const { path, size } = collector.failure;
+    return {
+      ...limitError(
+        where,
+        'fileBytes',
+        limits.maxFileBytes,
+        `layer ${index} (${layer.digest}): /${path} is ${size} bytes, over the per-file limit of ${limits.maxFileBytes}`,
+      ),
+      path: `/${path}`,
+    };
+  }
+  return {
+    digest: layer.digest,
+    uncompressedBytes: parser.bytes,
+    entries: parser.entries,
+    records: [...collector.records.values()],
+    whiteouts: collector.whiteouts,
+    opaqueDirs: collector.opaqueDirs,
+  };
+}
+
+function limitError(
+  layer: { index: number; digest: string },
+  name: LimitName,
+  value: number,
+  message: string,
+): ImageAnalysisError {
+  return { kind: 'ImageAnalysisError', reason: 'LimitExceeded', message, layer, limit: { name, value } };
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Tar visitor that keeps what the image view needs from one layer. */
+class LayerCollector<R> {
+  readonly records = new Map<string, LayerRecord<R>>();
+  readonly whiteouts: string[] = [];
+  readonly opaqueDirs: string[] = [];
+  failure: { path: string; size: number } | undefined;
+
+  constructor(
+    private readonly selector: FileSelector,
+    private readonly sink: FileSink<R>,
+    private readonly maxFileBytes: number,
+  ) {}
+
+  entry(entry: TarEntry): TarContentReader | undefined {
+    const path = normalizeImagePath(entry.name);
+    if (path === '' || this.failure !== undefined) return undefined;
+    const whiteout = classifyWhiteout(path);
+    if (whiteout !== undefined) {
+      if (whiteout.kind === 'whiteout') this.whiteouts.push(whiteout.target);
+      else if (whiteout.kind === 'opaque') this.opaqueDirs.push(whiteout.directory);
+      return undefined;
+    }
+    // A later entry for the same path in the same layer replaces the earlier one.
+    this.records.delete(path);
+    switch (entry.type) {
+      case 'symlink':
+        // Kept verbatim: resolution against the merged image happens later, inside the root.
+        this.records.set(path, { path, kind: 'symlink', target: entry.linkName });
+        return undefined;
+      case 'hardlink':
+        return this.hardlink(path, normalizeImagePath(entry.linkName));
+      case 'file':
+        return this.file(path, entry);
+      case 'sparse': {
+        // The "real size" of a sparse file is a claim, not data: never reconstructed.
+        if (this.selector.select(path, { size: entry.size, mode: entry.mode }) !== undefined) {
+          this.records.set(path, { path, kind: 'unreadable', reason: 'sparse file' });
+        }
+        return undefined;
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  private hardlink(path: string, target: string): undefined {
+    const linked = this.records.get(target);
+    if (linked?.kind === 'file' && this.selector.select(path, linked) !== undefined) {
+      // Same inode, same content: reuse what the sink made of the target.
+      this.records.set(path, { ...linked, path });
+    } else {
+      this.records.set(path, { path, kind: 'hardlink', target });
+    }
+    return undefined;
+  }
+
+  private file(path: string, entry: TarEntry): TarContentReader | undefined {
+    const request = this.selector.select(path, { size: entry.size, mode: entry.mode });
+    if (request === undefined) return undefined;
+    if (entry.size > this.maxFileBytes) {
+      this.failure = { path, size: entry.size };
+      return undefined;
+    }
+    const magic = request.magic;
+    const chunks: Buffer[] = [];
+    let received = 0;
+    let sniffed = magic === undefined;
+    const notKept = (reason: string): void => {
+      this.records.set(path, { path, kind: 'unreadable', reason });
+    };
+    return {
+      data: (chunk) => {
+        chunks.push(Buffer.from(chunk));
+        received += chunk.length;
+        if (!sniffed && magic !== undefined && received >= magic.length) {
+          sniffed = true;
+          if (!Buffer.concat(chunks).subarray(0, magic.length).equals(magic)) {
+            chunks.length = 0;
+            notKept('content does not start with the wanted magic bytes');
+            return false;
+          }
+        }
+        return true;
+      },
+      end: () => {
+        if (!sniffed) return notKept('file shorter than the wanted magic bytes');
+        const content = Buffer.concat(chunks, received);
+        const value = this.sink({ path, size: entry.size, mode: entry.mode, content });
+        if (value === undefined) return notKept('no analyzer kept anything');
+        this.records.set(path, { path, kind: 'file', size: entry.size, mode: entry.mode, value });
+      },
+    };
+  }
+}

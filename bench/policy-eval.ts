@@ -1,0 +1,212 @@
+// Benchmark: evaluates 10,000 varied pod specs against 20 policies on one core
+// and prints pods per second (target: 20,000/s). Not a timed test.
+// Usage: node dist/bench/policy-eval.js [pods] [policies]
+import type { V1Container, V1PodSpec } from '@kubernetes/client-node';
+import type { AnySecurityPolicy, SecurityPolicySpec } from '../src/api/policy-types.js';
+import { compilePolicy } from '../src/policy/compile.js';
+import { evaluateWorkload } from '../src/policy/evaluate.js';
+import { matchingPolicies } from '../src/policy/match.js';
+
+const podCount = Number(process.argv[2] ?? 10_000);
+const policyCount = Number(process.argv[3] ?? 20);
+
+/** Deterministic pseudo-random numbers, so runs compare. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+const random = rng(42);
+const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+const chance = (p: number) => random() < p;
+
+const IMAGES = [
+  'nginx',
+  'nginx:latest',
+  'nginx:1.27.2',
+  'ghcr.io/acme/api:2.3.1',
+  'quay.io/prom/node-exporter:v1.8',
+  'registry.example.com/payments/ledger:7',
+  `ghcr.io/acme/worker@sha256:${'a'.repeat(64)}`,
+  'redis:7-alpine',
+];
+
+function container(i: number, name: string): V1Container {
+  return {
+    name,
+    image: pick(IMAGES),
+    imagePullPolicy: chance(0.3) ? 'Always' : undefined,
+    ports: chance(0.2)
+      ? [{ containerPort: 8080, hostPort: chance(0.3) ? 8080 : undefined }]
+      : [{ containerPort: 8080 }],
+    env: [
+      { name: 'LOG_LEVEL', value: 'info' },
+      ...(chance(0.1) ? [{ name: 'DB_PASSWORD', value: `pw-${i}-xyz` }] : []),
+      ...(chance(0.2) ? [{ name: 'API_TOKEN', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }] : []),
+    ],
+    securityContext: chance(0.2)
+      ? undefined
+      : {
+          allowPrivilegeEscalation: chance(0.8) ? false : undefined,
+          readOnlyRootFilesystem: chance(0.6),
+          privileged: chance(0.03),
+          runAsUser: chance(0.1) ? 0 : undefined,
+          capabilities: { drop: chance(0.7) ? ['ALL'] : [], add: chance(0.1) ? ['NET_ADMIN'] : undefined },
+        },
+    resources: chance(0.7)
+      ? { requests: { cpu: '10m', memory: '64Mi' }, limits: chance(0.5) ? { memory: '128Mi' } : undefined }
+      : undefined,
+    livenessProbe: chance(0.6) ? { httpGet: { path: '/healthz', port: 8080 } } : undefined,
+    readinessProbe: chance(0.6) ? { httpGet: { path: '/ready', port: 8080 } } : undefined,
+    volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+  };
+}
+
+function podSpec(i: number): V1PodSpec {
+  const containers = Array.from({ length: 1 + Math.floor(random() * 3) }, (_, k) => container(i, `c${k}`));
+  return {
+    hostNetwork: chance(0.03),
+    securityContext: chance(0.5) ? { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } } : {},
+    initContainers: chance(0.3) ? [container(i, 'init')] : undefined,
+    containers,
+    volumes: [
+      { name: 'tmp', emptyDir: {} },
+      ...(chance(0.05) ? [{ name: 'sock', hostPath: { path: '/var/run/docker.sock' } }] : []),
+    ],
+  };
+}
+
+const NAMESPACES = ['shop', 'payments', 'ml', 'infra', 'web'];
+const workloads = Array.from({ length: podCount }, (_, i) => ({
+  apiVersion: 'apps/v1',
+  kind: pick(['Deployment', 'StatefulSet', 'Pod', 'Job']),
+  metadata: { name: `w${i}`, namespace: pick(NAMESPACES) },
+  spec: {
+    template: {
+      metadata: { labels: { app: `app${i % 50}`, tier: pick(['web', 'db', 'batch']) } },
+      spec: podSpec(i),
+    },
+  },
+})).map((w) =>
+  w.kind === 'Pod'
+    ? {
+        ...w,
+        metadata: { ...w.metadata, labels: w.spec.template.metadata.labels },
+        spec: w.spec.template.spec,
+      }
+    : w,
+);
+
+// Policies as a cluster has them: one team policy per namespace, and cluster
+// policies narrowed by namespace labels, workload kinds, pod labels or images.
+const NAMESPACE_LABELS: Record<string, Record<string, string>> = {
+  shop: { env: 'prod', team: 'shop' },
+  payments: { env: 'prod', team: 'payments', 'shipshape.dev/enforce': 'true' },
+  ml: { env: 'dev', team: 'ml' },
+  infra: { env: 'prod', team: 'platform' },
+  web: { env: 'dev', team: 'web' },
+};
+
+function policySpec(i: number): SecurityPolicySpec {
+  const narrowing: SecurityPolicySpec['match'][] = [
+    {},
+    { namespaceSelector: { matchLabels: { env: 'prod' } } },
+    { namespaceSelector: { matchLabels: { env: 'dev' } }, kinds: ['Deployment', 'StatefulSet'] },
+    {
+      namespaceSelector: {
+        matchExpressions: [{ key: 'team', operator: 'In', values: ['payments', 'shop'] }],
+      },
+    },
+    { podSelector: { matchLabels: { tier: 'web' } }, excludedNamespaces: ['infra'] },
+    { images: ['ghcr.io/acme/**'], kinds: ['Deployment'] },
+    { namespaceSelector: { matchLabels: { 'shipshape.dev/enforce': 'true' } } },
+    {
+      podSelector: { matchExpressions: [{ key: 'tier', operator: 'NotIn', values: ['batch'] }] },
+      namespaceSelector: { matchLabels: { team: 'ml' } },
+    },
+  ];
+  return {
+    enforcement: pick(['Audit', 'Warn', 'Enforce']),
+    match: narrowing[i % narrowing.length],
+    podSecurity:
+      i % 3 === 0
+        ? undefined
+        : { level: i % 3 === 1 ? 'baseline' : 'restricted', version: i % 7 === 0 ? 'v1.33' : 'latest' },
+    rules: {
+      enabled: i % 4 === 0 ? ['image.digest', 'image.pullPolicy', 'secrets.envFrom'] : [],
+      disabled: i % 5 === 0 ? ['probes.liveness'] : [],
+      image:
+        i % 2 === 0
+          ? { allowedRegistries: ['ghcr.io', '*.example.com', 'docker.io/library/**'] }
+          : { deniedRegistries: ['quay.io'] },
+      resources: { requests: ['cpu', 'memory'], limits: i % 2 === 0 ? ['memory'] : ['cpu', 'memory'] },
+      secrets: { credentialNamePatterns: i % 3 === 0 ? ['^stripe_'] : [] },
+    },
+    exceptions: [
+      {
+        name: 'e',
+        rules: ['image.tag'],
+        images: ['redis:*'],
+        reason: 'bench',
+        expires: '2099-01-01T00:00:00Z',
+      },
+    ],
+  };
+}
+
+const policies: AnySecurityPolicy[] = Array.from({ length: policyCount }, (_, i) =>
+  i < NAMESPACES.length
+    ? {
+        apiVersion: 'shipshape.dev/v1alpha1',
+        kind: 'SecurityPolicy',
+        metadata: { name: `team-${i}`, namespace: NAMESPACES[i], uid: `uid-${i}`, generation: 1 },
+        spec: { ...policySpec(i), match: {} },
+      }
+    : {
+        apiVersion: 'shipshape.dev/v1alpha1',
+        kind: 'ClusterSecurityPolicy',
+        metadata: { name: `policy-${i}`, uid: `uid-${i}`, generation: 1 },
+        spec: policySpec(i),
+      },
+);
+
+function run(label: string, evaluate: () => number): void {
+  const start = process.hrtime.bigint();
+  const cpuStart = process.cpuUsage();
+  const findings = evaluate();
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  const cpu = process.cpuUsage(cpuStart);
+  // CPU time shows the cost on one core even when other processes share the machine.
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  console.log(
+    `${label}: ${podCount} pods x ${policyCount} policies: ${Math.round(podCount / seconds)} pods/s wall (${seconds.toFixed(3)} s), ` +
+      `${Math.round(podCount / cpuSeconds)} pods/s per CPU second (${cpuSeconds.toFixed(3)} s), ${findings} findings`,
+  );
+}
+
+const compiled = policies.map(compilePolicy);
+const matched = (): number =>
+  workloads.reduce((n, w) => {
+    const template =
+      'template' in w.spec
+        ? w.spec.template
+        : { metadata: { labels: (w.metadata as { labels?: Record<string, string> }).labels }, spec: w.spec };
+    const applicable = matchingPolicies(compiled, {
+      namespace: w.metadata.namespace,
+      namespaceLabels: NAMESPACE_LABELS[w.metadata.namespace],
+      kind: w.kind,
+      labels: template.metadata.labels,
+      images: template.spec.containers.map((c) => c.image ?? ''),
+    });
+    return n + evaluateWorkload(w, applicable).length;
+  }, 0);
+const everyPolicy = (): number => workloads.reduce((n, w) => n + evaluateWorkload(w, compiled).length, 0);
+
+// Warm up the JIT on both paths, then measure.
+matched();
+if (process.argv[4] !== 'matched') everyPolicy();
+run('policies matched per pod (namespace, kind, labels, images)', matched);
+if (process.argv[4] !== 'matched') run('worst case, every policy applies to every pod', everyPolicy);

@@ -1,0 +1,188 @@
+// TypeScript shapes of SecurityPolicy and ClusterSecurityPolicy. They mirror
+// the schema in policy-schema.ts; test/unit/api checks that typed samples
+// validate against that schema, so the two cannot drift silently.
+import type { V1LabelSelector, V1ObjectMeta } from '@kubernetes/client-node';
+import type { Severity } from './severity.js';
+
+export const API_GROUP = 'shipshape.dev';
+export const API_VERSION = 'v1alpha1';
+export const GROUP_VERSION = `${API_GROUP}/${API_VERSION}`;
+
+export const ENFORCEMENT_MODES = ['Audit', 'Warn', 'Enforce'] as const;
+export type EnforcementMode = (typeof ENFORCEMENT_MODES)[number];
+
+export const POD_SECURITY_LEVELS = ['privileged', 'baseline', 'restricted'] as const;
+export type PodSecurityLevel = (typeof POD_SECURITY_LEVELS)[number];
+
+export const WORKLOAD_KINDS = [
+  'Pod',
+  'Deployment',
+  'StatefulSet',
+  'DaemonSet',
+  'ReplicaSet',
+  'ReplicationController',
+  'Job',
+  'CronJob',
+] as const;
+export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
+
+export const RESOURCE_NAMES = ['cpu', 'memory', 'ephemeral-storage'] as const;
+export type ResourceName = (typeof RESOURCE_NAMES)[number];
+
+export const PULL_POLICIES = ['Always', 'IfNotPresent', 'Never'] as const;
+export type PullPolicy = (typeof PULL_POLICIES)[number];
+
+export interface PolicyExclusions {
+  images?: string[];
+  podSelector?: V1LabelSelector;
+}
+
+export interface PolicyMatch {
+  /** ClusterSecurityPolicy only. */
+  namespaceSelector?: V1LabelSelector;
+  /** ClusterSecurityPolicy only. */
+  excludedNamespaces?: string[];
+  podSelector?: V1LabelSelector;
+  kinds?: WorkloadKind[];
+  images?: string[];
+  exclude?: PolicyExclusions;
+}
+
+export interface PodSecuritySettings {
+  level: PodSecurityLevel;
+  version?: string;
+}
+
+export interface SeverityOverride {
+  rule: string;
+  severity: Severity;
+}
+
+export interface ImageRuleSettings {
+  allowedRegistries?: string[];
+  deniedRegistries?: string[];
+  requiredPullPolicy?: PullPolicy;
+  privateRegistries?: string[];
+}
+
+export interface SecurityContextRuleSettings {
+  forbiddenCapabilities?: string[];
+  allowedCapabilities?: string[];
+  allowedHostPaths?: string[];
+  allowedHostPorts?: number[];
+  allowedSysctls?: string[];
+}
+
+export interface ResourceRuleSettings {
+  requests?: ResourceName[];
+  limits?: ResourceName[];
+}
+
+export interface SecretRuleSettings {
+  credentialNamePatterns?: string[];
+  forbiddenMountPaths?: string[];
+}
+
+export interface PolicyRules {
+  enabled?: string[];
+  disabled?: string[];
+  severityOverrides?: SeverityOverride[];
+  image?: ImageRuleSettings;
+  securityContext?: SecurityContextRuleSettings;
+  resources?: ResourceRuleSettings;
+  secrets?: SecretRuleSettings;
+}
+
+export interface PolicyException {
+  name: string;
+  rules: string[];
+  images?: string[];
+  containers?: string[];
+  podSelector?: V1LabelSelector;
+  reason: string;
+  expires: string;
+}
+
+export interface VulnerabilityIgnore {
+  id: string;
+  reason: string;
+  expires: string;
+}
+
+export interface VulnerabilitySettings {
+  severityThreshold?: Severity;
+  ignoreUnfixed?: boolean;
+  ignore?: VulnerabilityIgnore[];
+}
+
+export interface KeylessIdentity {
+  issuer: string;
+  subject?: string;
+  subjectRegExp?: string;
+}
+
+export interface Attestor {
+  name: string;
+  publicKey?: string;
+  keyless?: KeylessIdentity;
+}
+
+export interface SignatureSettings {
+  required?: boolean;
+  images?: string[];
+  attestors?: Attestor[];
+}
+
+export interface RescanSettings {
+  schedule?: string;
+}
+
+export interface SecurityPolicySpec {
+  enforcement?: EnforcementMode;
+  match?: PolicyMatch;
+  podSecurity?: PodSecuritySettings;
+  rules?: PolicyRules;
+  exceptions?: PolicyException[];
+  vulnerabilities?: VulnerabilitySettings;
+  signatures?: SignatureSettings;
+  rescan?: RescanSettings;
+}
+
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message?: string;
+  observedGeneration?: number;
+  lastTransitionTime: string;
+}
+
+export interface PolicySummary {
+  workloadsMatched?: number;
+  workloadsCompliant?: number;
+  violations?: number;
+}
+
+export interface SecurityPolicyStatus {
+  observedGeneration?: number;
+  conditions?: Condition[];
+  summary?: PolicySummary;
+}
+
+export interface SecurityPolicy {
+  apiVersion: typeof GROUP_VERSION;
+  kind: 'SecurityPolicy';
+  metadata: V1ObjectMeta;
+  spec: SecurityPolicySpec;
+  status?: SecurityPolicyStatus;
+}
+
+export interface ClusterSecurityPolicy {
+  apiVersion: typeof GROUP_VERSION;
+  kind: 'ClusterSecurityPolicy';
+  metadata: V1ObjectMeta;
+  spec: SecurityPolicySpec;
+  status?: SecurityPolicyStatus;
+}
+
+export type AnySecurityPolicy = SecurityPolicy | ClusterSecurityPolicy;

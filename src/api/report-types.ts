@@ -1,0 +1,117 @@
+// TypeScript shapes of SecurityReport (one per workload) and ImageReport (one
+// per image digest), mirroring report-schema.ts.
+import type { V1ObjectMeta } from '@kubernetes/client-node';
+import type { Condition, GROUP_VERSION } from './policy-types.js';
+import type { Severity } from './severity.js';
+
+export interface SeverityCounts {
+  critical?: number;
+  high?: number;
+  medium?: number;
+  low?: number;
+  info?: number;
+}
+
+export const CONTAINER_KINDS = ['container', 'initContainer', 'ephemeralContainer'] as const;
+export type ContainerKind = (typeof CONTAINER_KINDS)[number];
+
+export const SIGNATURE_VERDICTS = ['Verified', 'Unverified', 'Missing', 'Error'] as const;
+export type SignatureVerdict = (typeof SIGNATURE_VERDICTS)[number];
+
+export interface WorkloadReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid?: string;
+}
+
+export interface ReportedContainer {
+  name: string;
+  kind: ContainerKind;
+  image: string;
+  digest?: string;
+}
+
+export interface ReportedFinding {
+  ruleId: string;
+  title: string;
+  severity: Severity;
+  category: string;
+  policy: string;
+  container?: string;
+  message: string;
+  remediation: string;
+  firstSeen?: string;
+  lastSeen?: string;
+}
+
+export interface ReportedImage {
+  image: string;
+  digest?: string;
+  vulnerabilities?: SeverityCounts;
+  signature?: SignatureVerdict;
+}
+
+export interface SecurityReportSpec {
+  subject: WorkloadReference;
+  containers?: ReportedContainer[];
+}
+
+export interface SecurityReportStatus {
+  compliant?: boolean;
+  summary?: SeverityCounts & { total?: number };
+  findings?: ReportedFinding[];
+  findingsTruncated?: boolean;
+  images?: ReportedImage[];
+  policies?: string[];
+  lastEvaluated?: string;
+  conditions?: Condition[];
+}
+
+export interface SecurityReport {
+  apiVersion: typeof GROUP_VERSION;
+  kind: 'SecurityReport';
+  metadata: V1ObjectMeta;
+  spec: SecurityReportSpec;
+  status?: SecurityReportStatus;
+}
+
+export interface ImageVulnerability {
+  id: string;
+  severity: Severity;
+  package: string;
+  installedVersion: string;
+  fixedVersion?: string;
+  title?: string;
+}
+
+export interface SignatureResult {
+  attestor: string;
+  verdict: SignatureVerdict;
+  message?: string;
+  checkedAt?: string;
+}
+
+export interface ImageReportSpec {
+  digest: string;
+  references?: string[];
+}
+
+export interface ImageReportStatus {
+  os?: { family?: string; name?: string; version?: string };
+  packageCount?: number;
+  vulnerabilities?: SeverityCounts & { total?: number; fixable?: number };
+  topVulnerabilities?: ImageVulnerability[];
+  signatures?: SignatureResult[];
+  scanner?: { name?: string; version?: string; databaseVersion?: string; databaseUpdated?: string };
+  scannedAt?: string;
+  conditions?: Condition[];
+}
+
+export interface ImageReport {
+  apiVersion: typeof GROUP_VERSION;
+  kind: 'ImageReport';
+  metadata: V1ObjectMeta;
+  spec: ImageReportSpec;
+  status?: ImageReportStatus;
+}

@@ -1,0 +1,195 @@
+// Policies compiled once per generation: defaults filled in from the CRD
+// schema, globs, selectors and regexes built, and each rule's settings
+// prepared, so evaluating a pod does no parsing at all.
+import type { AnySecurityPolicy, EnforcementMode, SecurityPolicySpec } from '../api/policy-types.js';
+import { policySpecSchema } from '../api/policy-schema.js';
+import type { Severity } from '../api/severity.js';
+import { applyDefaults } from '../api/validate.js';
+import { compileGlobs, type GlobMatcher } from './glob.js';
+import type { ImageReference } from './image-ref.js';
+import { RULES } from './rules/catalog.js';
+import { parsePodSecurityVersion } from './pss/index.js';
+import type { AnyRule } from './rules/rule.js';
+import { compileLabelSelector, type LabelMatcher } from './selector.js';
+
+export interface CompiledRule {
+  rule: AnyRule;
+  params: unknown;
+  /** Equal for rules with equal settings: the per-pod result cache key. */
+  cacheKey: string;
+  /** A small integer for cacheKey, so evaluation caches results in an array. */
+  slot: number;
+  severity: Severity;
+}
+
+export interface CompiledException {
+  name: string;
+  rule: (ruleId: string) => boolean;
+  image: GlobMatcher | undefined;
+  containers: ReadonlySet<string> | undefined;
+  pods: LabelMatcher;
+  expiresAt: number;
+}
+
+export interface CompiledPolicy {
+  readonly compiled: true;
+  source: AnySecurityPolicy;
+  /** namespace/name for a SecurityPolicy, name for a ClusterSecurityPolicy. */
+  name: string;
+  cluster: boolean;
+  namespace: string | undefined;
+  spec: SecurityPolicySpec;
+  enforcement: EnforcementMode;
+  namespaces: { selector: LabelMatcher; excluded: ReadonlySet<string> };
+  pods: LabelMatcher;
+  excludedPods: LabelMatcher | undefined;
+  kinds: ReadonlySet<string> | undefined;
+  /** False when the policy checks every container, so evaluation can skip includesImage. */
+  filtersImages: boolean;
+  /** Whether a container with this image is checked by the policy. */
+  includesImage(image: ImageReference): boolean;
+  rules: CompiledRule[];
+  podSecurity: { level: 'baseline' | 'restricted'; version: string; slot: number } | undefined;
+  exceptions: CompiledException[];
+  /** Settings the engine could not use (the rule is skipped); surfaced in the policy's Ready condition. */
+  problems: string[];
+}
+
+const slots = new Map<string, number>();
+
+/**
+ * The result-cache slot of a rule setting. Slots are never reused, so a slot
+ * always means the same check with the same settings; their number is bounded
+ * by the distinct settings ever compiled.
+ */
+export function resultSlot(key: string): number {
+  let slot = slots.get(key);
+  if (slot === undefined) {
+    slot = slots.size;
+    slots.set(key, slot);
+  }
+  return slot;
+}
+
+const specSchemas = { cluster: policySpecSchema(true), namespaced: policySpecSchema(false) };
+
+export function policyName(policy: AnySecurityPolicy): string {
+  const name = policy.metadata.name ?? '';
+  return policy.kind === 'ClusterSecurityPolicy' ? name : `${policy.metadata.namespace ?? 'default'}/${name}`;
+}
+
+function imageMatcher(globs: readonly string[] | undefined): GlobMatcher | undefined {
+  if (!globs || globs.length === 0) return undefined;
+  return compileGlobs(globs);
+}
+
+function matchesImage(match: GlobMatcher, image: ImageReference): boolean {
+  return match(image.raw) || match(image.normalized);
+}
+
+function ruleRefMatcher(refs: readonly string[]): (ruleId: string) => boolean {
+  const exact = new Set(refs.filter((r) => !r.endsWith('.*')));
+  const prefixes = refs.filter((r) => r.endsWith('.*')).map((r) => r.slice(0, -1));
+  return (id) => exact.has(id) || prefixes.some((p) => id.startsWith(p));
+}
+
+const byObject = new WeakMap<AnySecurityPolicy, CompiledPolicy>();
+const byGeneration = new Map<string, CompiledPolicy>();
+
+/** Compiles a policy, reusing the result for the same object or the same uid and generation. */
+export function compilePolicy(policy: AnySecurityPolicy | CompiledPolicy): CompiledPolicy {
+  if ('compiled' in policy) return policy;
+  const cached = byObject.get(policy);
+  if (cached) return cached;
+  const { uid, generation } = policy.metadata;
+  const generationKey = uid !== undefined && generation !== undefined ? `${uid}@${generation}` : undefined;
+  let compiled = generationKey !== undefined ? byGeneration.get(generationKey) : undefined;
+  if (!compiled) {
+    compiled = build(policy);
+    if (generationKey !== undefined) {
+      if (byGeneration.size > 10_000) byGeneration.clear();
+      byGeneration.set(generationKey, compiled);
+    }
+  }
+  byObject.set(policy, compiled);
+  return compiled;
+}
+
+function build(policy: AnySecurityPolicy): CompiledPolicy {
+  const cluster = policy.kind === 'ClusterSecurityPolicy';
+  const spec = applyDefaults(cluster ? specSchemas.cluster : specSchemas.namespaced, policy.spec ?? {});
+  const problems: string[] = [];
+  const rules = spec.rules ?? {};
+  const enabled = new Set(rules.enabled ?? []);
+  const disabled = new Set(rules.disabled ?? []);
+  const overrides = new Map((rules.severityOverrides ?? []).map((o) => [o.rule, o.severity]));
+  const compiledRules: CompiledRule[] = [];
+  for (const rule of RULES) {
+    if (disabled.has(rule.id) || (rule.optional && !enabled.has(rule.id))) continue;
+    let prepared: { key: string; params: unknown } | undefined = { key: '', params: undefined };
+    try {
+      if (rule.prepare) prepared = rule.prepare(rules);
+    } catch (err) {
+      problems.push(`rule ${rule.id} skipped: ${(err as Error).message}`);
+      continue;
+    }
+    if (!prepared) continue;
+    compiledRules.push({
+      rule,
+      params: prepared.params,
+      cacheKey: `${rule.id}\u0000${prepared.key}`,
+      slot: resultSlot(`${rule.id}\u0000${prepared.key}`),
+      severity: overrides.get(rule.id) ?? rule.severity,
+    });
+  }
+  const match = spec.match ?? {};
+  const include = imageMatcher(match.images);
+  const exclude = imageMatcher(match.exclude?.images);
+  let level = spec.podSecurity?.level;
+  try {
+    if (level !== undefined) parsePodSecurityVersion(spec.podSecurity?.version ?? 'latest');
+  } catch (err) {
+    problems.push(
+      `spec.podSecurity.version: ${(err as Error).message}; Pod Security Standards checks skipped`,
+    );
+    level = undefined;
+  }
+  const exceptions: CompiledException[] = (spec.exceptions ?? []).map((e) => ({
+    name: e.name,
+    rule: ruleRefMatcher(e.rules),
+    image: imageMatcher(e.images),
+    containers: e.containers && e.containers.length > 0 ? new Set(e.containers) : undefined,
+    pods: compileLabelSelector(e.podSelector),
+    expiresAt: Date.parse(e.expires),
+  }));
+  return {
+    compiled: true,
+    source: policy,
+    name: policyName(policy),
+    cluster,
+    namespace: cluster ? undefined : (policy.metadata.namespace ?? 'default'),
+    spec,
+    enforcement: spec.enforcement ?? 'Audit',
+    namespaces: {
+      selector: compileLabelSelector(match.namespaceSelector),
+      excluded: new Set(match.excludedNamespaces ?? []),
+    },
+    pods: compileLabelSelector(match.podSelector),
+    excludedPods: match.exclude?.podSelector ? compileLabelSelector(match.exclude.podSelector) : undefined,
+    kinds: match.kinds && match.kinds.length > 0 ? new Set(match.kinds) : undefined,
+    filtersImages: include !== undefined || exclude !== undefined,
+    includesImage: (image) =>
+      (include === undefined || matchesImage(include, image)) && !(exclude && matchesImage(exclude, image)),
+    rules: compiledRules,
+    podSecurity:
+      level === 'baseline' || level === 'restricted'
+        ? {
+            level,
+            version: spec.podSecurity?.version ?? 'latest',
+            slot: resultSlot(`pss\u0000${level}\u0000${spec.podSecurity?.version ?? 'latest'}`),
+          }
+        : undefined,
+    exceptions,
+    problems,
+  };
+}

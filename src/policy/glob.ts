@@ -1,0 +1,44 @@
+// Globs for image references and paths, compiled once per policy: `*` stays
+// within a path segment, `**` crosses segments, `?` is one character.
+
+export type GlobMatcher = (value: string) => boolean;
+
+const cache = new Map<string, RegExp>();
+
+export function globToRegExp(glob: string): RegExp {
+  const cached = cache.get(glob);
+  if (cached) return cached;
+  let source = '^';
+  for (let i = 0; i < glob.length; i++) {
+    const ch = glob.charAt(i);
+    if (ch === '*') {
+      if (glob.charAt(i + 1) === '*') {
+        // `a/**/b` should also match `a/b`.
+        if (glob.charAt(i + 2) === '/') {
+          source += '(?:.*/)?';
+          i += 2;
+        } else {
+          source += '.*';
+          i += 1;
+        }
+      } else {
+        source += '[^/]*';
+      }
+    } else if (ch === '?') {
+      source += '[^/]';
+    } else {
+      source += ch.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+    }
+  }
+  const re = new RegExp(source + '$');
+  if (cache.size < 10_000) cache.set(glob, re);
+  return re;
+}
+
+/** One matcher for a list of globs; an empty list matches nothing. */
+export function compileGlobs(globs: readonly string[] | undefined): GlobMatcher {
+  if (!globs || globs.length === 0) return () => false;
+  const literal = new Set(globs.filter((g) => !/[*?]/.test(g)));
+  const patterns = globs.filter((g) => /[*?]/.test(g)).map(globToRegExp);
+  return (value) => literal.has(value) || patterns.some((re) => re.test(value));
+}

@@ -1,0 +1,41 @@
+// Facts about images that later analysis (registry, SBOM, vulnerabilities,
+// signatures) supplies to the rule engine. Evaluation only reads them, so image
+// rules plug in without the engine doing any I/O.
+import type { Severity } from '../api/severity.js';
+import type { SignatureVerdict } from '../api/report-types.js';
+
+export interface ImageSignatureFact {
+  /** policy/attestor or attestor name. */
+  attestor: string;
+  verdict: SignatureVerdict;
+  message?: string;
+}
+
+export interface ImageFacts {
+  digest?: string;
+  /** The image config's User ('' or absent means root). */
+  user?: string;
+  /** Whether the image config declares a HEALTHCHECK. */
+  healthcheck?: boolean;
+  /** Names (never values) of env variables in the image config. */
+  envKeys?: string[];
+  sizeBytes?: number;
+  layers?: number;
+  /** RFC 3339 creation time from the image config. */
+  created?: string;
+  os?: string;
+  architecture?: string;
+  vulnerabilities?: Partial<Record<Severity, number>> & { fixable?: number };
+  signatures?: ImageSignatureFact[];
+}
+
+/** Image facts keyed by the image reference as written in the pod spec (or a function that looks them up). */
+export type ImageFactsSource = ReadonlyMap<string, ImageFacts> | ((image: string) => ImageFacts | undefined);
+
+export function lookupImageFacts(
+  source: ImageFactsSource | undefined,
+  image: string,
+): ImageFacts | undefined {
+  if (!source) return undefined;
+  return typeof source === 'function' ? source(image) : source.get(image);
+}

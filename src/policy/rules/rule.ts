@@ -1,0 +1,70 @@
+// The shape of a rule: stable metadata for reports and docs, plus a pure check
+// of a pod view. A rule reads only the part of a policy's settings it declares,
+// so policies with equal settings share one result per pod.
+import type { PolicyRules } from '../../api/policy-types.js';
+import type { Severity } from '../../api/severity.js';
+import type { RuleCategory } from '../finding.js';
+import type { ImageFactsSource } from '../image-facts.js';
+import { describeContainer, type ContainerView, type PodView } from '../workload.js';
+
+export interface RuleHit {
+  container?: ContainerView;
+  message: string;
+}
+
+export interface RuleInput {
+  pod: PodView;
+  imageFacts?: ImageFactsSource;
+}
+
+/** Compiled settings for one rule; `key` is equal for equal settings. */
+export interface PreparedRule<P> {
+  key: string;
+  params: P;
+}
+
+export interface RuleDefinition<P = undefined> {
+  id: string;
+  title: string;
+  severity: Severity;
+  category: RuleCategory;
+  /** What the rule checks and why it matters (docs/rules.md). */
+  description: string;
+  remediation: string;
+  /** Optional rules run only when a policy lists them in spec.rules.enabled. */
+  optional?: boolean;
+  /** The settings this rule reads, compiled; undefined when the settings leave nothing to check. */
+  prepare?(rules: PolicyRules): PreparedRule<P> | undefined;
+  check(input: RuleInput, params: P): RuleHit[];
+}
+
+export type AnyRule = RuleDefinition<unknown>;
+
+/** Adapts a per-container test to a rule check; `kinds` limits which containers it looks at. */
+export function eachContainer<P>(
+  test: (c: ContainerView, params: P, input: RuleInput) => string | undefined,
+  applies: (c: ContainerView, pod: PodView) => boolean = () => true,
+): (input: RuleInput, params: P) => RuleHit[] {
+  return (input, params) => {
+    const hits: RuleHit[] = [];
+    for (const c of input.pod.containers) {
+      if (!applies(c, input.pod)) continue;
+      const problem = test(c, params, input);
+      if (problem !== undefined) hits.push({ container: c, message: `${describeContainer(c)} ${problem}` });
+    }
+    return hits;
+  };
+}
+
+/** Containers that run beside the app for its whole life: app containers and sidecars. */
+export function isLongRunning(c: ContainerView): boolean {
+  return c.kind === 'container' || c.sidecar;
+}
+
+export function notEphemeral(c: ContainerView): boolean {
+  return c.kind !== 'ephemeralContainer';
+}
+
+export function quote(value: string): string {
+  return JSON.stringify(value);
+}

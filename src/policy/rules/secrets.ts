@@ -1,0 +1,214 @@
+// Secret rules: credentials written as literal env values, and secrets mounted
+// where a policy forbids. Messages name the variable, never its value.
+import type { V1Volume } from '@kubernetes/client-node';
+import { compileGlobs, type GlobMatcher } from '../glob.js';
+import { eachContainer, notEphemeral, quote, type RuleDefinition, type RuleHit } from './rule.js';
+import { describeContainer } from '../workload.js';
+
+/** Words of an env name that mark a credential (DB_PASSWORD, githubToken, API_KEY). */
+const CREDENTIAL_WORDS = new Set([
+  'password',
+  'passwd',
+  'passphrase',
+  'pass',
+  'pwd',
+  'secret',
+  'token',
+  'apikey',
+  'credential',
+  'credentials',
+]);
+const CREDENTIAL_PAIRS = new Set([
+  'api key',
+  'access key',
+  'private key',
+  'secret key',
+  'client secret',
+  'connection string',
+  'signing key',
+  'encryption key',
+]);
+/** Last words that make the variable a reference to a credential (a path, a URL, a name), not the credential. */
+const REFERENCE_WORDS = new Set([
+  'file',
+  'path',
+  'dir',
+  'url',
+  'uri',
+  'endpoint',
+  'host',
+  'port',
+  'name',
+  'user',
+  'username',
+  'ttl',
+  'timeout',
+  'expiry',
+  'expires',
+  'length',
+  'header',
+  'enabled',
+  'type',
+  'mode',
+  'ref',
+  'id',
+  'policy',
+  'version',
+]);
+
+function nameWords(name: string): string[] {
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter((w) => w !== '');
+}
+
+const nameVerdicts = new Map<string, boolean>();
+
+function isCredentialName(name: string): boolean {
+  let verdict = nameVerdicts.get(name);
+  if (verdict === undefined) {
+    verdict = classifyName(name);
+    // Env names repeat across pods; the bound keeps hostile input from growing the map.
+    if (nameVerdicts.size > 10_000) nameVerdicts.clear();
+    nameVerdicts.set(name, verdict);
+  }
+  return verdict;
+}
+
+function classifyName(name: string): boolean {
+  const words = nameWords(name);
+  const last = words.at(-1);
+  if (last === undefined || REFERENCE_WORDS.has(last)) return false;
+  for (let i = 0; i < words.length; i++) {
+    if (CREDENTIAL_WORDS.has(words[i] as string)) return true;
+    if (i > 0 && CREDENTIAL_PAIRS.has(`${words[i - 1]} ${words[i]}`)) return true;
+  }
+  return false;
+}
+/** Values that are credentials whatever the variable is called. */
+const CREDENTIAL_VALUE = [
+  /AKIA[0-9A-Z]{16}/, // AWS access key id
+  /-----BEGIN [A-Z ]*PRIVATE KEY-----/,
+  /\bgh[pousr]_[A-Za-z0-9]{36,}/, // GitHub tokens
+  /\bxox[abprs]-[A-Za-z0-9-]{10,}/, // Slack tokens
+  /\bsk_live_[A-Za-z0-9]{16,}/, // Stripe
+  /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/, // JWT
+  /\bglpat-[A-Za-z0-9_-]{20,}/, // GitLab
+  /:\/\/[^/\s:@]+:[^/\s:@]+@/, // URL with user:password
+];
+/** Values that are plainly not secrets even under a credential-like name. */
+const HARMLESS_VALUE = /^(|true|false|yes|no|on|off|none|null|changeme|\d{1,5}|\$\(.*\)|\/[\w./-]*)$/i;
+
+export interface EnvCredentialParams {
+  extraNames: RegExp[];
+}
+
+/** Whether an env variable with this literal value looks like a credential; the value is never stored. */
+export function looksLikeCredential(
+  name: string,
+  value: string,
+  extraNames: readonly RegExp[] = [],
+): boolean {
+  if (CREDENTIAL_VALUE.some((re) => re.test(value))) return true;
+  if (HARMLESS_VALUE.test(value.trim())) return false;
+  if (extraNames.some((re) => re.test(name))) return true;
+  return isCredentialName(name);
+}
+
+export const envLiteralCredential: RuleDefinition<EnvCredentialParams> = {
+  id: 'secrets.envLiteral',
+  title: 'Credential in a literal env value',
+  severity: 'High',
+  category: 'secrets',
+  description:
+    'A password, token or key written into the pod spec is readable by anyone who can read the workload, and lands in Git, CI logs and etcd unencrypted. Detected by the variable name (PASSWORD, TOKEN, API_KEY, ..., plus spec.rules.secrets.credentialNamePatterns) and by well-known credential formats in the value. The value is never reported.',
+  remediation:
+    'Move the value into a Secret and reference it with env[].valueFrom.secretKeyRef, or mount it as a file.',
+  prepare(rules) {
+    const patterns = rules.secrets?.credentialNamePatterns ?? [];
+    return { key: JSON.stringify(patterns), params: { extraNames: patterns.map((p) => new RegExp(p, 'i')) } };
+  },
+  check: eachContainer((c, p: EnvCredentialParams) => {
+    const names: string[] = [];
+    for (const env of c.container.env ?? []) {
+      if (
+        env.value !== undefined &&
+        env.value !== '' &&
+        looksLikeCredential(env.name, env.value, p.extraNames)
+      )
+        names.push(env.name);
+    }
+    return names.length > 0
+      ? `sets env ${names.map(quote).join(', ')} to a literal value that looks like a credential`
+      : undefined;
+  }),
+};
+
+function secretNamesOf(volume: V1Volume): string[] {
+  if (volume.secret) return [volume.secret.secretName ?? volume.name];
+  return (volume.projected?.sources ?? []).flatMap((s) => (s.secret ? [s.secret.name ?? volume.name] : []));
+}
+
+export const secretMountPath: RuleDefinition<GlobMatcher> = {
+  id: 'secrets.mountPath',
+  title: 'Secret mounted at a forbidden path',
+  severity: 'Medium',
+  category: 'secrets',
+  description:
+    'Secrets mounted where the app serves files or writes logs (for example a web root) leak. Forbidden paths: spec.rules.secrets.forbiddenMountPaths.',
+  remediation: 'Mount the secret under a dedicated directory such as /var/run/secrets/<app>.',
+  prepare(rules) {
+    const paths = rules.secrets?.forbiddenMountPaths ?? [];
+    if (paths.length === 0) return undefined;
+    // A glob for a directory also forbids what is below it.
+    const globs = paths.flatMap((p) =>
+      p.endsWith('/**') ? [p, p.slice(0, -3)] : [p, `${p.replace(/\/$/, '')}/**`],
+    );
+    return { key: JSON.stringify(paths), params: compileGlobs(globs) };
+  },
+  check({ pod }, forbidden) {
+    const secrets = new Map<string, string[]>();
+    for (const v of pod.spec.volumes ?? []) {
+      const names = secretNamesOf(v);
+      if (names.length > 0) secrets.set(v.name, names);
+    }
+    if (secrets.size === 0) return [];
+    const hits: RuleHit[] = [];
+    for (const c of pod.containers) {
+      for (const m of c.container.volumeMounts ?? []) {
+        const names = secrets.get(m.name);
+        if (names && forbidden(m.mountPath)) {
+          hits.push({
+            container: c,
+            message: `${describeContainer(c)} mounts secret ${names.map(quote).join(', ')} at ${quote(m.mountPath)}`,
+          });
+        }
+      }
+    }
+    return hits;
+  },
+};
+
+export const secretInEnv: RuleDefinition = {
+  id: 'secrets.envFrom',
+  title: 'Secret exposed as environment variables',
+  severity: 'Low',
+  category: 'secrets',
+  optional: true,
+  description:
+    'Secrets in env variables are inherited by every child process and often end up in crash dumps and debug output; files can be rotated and permission-restricted.',
+  remediation: 'Mount the secret as a volume instead of env[].valueFrom.secretKeyRef or envFrom[].secretRef.',
+  check: eachContainer((c) => {
+    const refs = [
+      ...(c.container.env ?? []).filter((e) => e.valueFrom?.secretKeyRef).map((e) => `env ${quote(e.name)}`),
+      ...(c.container.envFrom ?? [])
+        .filter((e) => e.secretRef)
+        .map((e) => `envFrom secret ${quote(e.secretRef?.name ?? '')}`),
+    ];
+    return refs.length > 0 ? `takes secrets through ${refs.join(', ')}` : undefined;
+  }, notEphemeral),
+};
+
+export const secretRules = [envLiteralCredential, secretMountPath, secretInEnv];

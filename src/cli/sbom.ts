@@ -1,0 +1,195 @@
+// `shipshape sbom <image>`: reads an image straight from its registry (no container
+// runtime, nothing unpacked to disk) and prints its package inventory as CycloneDX
+// JSON, Shipshape's own JSON, or a table. Failures print one line with the reason and
+// exit 1; usage errors exit 2.
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+
+import { ImageAnalyzer, type ImageAnalysisFailure } from '../image/image-analyzer.js';
+import {
+  applyRegistryFlags,
+  defaultRegistrySettings,
+  loadRegistrySettings,
+  toRegistryClientConfig,
+} from '../image/registry-config.js';
+import type { CredentialSource } from '../registry/auth.js';
+import { RegistryClient } from '../registry/client.js';
+import { DockerConfigCredentialSource, parseDockerConfigDocument } from '../registry/docker-config.js';
+import { parsePlatformString, type Platform } from '../registry/manifest.js';
+import { TieredInventoryCache } from '../sbom/cache.js';
+import { toCycloneDx } from '../sbom/format/cyclonedx.js';
+import { toJson } from '../sbom/format/json.js';
+import { toTable } from '../sbom/format/table.js';
+import { VERSION } from '../version.js';
+import type { CliIO } from './io.js';
+
+export const sbomUsage = `Usage: shipshape sbom <image> [options]
+
+Lists the packages in a container image (OS packages, npm, Python, Go modules, ...),
+read directly from its registry.
+
+Options:
+  -o, --format <format>          cyclonedx, json or table (default table)
+      --platform <os/arch[/v]>   platform to pick from a multi-platform image (default linux/amd64)
+      --allow-registry <host>    allow a registry on a loopback/private address (host[:port] or CIDR);
+                                 repeatable. Public registries are always allowed.
+      --plain-http <host[:port]> speak plain HTTP (no TLS) to this registry; repeatable
+      --docker-config <path>     credentials from a docker config.json (auths entries)
+      --registry-config <path>   registry configuration file (YAML/JSON: allow, hosts, timeouts, ...)
+      --cache-dir <dir>          keep analysed layers here, so the next run only reads new ones
+  -h, --help                     show this help
+`;
+
+type Format = 'cyclonedx' | 'json' | 'table';
+
+class UsageError extends Error {}
+
+interface SbomOptions {
+  image: string;
+  format: Format;
+  platform?: Platform;
+  allow: string[];
+  plainHttp: string[];
+  dockerConfig?: string;
+  registryConfig?: string;
+  cacheDir?: string;
+}
+
+function parseSbomArgs(args: string[]): SbomOptions | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        format: { type: 'string', short: 'o', default: 'table' },
+        output: { type: 'string' },
+        platform: { type: 'string' },
+        'allow-registry': { type: 'string', multiple: true },
+        'plain-http': { type: 'string', multiple: true },
+        'docker-config': { type: 'string' },
+        'registry-config': { type: 'string' },
+        'cache-dir': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  const { values, positionals } = parsed;
+  if (values.help === true) return 'help';
+  if (positionals.length !== 1) throw new UsageError('expected exactly one image reference');
+  const format = values.output ?? values.format;
+  if (format !== 'cyclonedx' && format !== 'json' && format !== 'table')
+    throw new UsageError(`--format must be cyclonedx, json or table, not "${format}"`);
+  let platform: Platform | undefined;
+  if (values.platform !== undefined) {
+    platform = parsePlatformString(values.platform);
+    if (platform === undefined)
+      throw new UsageError(`--platform must be os/arch[/variant], not "${values.platform}"`);
+  }
+  return {
+    image: positionals[0] ?? '',
+    format,
+    ...(platform === undefined ? {} : { platform }),
+    allow: values['allow-registry'] ?? [],
+    plainHttp: values['plain-http'] ?? [],
+    ...(values['docker-config'] === undefined ? {} : { dockerConfig: values['docker-config'] }),
+    ...(values['registry-config'] === undefined ? {} : { registryConfig: values['registry-config'] }),
+    ...(values['cache-dir'] === undefined ? {} : { cacheDir: values['cache-dir'] }),
+  };
+}
+
+async function credentialsFrom(path: string): Promise<CredentialSource> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : 'unreadable';
+    throw new UsageError(`--docker-config ${path} cannot be read (${code})`);
+  }
+  const parsed = parseDockerConfigDocument(text, 'dockerconfigjson', 'operator', path);
+  if (!parsed.ok) throw new UsageError(`--docker-config: ${parsed.error}`);
+  return new DockerConfigCredentialSource([parsed.config]);
+}
+
+/** What to add to a failure so the user knows which flag fixes it. */
+function hint(failure: ImageAnalysisFailure): string {
+  if (failure.registry === undefined) return '';
+  // A TLS handshake with a plain-HTTP server fails with a protocol error.
+  if (failure.reason === 'NetworkError' && /EPROTO|SSL|TLS/i.test(failure.message))
+    return ` [if ${failure.registry} speaks plain HTTP, use --plain-http ${failure.registry}]`;
+  if (failure.reason !== 'RegistryNotAllowed') return '';
+  if (failure.message.includes('plain HTTP')) return ` [use --plain-http ${failure.registry}]`;
+  return ` [use --allow-registry ${failure.registry} if this registry is trusted]`;
+}
+
+export async function runSbom(args: string[], io: CliIO): Promise<number> {
+  let options: SbomOptions | 'help';
+  let client: RegistryClient | undefined;
+  try {
+    options = parseSbomArgs(args);
+    if (options === 'help') {
+      io.stdout.write(sbomUsage);
+      return 0;
+    }
+    let settings = defaultRegistrySettings();
+    if (options.registryConfig !== undefined) {
+      const loaded = await loadRegistrySettings(options.registryConfig);
+      if (!loaded.ok) throw new UsageError(loaded.error);
+      settings = loaded.settings;
+    }
+    const merged = applyRegistryFlags(settings, { allow: options.allow, plainHttp: options.plainHttp });
+    if (!merged.ok) throw new UsageError(merged.error);
+    const config = await toRegistryClientConfig(merged.settings).catch((err: unknown) => {
+      throw new UsageError(err instanceof Error ? err.message : String(err));
+    });
+    const credentials =
+      options.dockerConfig === undefined ? undefined : await credentialsFrom(options.dockerConfig);
+    client = new RegistryClient({
+      config: { userAgent: `shipshape/${VERSION}`, ...config },
+      ...(credentials === undefined ? {} : { credentials }),
+    });
+    const analyzer = new ImageAnalyzer({
+      registry: client,
+      cache: new TieredInventoryCache(options.cacheDir === undefined ? {} : { directory: options.cacheDir }),
+    });
+    const result = await analyzer.analyze(options.image, {
+      ...(options.platform === undefined ? {} : { platform: options.platform }),
+    });
+    if (!result.ok) {
+      io.stderr.write(`shipshape sbom: ${result.reason}: ${result.message}${hint(result)}\n`);
+      return 1;
+    }
+    switch (options.format) {
+      case 'cyclonedx':
+        io.stdout.write(
+          `${JSON.stringify(
+            toCycloneDx(result.inventory, {
+              imageName: options.image,
+              imageDigest: result.digest,
+              toolVersion: VERSION,
+            }),
+            null,
+            2,
+          )}\n`,
+        );
+        break;
+      case 'json':
+        io.stdout.write(toJson(result.inventory));
+        break;
+      default:
+        io.stdout.write(`Image: ${options.image}@${result.digest}\n${toTable(result.inventory)}`);
+    }
+    return 0;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr.write(`shipshape sbom: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  } finally {
+    client?.close();
+  }
+}

@@ -1,7 +1,9 @@
 // `shipshape operator`: connect to the cluster, serve /metrics, /healthz and
 // /readyz, run the controllers, and stop cleanly on SIGTERM.
 import { parseArgs } from 'node:util';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { hostname } from 'node:os';
+import { Operator } from '../controller/operator.js';
+import { createMetrics } from '../metrics/registry.js';
 import { createLogger } from '../log.js';
 import { ApiServerUnreachable, apiServerUrl, checkConnection, loadKubeConfig } from '../kube/connect.js';
 import { HttpEndpoints, Readiness } from '../operator/http-endpoints.js';
@@ -17,6 +19,13 @@ Options:
   --metrics-bind-address <host:port>  where /metrics is served (default :8080)
   --health-probe-bind-address <addr>  where /healthz and /readyz are served (default :8081)
   --connect-timeout <seconds>         how long to wait for the API server at start (default 10)
+  --namespace <ns>                    the operator's own namespace (default $POD_NAMESPACE or shipshape-system);
+                                      never reported on unless --report-own-namespace
+  --exclude-namespaces <a,b,...>      namespaces never reported on (default kube-system,kube-public,kube-node-lease)
+  --report-own-namespace              report on the operator's own namespace too
+  --leader-elect=<true|false>         elect a leader through a Lease so only one replica writes (default true)
+  --leader-election-namespace <ns>    where the Lease lives (default: --namespace)
+  --workers <n>                       concurrent workload reconciles (default 4)
   --log-level <level>                 error, warn, info or debug (default info)
   -h, --help                          show this help
 `;
@@ -33,6 +42,12 @@ export async function runOperator(args: string[], io: CliIO): Promise<number> {
       'health-probe-bind-address': { type: 'string', default: ':8081' },
       'connect-timeout': { type: 'string', default: '10' },
       'log-level': { type: 'string', default: process.env.SHIPSHAPE_LOG_LEVEL ?? 'info' },
+      namespace: { type: 'string', default: process.env.POD_NAMESPACE ?? 'shipshape-system' },
+      'exclude-namespaces': { type: 'string', default: 'kube-system,kube-public,kube-node-lease' },
+      'report-own-namespace': { type: 'boolean', default: false },
+      'leader-elect': { type: 'string', default: 'true' },
+      'leader-election-namespace': { type: 'string' },
+      workers: { type: 'string', default: '4' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -44,21 +59,50 @@ export async function runOperator(args: string[], io: CliIO): Promise<number> {
   const log = createLogger(values['log-level']);
 
   const kc = loadKubeConfig(values.kubeconfig);
-  const metrics = new Registry();
-  collectDefaultMetrics({ register: metrics, prefix: 'shipshape_' });
+  const metrics = createMetrics();
   const readiness = new Readiness();
   readiness.require('apiserver');
+  readiness.require('caches');
 
-  const metricsEndpoint = new HttpEndpoints({ metrics });
+  const metricsEndpoint = new HttpEndpoints({ metrics: metrics.registry });
   const probeEndpoint = new HttpEndpoints({ readiness });
   const metricsPort = await metricsEndpoint.listen(values['metrics-bind-address']);
   const probePort = await probeEndpoint.listen(values['health-probe-bind-address']);
   log.info('serving', { metricsPort, probePort });
 
+  const ownNamespace = values.namespace;
+  const excluded = new Set(
+    values['exclude-namespaces']
+      .split(',')
+      .map((ns) => ns.trim())
+      .filter(Boolean),
+  );
+  if (!values['report-own-namespace']) excluded.add(ownNamespace);
+  const workers = Number(values.workers);
+  if (!Number.isInteger(workers) || workers < 1)
+    throw new Error(`--workers must be a positive integer, not "${values.workers}"`);
+  if (!['true', 'false'].includes(values['leader-elect']))
+    throw new Error('--leader-elect must be true or false');
+  const identity = process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
+  const operator = new Operator({
+    kubeConfig: kc,
+    metrics,
+    log,
+    identity,
+    leaderElection: {
+      enabled: values['leader-elect'] === 'true',
+      namespace: values['leader-election-namespace'] ?? ownNamespace,
+      name: 'shipshape-operator',
+    },
+    excludedNamespaces: excluded,
+    workers,
+  });
+
   let stopping = false;
   const stop = async (): Promise<void> => {
     if (stopping) return;
     stopping = true;
+    await operator.stop();
     await Promise.all([metricsEndpoint.close(), probeEndpoint.close()]);
   };
 
@@ -79,6 +123,11 @@ export async function runOperator(args: string[], io: CliIO): Promise<number> {
     }
     throw error;
   }
+
+  void operator.start().then(
+    () => readiness.set('caches', true),
+    (error: unknown) => log.error('operator failed to start', { error: String(error) }),
+  );
 
   const signal = await signalled;
   log.info('shutting down', { signal });

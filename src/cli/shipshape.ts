@@ -2,12 +2,16 @@
 // failures into one-line errors and exit codes instead of stack traces.
 import { VERSION } from '../version.js';
 import type { CliIO } from './io.js';
+import { runAudit } from './audit.js';
 import { runOperator } from './operator.js';
+import { runSbom } from './sbom.js';
 
 type Command = (args: string[], io: CliIO) => Promise<number>;
 
 const commands: Record<string, { summary: string; run: Command }> = {
   operator: { summary: 'run the operator against a cluster', run: runOperator },
+  audit: { summary: 'check manifests against policies offline (for CI pipelines)', run: runAudit },
+  sbom: { summary: 'list the packages in an image (CycloneDX, table or JSON)', run: runSbom },
 };
 
 const usage = (): string =>

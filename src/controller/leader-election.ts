@@ -156,14 +156,16 @@ export class LeaderElector {
       while (!renewed) {
         const remaining = deadline - this.clock.now();
         if (remaining <= 0) break;
-        // A hanging API call must not keep us leader past the deadline: race it.
-        const settled = new AbortController();
-        const attempt = await Promise.race([
-          this.tryAcquireOrRenew().finally(() => settled.abort()),
-          sleep(this.clock, remaining, AbortSignal.any([settled.signal, this.stopController.signal])).then(
-            () => false,
-          ),
-        ]);
+        // A hanging API call must not keep us leader past the deadline: race it against a timer
+        // that only ever answers "failed" when it really elapsed (or we are stopping).
+        const cancelTimer = new AbortController();
+        const timedOut = sleep(
+          this.clock,
+          remaining,
+          AbortSignal.any([cancelTimer.signal, this.stopController.signal]),
+        ).then((elapsed) => (elapsed || this.stopped ? false : new Promise<false>(() => undefined)));
+        const attempt = await Promise.race([this.tryAcquireOrRenew(), timedOut]);
+        cancelTimer.abort();
         if (this.stopped) return true;
         renewed = attempt;
         if (!renewed) {

@@ -47,7 +47,8 @@ export interface MetricsOptions {
 /** A fresh registry holding every Shipshape metric (one per process; tests make their own). */
 export function createMetrics(options: MetricsOptions = {}): ShipshapeMetrics {
   const registry = new Registry();
-  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  // Process and Node.js metrics carry the prefix too, so every series of ours is found under shipshape_.
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'shipshape_' });
   const registers = [registry];
 
   const metrics: ShipshapeMetrics = {

@@ -1,7 +1,7 @@
 // Pushing test images to a registry over the OCI distribution API, the way a
 // client such as crane or docker does: blob uploads, then the manifest.
 import { createHash } from 'node:crypto';
-import { gzipSync } from 'node:zlib';
+import { gzipSync, zstdCompressSync } from 'node:zlib';
 
 export const sha256 = (data: Buffer | string): string =>
   `sha256:${createHash('sha256').update(data).digest('hex')}`;
@@ -61,6 +61,54 @@ export async function pushManifest(
   return response.headers.get('docker-content-digest') ?? sha256(manifest);
 }
 
+/** How layers are stored in the registry; `none` pushes the tar itself. */
+export type LayerCompression = 'gzip' | 'zstd' | 'none';
+/** OCI media types, or Docker's v2 schema 2 (which has no zstd layer type). */
+export type ManifestFormat = 'oci' | 'docker';
+
+export interface Platform {
+  os: string;
+  architecture: string;
+  variant?: string;
+}
+
+export interface PushImageOptions {
+  /** Fields merged into the image config (architecture, os, config, history, ...). */
+  config?: Record<string, unknown>;
+  compression?: LayerCompression;
+  format?: ManifestFormat;
+  auth?: string;
+}
+
+const MEDIA_TYPES = {
+  oci: {
+    manifest: 'application/vnd.oci.image.manifest.v1+json',
+    index: 'application/vnd.oci.image.index.v1+json',
+    config: 'application/vnd.oci.image.config.v1+json',
+    layer: {
+      gzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
+      zstd: 'application/vnd.oci.image.layer.v1.tar+zstd',
+      none: 'application/vnd.oci.image.layer.v1.tar',
+    },
+  },
+  docker: {
+    manifest: 'application/vnd.docker.distribution.manifest.v2+json',
+    index: 'application/vnd.docker.distribution.manifest.list.v2+json',
+    config: 'application/vnd.docker.container.image.v1+json',
+    layer: {
+      gzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+      zstd: undefined,
+      none: 'application/vnd.docker.image.rootfs.diff.tar',
+    },
+  },
+} as const;
+
+export function compressLayer(layerTar: Buffer, compression: LayerCompression): Buffer {
+  if (compression === 'gzip') return gzipSync(layerTar);
+  if (compression === 'zstd') return zstdCompressSync(layerTar);
+  return layerTar;
+}
+
 /** Push an OCI image made of the given uncompressed tar layers (gzipped here). */
 export async function pushImage(
   registry: string,
@@ -70,15 +118,33 @@ export async function pushImage(
   config: Record<string, unknown> = {},
   auth?: string,
 ): Promise<PushedImage> {
+  return pushImageWith(registry, repository, tag, layerTars, { config, ...(auth ? { auth } : {}) });
+}
+
+/**
+ * Push an image made of uncompressed tar layers, compressed and described as
+ * asked. An empty tag pushes by digest only (how index children are pushed).
+ */
+export async function pushImageWith(
+  registry: string,
+  repository: string,
+  tag: string,
+  layerTars: Buffer[],
+  options: PushImageOptions = {},
+): Promise<PushedImage> {
+  const { compression = 'gzip', format = 'oci', auth } = options;
+  const types = MEDIA_TYPES[format];
+  const layerType = types.layer[compression];
+  if (!layerType) throw new Error(`${format} manifests have no media type for ${compression} layers`);
   const layers: Descriptor[] = [];
   const diffIds: string[] = [];
   for (const layerTar of layerTars) {
-    const gz = gzipSync(layerTar);
+    const blob = compressLayer(layerTar, compression);
     diffIds.push(sha256(layerTar));
     layers.push({
-      mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
-      digest: await pushBlob(registry, repository, gz, auth),
-      size: gz.length,
+      mediaType: layerType,
+      digest: await pushBlob(registry, repository, blob, auth),
+      size: blob.length,
     });
   }
   const configBlob = Buffer.from(
@@ -86,19 +152,19 @@ export async function pushImage(
       architecture: 'amd64',
       os: 'linux',
       config: {},
-      ...config,
+      ...options.config,
       rootfs: { type: 'layers', diff_ids: diffIds },
     }),
   );
   const configDescriptor = {
-    mediaType: 'application/vnd.oci.image.config.v1+json',
+    mediaType: types.config,
     digest: await pushBlob(registry, repository, configBlob, auth),
     size: configBlob.length,
   };
   const manifest = Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      mediaType: types.manifest,
       config: configDescriptor,
       layers,
     }),
@@ -106,16 +172,44 @@ export async function pushImage(
   const digest = await pushManifest(
     registry,
     repository,
-    tag,
+    tag || sha256(manifest),
     manifest,
-    'application/vnd.oci.image.manifest.v1+json',
+    types.manifest,
     auth,
   );
   return {
-    reference: `${registry}/${repository}:${tag}`,
+    reference: tag ? `${registry}/${repository}:${tag}` : `${registry}/${repository}@${digest}`,
     digest,
     manifest,
     config: configDescriptor,
     layers,
   };
+}
+
+export interface PushedIndex {
+  reference: string;
+  digest: string;
+  index: Buffer;
+  manifests: Array<Descriptor & { platform: Platform }>;
+}
+
+/** Push an image index (manifest list) over images already pushed to the same repository. */
+export async function pushIndex(
+  registry: string,
+  repository: string,
+  tag: string,
+  images: Array<{ image: PushedImage; platform: Platform }>,
+  options: { format?: ManifestFormat; auth?: string } = {},
+): Promise<PushedIndex> {
+  const { format = 'oci', auth } = options;
+  const types = MEDIA_TYPES[format];
+  const manifests = images.map(({ image, platform }) => ({
+    mediaType: (JSON.parse(image.manifest.toString()) as { mediaType: string }).mediaType,
+    digest: image.digest,
+    size: image.manifest.length,
+    platform,
+  }));
+  const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: types.index, manifests }));
+  const digest = await pushManifest(registry, repository, tag, index, types.index, auth);
+  return { reference: `${registry}/${repository}:${tag}`, digest, index, manifests };
 }

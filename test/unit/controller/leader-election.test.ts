@@ -155,6 +155,15 @@ describe('LeaderElector', () => {
     assert.equal(String(renewed?.acquireTime), first, 'acquireTime is kept while renewing');
   });
 
+  it('stays leader for as long as every renewal succeeds (a finished renewal is never mistaken for a timeout)', async () => {
+    const a = replica('pod-a');
+    a.elector.start();
+    await settle();
+    for (let second = 0; second < 60; second++) await clock.advance(1000);
+    assert.equal(a.elector.isLeader(), true);
+    assert.deepEqual(a.log, ['leader=0', 'leader=1', 'started']);
+  });
+
   it('lets only one of two candidates lead while the leader keeps renewing', async () => {
     const a = replica('pod-a');
     const b = replica('pod-b');

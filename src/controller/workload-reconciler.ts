@@ -1,0 +1,227 @@
+// Reconciles one workload: evaluate its pod template against the policies that
+// match it, then make its SecurityReport, the compliance tally, Events and
+// metrics agree with the result. Idempotent; writes only differences.
+import type { KubernetesObject, V1Namespace, V1Pod } from '@kubernetes/client-node';
+import type { AnySecurityPolicy } from '../api/policy-types.js';
+import type { SecurityReport } from '../api/report-types.js';
+import { compilePolicy, type CompiledPolicy } from '../policy/compile.js';
+import { evaluateWorkload } from '../policy/evaluate.js';
+import type { ImageFactsSource } from '../policy/image-facts.js';
+import { matchingPolicies } from '../policy/match.js';
+import { podTemplateOf, type WorkloadObject } from '../policy/workload.js';
+import type { EventSpec } from '../report/events.js';
+import { buildSecurityReport, findingIdentity, isViolation, sameReport } from '../report/security-report.js';
+import type { ReportWriter } from '../report/report-writer.js';
+import type { ComplianceIndex } from './compliance-index.js';
+import { resolveTopController } from './owners.js';
+import { parseWorkloadKey, reportNameFor, type WorkloadKey } from './workload-key.js';
+
+/** Read access to the informer caches. */
+export interface ObjectStore {
+  get<T extends KubernetesObject = KubernetesObject>(
+    kind: string,
+    namespace: string | undefined,
+    name: string,
+  ): T | undefined;
+  list<T extends KubernetesObject = KubernetesObject>(kind: string, namespace?: string): T[];
+}
+
+export interface WorkloadReconcilerDeps {
+  store: ObjectStore;
+  writer: ReportWriter;
+  index: ComplianceIndex;
+  recordEvent: (event: EventSpec) => void;
+  /** Called with policies whose status summary may have changed. */
+  policiesTouched: (policies: Set<string>) => void;
+  /** Image facts known so far (image analysis plugs in here). */
+  imageFacts?: ImageFactsSource;
+  /** Namespaces never reported on (the operator's own, kube-system, flags). */
+  isExcludedNamespace: (namespace: string) => boolean;
+  now?: () => Date;
+}
+
+export const WORKLOAD_KINDS = [
+  'Deployment',
+  'StatefulSet',
+  'DaemonSet',
+  'CronJob',
+  'Job',
+  'ReplicaSet',
+  'ReplicationController',
+  'Pod',
+] as const;
+
+const WATCHED = new Set<string>(WORKLOAD_KINDS);
+
+export class WorkloadReconciler {
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: WorkloadReconcilerDeps) {
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  /** The top-level workload of any watched object, or undefined when its chain is not cached yet. */
+  topWorkloadOf(object: KubernetesObject): WorkloadKey | undefined {
+    const lookup = (kind: string, namespace: string, name: string) =>
+      WATCHED.has(kind) ? this.deps.store.get(kind, namespace, name) : undefined;
+    const resolution = resolveTopController(object, lookup);
+    let top = resolution.workload;
+    if (resolution.outcome === 'owner-missing') {
+      // An owner of a kind we do not watch (a custom controller): report on the highest kind we know.
+      // A missing owner of a watched kind is a cache race; its own add event will enqueue the right key.
+      if (WATCHED.has(top.kind)) return undefined;
+      const below = resolution.chain[resolution.chain.length - 2];
+      if (!below) return undefined;
+      top = below;
+    } else if (resolution.outcome !== 'complete') {
+      return undefined;
+    }
+    const { kind, namespace, name } = top;
+    if (!WATCHED.has(kind) || !namespace) return undefined;
+    return { kind, namespace, name };
+  }
+
+  /** Every top-level workload in the caches (optionally one namespace). */
+  allWorkloads(namespace?: string): WorkloadKey[] {
+    const keys: WorkloadKey[] = [];
+    for (const kind of WORKLOAD_KINDS) {
+      for (const object of this.deps.store.list(kind, namespace)) {
+        const top = this.topWorkloadOf(object);
+        if (top && top.kind === kind && top.name === object.metadata?.name) keys.push(top);
+      }
+    }
+    return keys;
+  }
+
+  policies(): AnySecurityPolicy[] {
+    return [
+      ...this.deps.store.list<AnySecurityPolicy & KubernetesObject>('SecurityPolicy'),
+      ...this.deps.store.list<AnySecurityPolicy & KubernetesObject>('ClusterSecurityPolicy'),
+    ];
+  }
+
+  async reconcile(keyText: string): Promise<void> {
+    const key = parseWorkloadKey(keyText);
+    const workload = this.deps.store.get<WorkloadObject>(key.kind, key.namespace, key.name);
+    const stillTop = workload && !workload.metadata?.deletionTimestamp && this.isTop(workload, key);
+    const template = stillTop ? podTemplateOf(workload) : undefined;
+    if (!workload || !template || this.deps.isExcludedNamespace(key.namespace)) {
+      // Gone (Kubernetes GC removes its report through the owner reference) or no longer ours.
+      this.deps.policiesTouched(this.deps.index.delete(keyText));
+      return;
+    }
+
+    const namespace = this.deps.store.get<V1Namespace>('Namespace', undefined, key.namespace);
+    const images = [
+      ...(template.spec.initContainers ?? []),
+      ...(template.spec.containers ?? []),
+      ...(template.spec.ephemeralContainers ?? []),
+    ].map((c) => c.image ?? '');
+    const policies: CompiledPolicy[] = matchingPolicies(this.policies().map(safeCompile).filter(isDefined), {
+      namespace: key.namespace,
+      namespaceLabels: namespace?.metadata?.labels,
+      kind: key.kind,
+      labels: template.metadata?.labels ?? {},
+      images,
+    });
+    const existing = this.deps.store.get<SecurityReport & KubernetesObject>(
+      'SecurityReport',
+      key.namespace,
+      reportNameFor(key),
+    );
+    if (policies.length === 0 && !existing) {
+      this.deps.policiesTouched(this.deps.index.delete(keyText));
+      return;
+    }
+
+    const findings = evaluateWorkload(workload, policies, this.deps.imageFacts, { now: this.now() });
+    const desired = buildSecurityReport({
+      name: reportNameFor(key),
+      workload,
+      template,
+      pods: this.podsOf(key),
+      findings,
+      policies: policies.map((p) => p.name),
+      existing,
+      now: this.now(),
+    });
+    if (!sameReport(existing, desired)) await this.deps.writer.write(desired, existing);
+    this.announce(workload, existing, desired);
+    this.deps.policiesTouched(
+      this.deps.index.set(keyText, {
+        namespace: key.namespace,
+        policies: policies.map((p) => p.name),
+        findings,
+      }),
+    );
+  }
+
+  private isTop(workload: KubernetesObject, key: WorkloadKey): boolean {
+    const top = this.topWorkloadOf(workload);
+    return top !== undefined && top.kind === key.kind && top.name === key.name;
+  }
+
+  /** Pods whose top controller is this workload, for the digests they run. */
+  private podsOf(key: WorkloadKey): V1Pod[] {
+    if (key.kind === 'Pod') {
+      const pod = this.deps.store.get<V1Pod & KubernetesObject>('Pod', key.namespace, key.name);
+      return pod ? [pod] : [];
+    }
+    return this.deps.store.list<V1Pod & KubernetesObject>('Pod', key.namespace).filter((pod) => {
+      const top = this.topWorkloadOf(pod);
+      return top?.kind === key.kind && top.name === key.name;
+    });
+  }
+
+  /** Events on transitions only: new violations (Warning) and becoming compliant (Normal). */
+  private announce(
+    workload: KubernetesObject,
+    existing: SecurityReport | undefined,
+    desired: SecurityReport,
+  ): void {
+    const regarding = {
+      apiVersion: workload.apiVersion,
+      kind: workload.kind,
+      name: workload.metadata?.name,
+      namespace: workload.metadata?.namespace,
+      uid: workload.metadata?.uid,
+    };
+    const known = new Set((existing?.status?.findings ?? []).map(findingIdentity));
+    const fresh = (desired.status?.findings ?? []).filter(
+      (f) => isViolation(f) && !known.has(findingIdentity(f)),
+    );
+    if (fresh.length > 0) {
+      const shown = fresh
+        .slice(0, 5)
+        .map((f) => `${f.ruleId} (${f.severity})${f.container ? ` in ${f.container}` : ''}`);
+      const more = fresh.length > shown.length ? ` and ${fresh.length - shown.length} more` : '';
+      this.deps.recordEvent({
+        regarding,
+        type: 'Warning',
+        reason: 'PolicyViolation',
+        action: 'Evaluate',
+        note: `${fresh.length} new policy ${fresh.length === 1 ? 'violation' : 'violations'}: ${shown.join(', ')}${more}. See securityreport ${desired.metadata.name}.`,
+      });
+    }
+    if (existing?.status?.compliant === false && desired.status?.compliant === true) {
+      this.deps.recordEvent({
+        regarding,
+        type: 'Normal',
+        reason: 'Compliant',
+        action: 'Evaluate',
+        note: `Workload now complies with ${desired.status.policies?.length ?? 0} applicable policies.`,
+      });
+    }
+  }
+}
+
+function safeCompile(policy: AnySecurityPolicy): CompiledPolicy | undefined {
+  try {
+    return compilePolicy(policy);
+  } catch {
+    // An invalid policy is reported on its own status (PolicyStatusReconciler), not applied.
+    return undefined;
+  }
+}
+
+const isDefined = <T>(value: T | undefined): value is T => value !== undefined;

@@ -54,7 +54,7 @@ describe('Shipshape metrics registry', () => {
   it('includes the default Node.js process metrics', async () => {
     const text = await createMetrics().registry.metrics();
     assert.match(text, /^# TYPE shipshape_process_cpu_user_seconds_total counter$/m);
-    assert.match(text, /^# TYPE nodejs_eventloop_lag_seconds gauge$/m);
+    assert.match(text, /^# TYPE shipshape_nodejs_eventloop_lag_seconds gauge$/m);
   });
 
   it('reports the build version and starts as a non-leader', async () => {

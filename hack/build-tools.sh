@@ -17,7 +17,8 @@ tools=("$@")
 for tool in "${tools[@]}"; do
   dir="$here/tools/$tool"
   [ -f "$dir/go.mod" ] || { echo "build-tools: no module at $dir" >&2; exit 2; }
-  key=$(cat "$dir/go.mod" "$dir/go.sum" "$dir/build.conf" | sha256sum | cut -c1-12)
+  # build.env (optional): extra VAR=value lines for the go command, e.g. a GOEXPERIMENT a tool needs.
+  key=$(cat "$dir/go.mod" "$dir/go.sum" "$dir/build.conf" $( [ -f "$dir/build.env" ] && echo "$dir/build.env") | sha256sum | cut -c1-12)
   out="$cache/tools/$tool-$key"
   # build.conf lines: <binary name> <package> [ldflags...]
   if [ ! -f "$out/.complete" ]; then
@@ -26,7 +27,7 @@ for tool in "${tools[@]}"; do
     start=$(date +%s)
     while read -r name pkg ldflags; do
       [ -n "$name" ] && [ "${name:0:1}" != "#" ] || continue
-      (cd "$dir" && go build -trimpath -ldflags "-s -w ${ldflags:-}" -o "$out/$name" "$pkg")
+      (cd "$dir" && { [ ! -f build.env ] || export $(grep -v '^#' build.env); } && go build -trimpath -ldflags "-s -w ${ldflags:-}" -o "$out/$name" "$pkg")
     done < "$dir/build.conf"
     touch "$out/.complete"
     echo "build-tools: $tool built in $(( $(date +%s) - start ))s" >&2

@@ -27,11 +27,17 @@ export interface LocalClusterOptions {
   /** Overall start-up budget in ms (default 120 s). */
   timeoutMs?: number;
   log?: (line: string) => void;
+  /** Record the operator user's API requests in an audit log (benchmarks count them). */
+  auditLog?: boolean;
 }
 
 export interface LocalCluster {
   readonly dir: string;
   readonly kubeconfigPath: string;
+  /** A kubeconfig for the user "shipshape-operator", whose requests the audit log records. */
+  readonly operatorKubeconfigPath: string;
+  /** JSON-lines audit log of the operator user's requests, when `auditLog` was set. */
+  readonly auditLogPath: string | undefined;
   readonly apiServerUrl: string;
   /** host:port of the local OCI registry (plain HTTP, loopback only). */
   readonly registryHost: string;
@@ -95,9 +101,29 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     registry: await freePort(),
   };
   const token = randomBytes(24).toString('hex');
-  writeFileSync(join(dir, 'tokens.csv'), `${token},shipshape-admin,shipshape-admin,"system:masters"\n`, {
-    mode: 0o600,
-  });
+  const operatorToken = randomBytes(24).toString('hex');
+  writeFileSync(
+    join(dir, 'tokens.csv'),
+    `${token},shipshape-admin,shipshape-admin,"system:masters"\n` +
+      `${operatorToken},shipshape-operator,shipshape-operator,"system:masters"\n`,
+    { mode: 0o600 },
+  );
+  const auditLogPath = options.auditLog ? join(dir, 'audit.log') : undefined;
+  if (auditLogPath) {
+    writeFileSync(
+      join(dir, 'audit-policy.yaml'),
+      [
+        'apiVersion: audit.k8s.io/v1',
+        'kind: Policy',
+        'omitStages: [RequestReceived]',
+        'rules:',
+        '  - level: Metadata',
+        '    users: [shipshape-operator]',
+        '  - level: None',
+        '',
+      ].join('\n'),
+    );
+  }
   const serviceAccountKey = generateKeyPairSync('rsa', { modulusLength: 2048 });
   writeFileSync(join(dir, 'sa.key'), serviceAccountKey.privateKey.export({ type: 'pkcs1', format: 'pem' }), {
     mode: 0o600,
@@ -144,6 +170,14 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
         '--endpoint-reconciler-type=none',
         '--allow-privileged=true',
         '--v=1',
+        ...(auditLogPath
+          ? [
+              `--audit-policy-file=${join(dir, 'audit-policy.yaml')}`,
+              `--audit-log-path=${auditLogPath}`,
+              '--audit-log-format=json',
+              '--audit-log-maxsize=0',
+            ]
+          : []),
       ],
     ],
     'kube-controller-manager': () => [
@@ -161,6 +195,8 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
         '--concurrent-deployment-syncs=10',
         '--concurrent-replicaset-syncs=10',
         '--concurrent-gc-syncs=20',
+        '--kube-api-qps=300',
+        '--kube-api-burst=600',
         '--v=1',
       ],
     ],
@@ -173,6 +209,8 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
         '--bind-address=127.0.0.1',
         `--secure-port=${ports.scheduler}`,
         '--leader-elect=false',
+        '--kube-api-qps=300',
+        '--kube-api-burst=600',
         '--v=1',
       ],
     ],
@@ -225,6 +263,8 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   const cluster: LocalCluster = {
     dir,
     kubeconfigPath,
+    operatorKubeconfigPath: join(dir, 'operator.kubeconfig'),
+    auditLogPath,
     apiServerUrl,
     registryHost: `127.0.0.1:${ports.registry}`,
     processes,
@@ -267,6 +307,13 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     start('kube-apiserver');
     await waitReady('kube-apiserver', timeoutMs);
     writeFileSync(kubeconfigPath, kubeconfig(apiServerUrl, readFileSync(caFile), token), { mode: 0o600 });
+    writeFileSync(
+      join(dir, 'operator.kubeconfig'),
+      kubeconfig(apiServerUrl, readFileSync(caFile), operatorToken),
+      {
+        mode: 0o600,
+      },
+    );
     start('kube-controller-manager');
     start('kube-scheduler');
     start('kwok');

@@ -1,0 +1,162 @@
+// Operator at scale on the local control plane: 200 Deployments × 10 replicas
+// (2,000 pods on kwok nodes) under one policy. Measures the time until every
+// Deployment has its SecurityReport, the operator's peak RSS, the API requests
+// it made (from the API server's audit log), and its writes in a steady minute.
+// Usage: node dist/bench/operator-scale.js [--deployments 200] [--replicas 10]
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { startLocalCluster } from '../test/cluster/local-cluster.js';
+import { installCrds } from '../test/support/crds.js';
+import { startOperatorProcess } from '../test/support/operator-process.js';
+
+const { values } = parseArgs({
+  options: {
+    deployments: { type: 'string', default: '200' },
+    replicas: { type: 'string', default: '10' },
+    'steady-seconds': { type: 'string', default: '60' },
+  },
+});
+const deployments = Number(values.deployments);
+const replicas = Number(values.replicas);
+const steadySeconds = Number(values['steady-seconds']);
+const ns = 'bench';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface AuditEvent {
+  auditID: string;
+  verb: string;
+  objectRef?: { resource?: string; subresource?: string };
+  requestReceivedTimestamp: string;
+}
+
+function auditEvents(path: string): AuditEvent[] {
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as AuditEvent);
+}
+
+function peakRssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(status.match(/^VmHWM:\s+(\d+) kB/m)?.[1] ?? 0);
+  return kb / 1024;
+}
+
+const cluster = await startLocalCluster({ nodes: Math.ceil((deployments * replicas) / 900), auditLog: true });
+try {
+  const kc = new KubeConfig();
+  kc.loadFromFile(cluster.kubeconfigPath);
+  const core = kc.makeApiClient(CoreV1Api);
+  const apps = kc.makeApiClient(AppsV1Api);
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  await installCrds(kc);
+  for (const name of ['shipshape-system', ns]) await core.createNamespace({ body: { metadata: { name } } });
+  await custom.createNamespacedCustomObject({
+    group: 'shipshape.dev',
+    version: 'v1alpha1',
+    plural: 'securitypolicies',
+    namespace: ns,
+    body: {
+      apiVersion: 'shipshape.dev/v1alpha1',
+      kind: 'SecurityPolicy',
+      metadata: { name: 'baseline' },
+      spec: { podSecurity: { level: 'restricted' } },
+    },
+  });
+
+  const operator = await startOperatorProcess(
+    [`--kubeconfig=${cluster.operatorKubeconfigPath}`, '--namespace=shipshape-system', '--log-level=warn'],
+    {},
+  );
+  await operator.waitReady(60_000);
+  const operatorStarted = new Date();
+
+  const started = Date.now();
+  for (let i = 0; i < deployments; i++) {
+    const labels = { app: `app-${i}` };
+    await apps.createNamespacedDeployment({
+      namespace: ns,
+      body: {
+        metadata: { name: `app-${i}` },
+        spec: {
+          replicas,
+          selector: { matchLabels: labels },
+          template: {
+            metadata: { labels },
+            spec: {
+              nodeSelector: { type: 'kwok' },
+              containers: [
+                {
+                  name: 'app',
+                  image: `registry.example/app-${i % 20}:1.${i}`,
+                  securityContext: { runAsUser: i % 2 },
+                },
+              ],
+            },
+          },
+        },
+      },
+    });
+  }
+  const created = Date.now();
+  let reports = 0;
+  while (reports < deployments) {
+    const list = (await custom.listNamespacedCustomObject({
+      group: 'shipshape.dev',
+      version: 'v1alpha1',
+      plural: 'securityreports',
+      namespace: ns,
+    })) as { items: unknown[] };
+    reports = list.items.length;
+    if (Date.now() - started > 600_000) throw new Error(`only ${reports} reports after 10 minutes`);
+    await sleep(200);
+  }
+  const allReports = Date.now();
+  let running = 0;
+  while (running < deployments * replicas && Date.now() - started < 600_000) {
+    const pods = await core.listNamespacedPod({ namespace: ns, fieldSelector: 'status.phase=Running' });
+    running = pods.items.length;
+    await sleep(1000);
+  }
+  const podsRunning = Date.now();
+  // Let pod status churn settle (digests, policy status), then count writes in a quiet window.
+  await sleep(15_000);
+  const steadyFrom = new Date();
+  await sleep(steadySeconds * 1000);
+  const steadyTo = new Date();
+
+  const events = auditEvents(cluster.auditLogPath ?? '');
+  const during = events.filter((e) => new Date(e.requestReceivedTimestamp) >= operatorStarted);
+  const writes = (list: AuditEvent[]) => list.filter((e) => !['get', 'list', 'watch'].includes(e.verb));
+  const steady = events.filter((e) => {
+    const t = new Date(e.requestReceivedTimestamp);
+    return t >= steadyFrom && t < steadyTo;
+  });
+  const byKind = new Map<string, number>();
+  for (const e of during) {
+    const k = `${e.verb} ${e.objectRef?.resource ?? ''}${e.objectRef?.subresource ? '/' + e.objectRef.subresource : ''}`;
+    byKind.set(k, (byKind.get(k) ?? 0) + 1);
+  }
+  const rss = peakRssMiB(operator.child.pid ?? 0);
+  await operator.stop();
+
+  console.log(`deployments: ${deployments}, replicas: ${replicas}, pods: ${deployments * replicas}`);
+  console.log(`creating the Deployments took: ${((created - started) / 1000).toFixed(1)} s`);
+  console.log(
+    `time until every report exists (from the first create): ${((allReports - started) / 1000).toFixed(1)} s`,
+  );
+  console.log(`pods running after: ${((podsRunning - started) / 1000).toFixed(1)} s (${running} running)`);
+  console.log(`operator peak RSS (VmHWM): ${rss.toFixed(0)} MiB`);
+  console.log(
+    `operator API requests (audit log, from operator start): ${during.length}, of which writes: ${writes(during).length}`,
+  );
+  console.log(
+    `operator requests in a steady ${steadySeconds} s window: ${steady.length}, writes: ${writes(steady).length}`,
+  );
+  console.log('requests by verb and resource:');
+  for (const [k, n] of [...byKind].sort((a, b) => b[1] - a[1]))
+    console.log(`  ${String(n).padStart(6)}  ${k}`);
+} finally {
+  await cluster.stop();
+}

@@ -3,6 +3,8 @@
 // policy at `kubectl apply` time with a message that names the field.
 import { SEVERITIES } from './severity.js';
 import {
+  DEFAULT_MAX_IMAGE_AGE_DAYS,
+  DEFAULT_MAX_IMAGE_SIZE_MB,
   ENFORCEMENT_MODES,
   POD_SECURITY_LEVELS,
   PULL_POLICIES,
@@ -239,6 +241,14 @@ const rulesSchema: JSONSchema = obj(
         privateRegistries: imageGlobList(
           'Registries that need credentials: images from them need imagePullSecrets (optional rule image.pullSecrets).',
           'spec.rules.image.privateRegistries',
+        ),
+        maxSizeMB: int(
+          'The largest compressed image size, in MB (1 MB = 1,000,000 bytes, as docker prints sizes), that rule image.size accepts. Needs image analysis.',
+          { minimum: 1, maximum: 1_000_000, default: DEFAULT_MAX_IMAGE_SIZE_MB, format: 'int32' },
+        ),
+        maxAgeDays: int(
+          'The most days since an image’s creation time (from its config) that rule image.age accepts. Needs image analysis.',
+          { minimum: 1, maximum: 36_500, default: DEFAULT_MAX_IMAGE_AGE_DAYS, format: 'int32' },
         ),
       },
       {

@@ -58,11 +58,19 @@ export interface SeverityOverride {
   severity: Severity;
 }
 
+/** Defaults of spec.rules.image.maxSizeMB and maxAgeDays (schema and rules share them). */
+export const DEFAULT_MAX_IMAGE_SIZE_MB = 1024;
+export const DEFAULT_MAX_IMAGE_AGE_DAYS = 365;
+
 export interface ImageRuleSettings {
   allowedRegistries?: string[];
   deniedRegistries?: string[];
   requiredPullPolicy?: PullPolicy;
   privateRegistries?: string[];
+  /** Rule image.size: the largest compressed image size in MB (1 MB = 1,000,000 bytes). */
+  maxSizeMB?: number;
+  /** Rule image.age: the most days since the image's creation time. */
+  maxAgeDays?: number;
 }
 
 export interface SecurityContextRuleSettings {

@@ -53,8 +53,20 @@ export const WORKLOAD_KINDS = [
 
 const WATCHED = new Set<string>(WORKLOAD_KINDS);
 
+/** How long our own write may stay ahead of the informer cache before we stop trusting it. */
+const OWN_WRITE_TTL_MS = 30_000;
+
 export class WorkloadReconciler {
   private readonly now: () => Date;
+  /**
+   * Reports this replica wrote that the cache may not show yet, keyed by
+   * namespace/name, with the resourceVersion they replaced: reconciling again
+   * before the watch delivers our write must not create or rewrite it again.
+   */
+  private readonly ownWrites = new Map<
+    string,
+    { replacedVersion: string | undefined; report: SecurityReport; at: number }
+  >();
 
   constructor(private readonly deps: WorkloadReconcilerDeps) {
     this.now = deps.now ?? (() => new Date());
@@ -124,11 +136,7 @@ export class WorkloadReconciler {
       labels: template.metadata?.labels ?? {},
       images,
     });
-    const existing = this.deps.store.get<SecurityReport & KubernetesObject>(
-      'SecurityReport',
-      key.namespace,
-      reportNameFor(key),
-    );
+    const existing = this.latestReport(key, workload);
     if (policies.length === 0 && !existing) {
       this.deps.policiesTouched(this.deps.index.delete(keyText));
       return;
@@ -145,7 +153,14 @@ export class WorkloadReconciler {
       existing,
       now: this.now(),
     });
-    if (!sameReport(existing, desired)) await this.deps.writer.write(desired, existing);
+    if (!sameReport(existing, desired)) {
+      const { stored } = await this.deps.writer.write(desired, existing);
+      this.ownWrites.set(`${key.namespace}/${reportNameFor(key)}`, {
+        replacedVersion: existing?.metadata.resourceVersion,
+        report: stored,
+        at: this.now().getTime(),
+      });
+    }
     this.announce(workload, existing, desired);
     this.deps.policiesTouched(
       this.deps.index.set(keyText, {
@@ -154,6 +169,23 @@ export class WorkloadReconciler {
         findings,
       }),
     );
+  }
+
+  /** The cached report, or our own newer write when the cache has not caught up with it yet. */
+  private latestReport(key: WorkloadKey, workload: KubernetesObject): SecurityReport | undefined {
+    const id = `${key.namespace}/${reportNameFor(key)}`;
+    const cached = this.deps.store.get<SecurityReport & KubernetesObject>(
+      'SecurityReport',
+      key.namespace,
+      reportNameFor(key),
+    );
+    const own = this.ownWrites.get(id);
+    if (!own) return cached;
+    const behind = (cached?.metadata.resourceVersion ?? undefined) === own.replacedVersion;
+    const fresh = this.now().getTime() - own.at < OWN_WRITE_TTL_MS;
+    if (behind && fresh && own.report.spec.subject.uid === workload.metadata?.uid) return own.report;
+    this.ownWrites.delete(id);
+    return cached;
   }
 
   private isTop(workload: KubernetesObject, key: WorkloadKey): boolean {

@@ -17,7 +17,7 @@ import {
 } from './workload.js';
 
 export interface EvaluationOptions {
-  /** The clock for exception expiry; defaults to now. */
+  /** The clock for exception expiry and image age; defaults to now. */
   now?: Date;
 }
 
@@ -54,7 +54,7 @@ export function evaluateWorkload(
   if (!template) return [];
   const pod = podViewOf(workload, template);
   const now = (options.now ?? new Date()).getTime();
-  const input = { pod, imageFacts };
+  const input = { pod, imageFacts, now };
   // Results by slot, valid while stamp[slot] === this evaluation's id: reusing
   // the arrays across calls avoids a map and an allocation per pod.
   const id = ++evaluationId;

@@ -13,12 +13,16 @@ export interface ImageSignatureFact {
 
 export interface ImageFacts {
   digest?: string;
-  /** The image config's User ('' or absent means root). */
+  // Each field may be absent: absent means "not known", and a rule that needs it reports nothing.
+  /** The image config's User: '' means none is configured, so the image runs as root. */
   user?: string;
   /** Whether the image config declares a HEALTHCHECK. */
   healthcheck?: boolean;
   /** Names (never values) of env variables in the image config. */
   envKeys?: string[];
+  /** Env names the analyzer flagged because their value looks like a credential (the value is never kept). */
+  secretEnvKeys?: string[];
+  /** Compressed size of the image's layers, as the registry stores them. */
   sizeBytes?: number;
   layers?: number;
   /** RFC 3339 creation time from the image config. */

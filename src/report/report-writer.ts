@@ -42,6 +42,12 @@ export function customObjectsReportClient(kc: KubeConfig, fieldManager = 'shipsh
   };
 }
 
+export interface WriteOutcome {
+  result: ReportWriteResult;
+  /** The report as the API server stored it (with its new resourceVersion). */
+  stored: SecurityReport;
+}
+
 export class ReportWriter {
   constructor(
     private readonly client: ReportClient,
@@ -53,26 +59,23 @@ export class ReportWriter {
    * copy; a 409 (someone else wrote meanwhile) is rethrown for the caller's
    * retry with backoff, after the informer has caught up.
    */
-  async write(desired: SecurityReport, existing: SecurityReport | undefined): Promise<ReportWriteResult> {
+  async write(desired: SecurityReport, existing: SecurityReport | undefined): Promise<WriteOutcome> {
     try {
-      const result = await this.apply(desired, existing);
-      this.onWrite(result);
-      return result;
+      const outcome = await this.apply(desired, existing);
+      this.onWrite(outcome.result);
+      return outcome;
     } catch (error) {
       this.onWrite(statusOf(error) === 409 ? 'conflict' : 'error');
       throw error;
     }
   }
 
-  private async apply(
-    desired: SecurityReport,
-    existing: SecurityReport | undefined,
-  ): Promise<ReportWriteResult> {
+  private async apply(desired: SecurityReport, existing: SecurityReport | undefined): Promise<WriteOutcome> {
     if (!existing) {
       // A 409 here means our cache is behind; the caller's retry will see the report.
       const created = await this.client.create(desired);
-      await this.client.replaceStatus({ ...created, status: desired.status });
-      return 'created';
+      const stored = await this.client.replaceStatus({ ...created, status: desired.status });
+      return { result: 'created', stored };
     }
     let current = existing;
     let changed = false;
@@ -89,10 +92,10 @@ export class ReportWriter {
       changed = true;
     }
     if (!sameStatus(current, desired)) {
-      await this.client.replaceStatus({ ...current, status: desired.status });
+      current = await this.client.replaceStatus({ ...current, status: desired.status });
       changed = true;
     }
-    return changed ? 'updated' : 'unchanged';
+    return { result: changed ? 'updated' : 'unchanged', stored: current };
   }
 }
 

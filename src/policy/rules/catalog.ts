@@ -2,6 +2,7 @@
 // Pod Security Standards checks, which report as `pss.<check>`.
 import type { Severity } from '../../api/severity.js';
 import type { RuleCategory } from '../finding.js';
+import { imageConfigRules } from './image-config.js';
 import { imageRules } from './image.js';
 import { probeRules } from './probes.js';
 import { resourceRules } from './resources.js';
@@ -11,6 +12,7 @@ import { securityContextRules } from './security-context.js';
 
 export const RULES: readonly AnyRule[] = [
   ...imageRules,
+  ...imageConfigRules,
   ...securityContextRules,
   ...resourceRules,
   ...probeRules,

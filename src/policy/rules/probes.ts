@@ -4,7 +4,8 @@
 import type { ContainerView, PodView } from '../workload.js';
 import { eachContainer, isLongRunning, type RuleDefinition } from './rule.js';
 
-function needsProbes(c: ContainerView, pod: PodView): boolean {
+/** Long-running containers of pods that restart them: the ones health checks are for. */
+export function needsProbes(c: ContainerView, pod: PodView): boolean {
   const restart = pod.spec.restartPolicy;
   return isLongRunning(c) && restart !== 'Never' && restart !== 'OnFailure';
 }

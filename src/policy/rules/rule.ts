@@ -15,6 +15,8 @@ export interface RuleHit {
 export interface RuleInput {
   pod: PodView;
   imageFacts?: ImageFactsSource;
+  /** The evaluation's clock, epoch milliseconds (EvaluationOptions.now). */
+  now: number;
 }
 
 /** Compiled settings for one rule; `key` is equal for equal settings. */

@@ -105,6 +105,11 @@ export interface EnvCredentialParams {
   extraNames: RegExp[];
 }
 
+/** Whether an env variable's name alone marks it as a credential (for image configs, where only names are known). */
+export function looksLikeCredentialName(name: string, extraNames: readonly RegExp[] = []): boolean {
+  return extraNames.some((re) => re.test(name)) || isCredentialName(name);
+}
+
 /** Whether an env variable with this literal value looks like a credential; the value is never stored. */
 export function looksLikeCredential(
   name: string,
@@ -113,8 +118,7 @@ export function looksLikeCredential(
 ): boolean {
   if (CREDENTIAL_VALUE.some((re) => re.test(value))) return true;
   if (HARMLESS_VALUE.test(value.trim())) return false;
-  if (extraNames.some((re) => re.test(name))) return true;
-  return isCredentialName(name);
+  return looksLikeCredentialName(name, extraNames);
 }
 
 export const envLiteralCredential: RuleDefinition<EnvCredentialParams> = {

@@ -4,7 +4,7 @@ NPM ?= npm
 export SHIPSHAPE_CACHE ?= $(HOME)/.cache/shipshape
 KUBECTL ?= kubectl
 
-.PHONY: all deps tools build lint manifests manifests-check test test-unit test-e2e e2e-kind \
+.PHONY: all deps system-deps rootfs tools build lint manifests manifests-check test test-unit test-e2e e2e-kind \
 	cluster-up cluster-down demo demo-down run docker-build deploy undeploy bench clean
 
 all: build
@@ -14,9 +14,17 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 deps: node_modules/.package-lock.json
 
-## tools: build the pinned control plane, kwok, registry and crane (cached)
+## system-deps: Debian packages the tests use (htpasswd, debootstrap, rpm)
+system-deps:
+	hack/install-system-deps.sh
+
+## tools: build the pinned control plane, kwok, registry, crane and trivy (cached)
 tools:
 	hack/build-tools.sh
+
+## rootfs: the debootstrap Debian rootfs for test images (cached)
+rootfs: system-deps
+	hack/build-rootfs.sh >/dev/null
 
 build: deps
 	$(NPM) run build
@@ -25,13 +33,13 @@ lint: build
 	$(NPM) run lint
 
 ## test: lint, unit tests and the e2e suite on a fresh local cluster
-test: deps tools
+test: deps system-deps tools rootfs
 	$(NPM) test
 
 test-unit: build
 	$(NPM) run test:unit
 
-test-e2e: build tools
+test-e2e: build system-deps tools rootfs
 	$(NPM) run test:e2e
 
 ## e2e-kind: the same e2e suite against a kind cluster (needs Docker; not run in CI here)

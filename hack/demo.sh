@@ -25,12 +25,12 @@ up() {
   eval "$($node dist/test/cluster/cli.js up)"
   echo "KUBECONFIG=$KUBECONFIG" > "$state/env"
 
-  if [ -f crds/kustomization.yaml ]; then
-    kubectl apply -k crds/ >/dev/null
-    kubectl wait --for=condition=Established crd --all --timeout=60s >/dev/null
-  fi
+  kubectl apply -k crds/ >/dev/null
+  kubectl wait --for=condition=Established crd --all --timeout=60s >/dev/null
+  kubectl create namespace shipshape-system >/dev/null
 
   $node dist/src/cli/main.js operator --kubeconfig "$KUBECONFIG" \
+    --namespace shipshape-system \
     --metrics-bind-address 127.0.0.1:18080 --health-probe-bind-address 127.0.0.1:18081 \
     >"$state/operator.log" 2>&1 &
   echo $! > "$state/operator.pid"
@@ -40,20 +40,29 @@ up() {
   done
   curl -sf http://127.0.0.1:18081/readyz >/dev/null || { echo "operator did not become ready; see $state/operator.log" >&2; exit 1; }
 
-  [ -d config/samples ] && kubectl apply -f config/samples/ >/dev/null
-  [ -d config/samples/workloads ] && kubectl apply -f config/samples/workloads/ >/dev/null
+  kubectl apply -k config/samples >/dev/null
+  kubectl apply -f config/samples/demo/ >/dev/null
+  for _ in $(seq 1 60); do
+    [ "$(kubectl get securityreports -n shop --no-headers 2>/dev/null | wc -l)" -ge 3 ] && break
+    sleep 0.5
+  done
+  sleep 3
 
-  echo "== nodes and pods"
+  echo "== nodes (kwok) and pods"
   kubectl get nodes
-  kubectl get pods -A -o wide 2>/dev/null | head -20
-  if kubectl get crd securityreports.shipshape.dev >/dev/null 2>&1; then
-    sleep 5
-    echo "== policies";  kubectl get securitypolicies,clustersecuritypolicies -A
-    echo "== reports";   kubectl get securityreports -A
-    echo "== images";    kubectl get imagereports
-  fi
+  kubectl get pods -n shop -o wide
+  echo; echo "== policies"
+  kubectl get securitypolicies,clustersecuritypolicies -A
+  echo; echo "== security reports"
+  kubectl get securityreports -A
+  echo; echo "== findings of shop/deployment-storefront"
+  kubectl get securityreport deployment-storefront -n shop \
+    -o jsonpath='{range .status.findings[*]}{.policy}{"\t"}{.severity}{"\t"}{.ruleId}{"\t"}{.message}{"\n"}{end}'
+  echo; echo "== events"
+  kubectl get events.events.k8s.io -n shop --field-selector reason=PolicyViolation \
+    -o custom-columns=TYPE:.type,REASON:.reason,OBJECT:.regarding.name,NOTE:.note
   echo "== operator metrics (shipshape_*)"
-  curl -s http://127.0.0.1:18080/metrics | grep '^shipshape_' | grep -v '^shipshape_process\|^shipshape_nodejs' | head -20 || true
+  curl -s http://127.0.0.1:18080/metrics | grep -E '^shipshape_(violations|workloads)\{' | grep -v ' 0$' | head -20 || true
   echo
   echo "export KUBECONFIG=$KUBECONFIG   # to explore; 'make demo-down' stops everything"
   echo "operator log: $state/operator.log"

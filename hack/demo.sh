@@ -41,7 +41,7 @@ up() {
   curl -sf http://127.0.0.1:18081/readyz >/dev/null || { echo "operator did not become ready; see $state/operator.log" >&2; exit 1; }
 
   kubectl apply -k config/samples >/dev/null
-  kubectl apply -f config/samples/demo/ >/dev/null
+  kubectl apply -f config/demo/ >/dev/null
   for _ in $(seq 1 60); do
     [ "$(kubectl get securityreports -n shop --no-headers 2>/dev/null | wc -l)" -ge 3 ] && break
     sleep 0.5

@@ -1,6 +1,8 @@
 // Work queue keys for workloads: "Kind/namespace/name". One key per top-level
 // workload (Deployment, StatefulSet, DaemonSet, CronJob, Job, ReplicaSet,
 // ReplicationController or bare Pod), which owns one SecurityReport.
+import { createHash } from 'node:crypto';
+
 export interface WorkloadKey {
   kind: string;
   namespace: string;
@@ -17,8 +19,16 @@ export function parseWorkloadKey(key: string): WorkloadKey {
   return { kind, namespace, name };
 }
 
+const MAX_NAME_LENGTH = 253;
+
 /** The SecurityReport of a workload is named after it: "deployment-web". */
 export function reportNameFor({ kind, name }: WorkloadKey): string {
   const full = `${kind.toLowerCase()}-${name}`;
-  return full.length <= 253 ? full : full.slice(0, 253);
+  if (full.length <= MAX_NAME_LENGTH) return full;
+  // A bare cut would give two long names with one prefix the same report (each
+  // overwriting the other's) and could end the name in '-' or '.', which the
+  // API server refuses; a hash of the full name keeps it unique and valid.
+  const hash = createHash('sha256').update(full).digest('hex').slice(0, 10);
+  const prefix = full.slice(0, MAX_NAME_LENGTH - hash.length - 1).replace(/[-.]+$/, '');
+  return `${prefix}-${hash}`;
 }

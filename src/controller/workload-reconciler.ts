@@ -60,12 +60,14 @@ export class WorkloadReconciler {
   private readonly now: () => Date;
   /**
    * Reports this replica wrote that the cache may not show yet, keyed by
-   * namespace/name, with the resourceVersion they replaced: reconciling again
+   * namespace/name, with the resourceVersions they replaced: reconciling again
    * before the watch delivers our write must not create or rewrite it again.
+   * A write over our own earlier write inherits its versions, as the cache may
+   * still show any of them (or no report at all).
    */
   private readonly ownWrites = new Map<
     string,
-    { replacedVersion: string | undefined; report: SecurityReport; at: number }
+    { replacedVersions: Set<string | undefined>; report: SecurityReport; at: number }
   >();
 
   constructor(private readonly deps: WorkloadReconcilerDeps) {
@@ -155,11 +157,13 @@ export class WorkloadReconciler {
     });
     if (!sameReport(existing, desired)) {
       const { stored } = await this.deps.writer.write(desired, existing);
-      this.ownWrites.set(`${key.namespace}/${reportNameFor(key)}`, {
-        replacedVersion: existing?.metadata.resourceVersion,
-        report: stored,
-        at: this.now().getTime(),
-      });
+      const id = `${key.namespace}/${reportNameFor(key)}`;
+      const previous = this.ownWrites.get(id);
+      const replacedVersions = new Set(
+        previous && previous.report === existing ? previous.replacedVersions : [],
+      );
+      replacedVersions.add(existing?.metadata.resourceVersion);
+      this.ownWrites.set(id, { replacedVersions, report: stored, at: this.now().getTime() });
     }
     this.announce(workload, existing, desired);
     this.deps.policiesTouched(
@@ -181,7 +185,7 @@ export class WorkloadReconciler {
     );
     const own = this.ownWrites.get(id);
     if (!own) return cached;
-    const behind = (cached?.metadata.resourceVersion ?? undefined) === own.replacedVersion;
+    const behind = own.replacedVersions.has(cached?.metadata.resourceVersion ?? undefined);
     const fresh = this.now().getTime() - own.at < OWN_WRITE_TTL_MS;
     if (behind && fresh && own.report.spec.subject.uid === workload.metadata?.uid) return own.report;
     this.ownWrites.delete(id);

@@ -351,6 +351,8 @@ export function imageFactsOf(digest: string, inventory: ImageInventory, config: 
     user: facts.user,
     healthcheck: facts.healthcheck !== undefined,
     envKeys: envKeysOf(config),
+    // Keys the analyzer flagged by their value (a URL with a password, say); values never leave it.
+    secretEnvKeys: facts.secretEnvKeys,
     // What the registry stores and nodes download; the uncompressed size is in the inventory.
     sizeBytes: facts.compressedBytes,
     layers: facts.layerCount,

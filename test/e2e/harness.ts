@@ -62,7 +62,12 @@ export const registryHost = (): string => current().registryHost;
 /** The local cluster, when the suite started one (tests that restart components need it). */
 export const localCluster = (): LocalCluster | undefined => current().local;
 
-async function startStandaloneRegistry(): Promise<{ host: string; dir: string; stop: () => Promise<void> }> {
+/** A distribution registry process on a free 127.0.0.1 port (also used by bench/inventory.ts). */
+export async function startStandaloneRegistry(): Promise<{
+  host: string;
+  dir: string;
+  stop: () => Promise<void>;
+}> {
   const dir = mkdtempSync(join(tmpdir(), 'shipshape-registry-'));
   const port = await freePort();
   writeFileSync(

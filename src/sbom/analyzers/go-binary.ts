@@ -13,10 +13,11 @@ const ELF_MAGIC = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
 const BUILDINFO_MAGIC = Buffer.from('\xff Go buildinf:', 'latin1');
 const BIN_DIR = /(?:^|\/)s?bin\/[^/]+$/;
 const SHARED_LIBRARY = /\.so(?:\.[0-9.]+)?$/;
+const DEVEL_VERSION = '(devel)';
 
 export const goBinaryAnalyzer: Analyzer = {
   name: 'go-binary',
-  version: 1,
+  version: 2,
   magic: ELF_MAGIC,
   wants: (path, info) =>
     info.size >= 64 &&
@@ -115,7 +116,10 @@ export function goPackages(info: GoBuildInfo, location: string): DetectedPackage
     packages.push({ name: 'stdlib', version: stdlib[1], ecosystem: 'golang', location });
   }
   if (info.main !== undefined && info.main.path !== '') {
-    packages.push({ name: info.main.path, version: info.main.version, ecosystem: 'golang', location });
+    // "(devel)" is what `go build` writes when it has no VCS stamp: a placeholder, not a
+    // version. The module is reported without one, as Trivy does, so no purl claims it.
+    const version = info.main.version === DEVEL_VERSION ? '' : info.main.version;
+    packages.push({ name: info.main.path, version, ecosystem: 'golang', location });
   }
   for (const dep of info.deps) {
     if (dep.path === '' || dep.version === '') continue;

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { analyzeImage } from '../../../src/sbom/analyze-image.js';
+import { purlFor } from '../../../src/sbom/purl.js';
 import { isImageAnalysisError } from '../../../src/sbom/types.js';
 import { layerOf } from './tar-writer.js';
 import {
@@ -71,7 +72,8 @@ describe('Go binary analyzer', function () {
     const out = goBinaryAnalyzer.analyze({ path: '/usr/local/bin/hello', content: binary, mode: 0o755 });
     const stdlib = out.packages.find((p) => p.name === 'stdlib');
     assert.equal(stdlib?.version, version?.replace(/^go/, ''));
-    assert.ok(out.packages.some((p) => p.name === 'example.com/hello'));
+    // Built outside any VCS checkout, so Go stamps no version on the main module.
+    assert.equal(out.packages.find((p) => p.name === 'example.com/hello')?.version, '');
     assert.ok(out.packages.every((p) => p.location === '/usr/local/bin/hello' && p.ecosystem === 'golang'));
   });
 
@@ -120,6 +122,16 @@ describe('Go module info', () => {
     assert.deepEqual(
       goPackages(info, '/app').map((p) => `${p.name}@${p.version}`),
       ['stdlib@1.22.1', 'example.com/app@v1.2.3', 'golang.org/x/net@v0.17.0', 'github.com/fork/lib@v1.0.1'],
+    );
+  });
+
+  it('reports a main module built without a VCS stamp ("(devel)") with no version, as Trivy does', () => {
+    const info = parseModInfo('go1.26.0', 'path\texample.com/app\nmod\texample.com/app\t(devel)\t\n');
+    const main = goPackages(info, '/app').find((p) => p.name === 'example.com/app');
+    assert.equal(main?.version, '');
+    assert.equal(
+      purlFor(main ?? assert.fail('main module missing'), undefined),
+      'pkg:golang/example.com/app',
     );
   });
 });

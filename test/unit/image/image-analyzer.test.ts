@@ -97,6 +97,7 @@ describe('ImageAnalyzer', () => {
         user: '1000:1000',
         healthcheck: true,
         envKeys: ['PATH', 'API_KEY'],
+        secretEnvKeys: ['API_KEY'],
         sizeBytes: image.layers.reduce((sum, l) => sum + l.size, 0),
         layers: 2,
         created: '2024-05-01T10:00:00Z',

@@ -155,9 +155,18 @@ try {
   console.log(
     `operator requests in a steady ${steadySeconds} s window: ${steady.length}, writes: ${writes(steady).length}`,
   );
-  console.log('requests by verb and resource:');
-  for (const [k, n] of [...byKind].sort((a, b) => b[1] - a[1]))
-    console.log(`  ${String(n).padStart(6)}  ${k}`);
+  const tally = (list: AuditEvent[]) => {
+    const counts = new Map<string, number>();
+    for (const e of list) {
+      const k = `${e.verb} ${e.objectRef?.resource ?? ''}${e.objectRef?.subresource ? '/' + e.objectRef.subresource : ''}`;
+      counts.set(k, (counts.get(k) ?? 0) + 1);
+    }
+    return [...counts].sort((a, b) => b[1] - a[1]);
+  };
+  console.log('requests by verb and resource, whole run:');
+  for (const [k, n] of tally(during)) console.log(`  ${String(n).padStart(6)}  ${k}`);
+  console.log(`writes by verb and resource, steady ${steadySeconds} s window:`);
+  for (const [k, n] of tally(writes(steady))) console.log(`  ${String(n).padStart(6)}  ${k}`);
 } finally {
   await cluster.stop();
 }

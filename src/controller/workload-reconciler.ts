@@ -245,7 +245,10 @@ export class WorkloadReconciler {
         type: 'Normal',
         reason: 'Compliant',
         action: 'Evaluate',
-        note: `Workload now complies with ${desired.status.policies?.length ?? 0} applicable policies.`,
+        note:
+          (desired.status.policies?.length ?? 0) === 0
+            ? 'No policy applies to this workload any more; its earlier violations are cleared.'
+            : `Workload now complies with ${desired.status.policies?.length} applicable policies.`,
       });
     }
   }

@@ -224,7 +224,7 @@ function reportedContainers(template: PodTemplate, pods: readonly V1Pod[]): Repo
   const spec = template.spec;
   const list: ReportedContainer[] = [];
   const add = (kind: ReportedContainer['kind'], name: string, image: string | undefined) => {
-    const c: ReportedContainer = { name, kind, image: image ?? '' };
+    const c: ReportedContainer = { name, kind, image: truncate(image ?? '', 512) };
     const digest = digests.get(name) ?? digestOf(image);
     if (digest) c.digest = digest;
     list.push(c);

@@ -7,8 +7,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
-
+import { createRequire } from 'node:module';
 import type { DetectedPackage } from '../types.js';
 import type { Analyzer, AnalyzerOutput } from './analyzer.js';
 import { RPMTAG, parseRpmHeader, parseSourceRpm } from './rpm-header.js';
@@ -30,8 +29,13 @@ export const rpmAnalyzer: Analyzer = {
   },
 };
 
+// node:sqlite is loaded only when an image has an rpmdb: loading it prints an
+// ExperimentalWarning, which would otherwise land on every CLI's stderr.
+const requireBuiltin = createRequire(import.meta.url);
+
 /** The header blobs of the Packages table. */
 export function readRpmdbSqlite(bytes: Uint8Array): Uint8Array[] {
+  const { DatabaseSync } = requireBuiltin('node:sqlite') as typeof import('node:sqlite');
   const dir = mkdtempSync(join(tmpdir(), 'shipshape-rpmdb-'));
   try {
     const dbPath = join(dir, 'rpmdb.sqlite');

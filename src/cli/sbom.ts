@@ -5,18 +5,12 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 
-import { ImageAnalyzer, type ImageAnalysisFailure } from '../image/image-analyzer.js';
-import {
-  applyRegistryFlags,
-  defaultRegistrySettings,
-  loadRegistrySettings,
-  toRegistryClientConfig,
-} from '../image/registry-config.js';
+import { AnalyzerSettingsError, createImageAnalyzer } from '../image/analyzer-setup.js';
+import type { ImageAnalysisFailure } from '../image/image-analyzer.js';
 import type { CredentialSource } from '../registry/auth.js';
-import { RegistryClient } from '../registry/client.js';
+import type { RegistryClient } from '../registry/client.js';
 import { DockerConfigCredentialSource, parseDockerConfigDocument } from '../registry/docker-config.js';
 import { parsePlatformString, type Platform } from '../registry/manifest.js';
-import { TieredInventoryCache } from '../sbom/cache.js';
 import { toCycloneDx } from '../sbom/format/cyclonedx.js';
 import { toJson } from '../sbom/format/json.js';
 import { toTable } from '../sbom/format/table.js';
@@ -134,27 +128,19 @@ export async function runSbom(args: string[], io: CliIO): Promise<number> {
       io.stdout.write(sbomUsage);
       return 0;
     }
-    let settings = defaultRegistrySettings();
-    if (options.registryConfig !== undefined) {
-      const loaded = await loadRegistrySettings(options.registryConfig);
-      if (!loaded.ok) throw new UsageError(loaded.error);
-      settings = loaded.settings;
-    }
-    const merged = applyRegistryFlags(settings, { allow: options.allow, plainHttp: options.plainHttp });
-    if (!merged.ok) throw new UsageError(merged.error);
-    const config = await toRegistryClientConfig(merged.settings).catch((err: unknown) => {
-      throw new UsageError(err instanceof Error ? err.message : String(err));
-    });
     const credentials =
       options.dockerConfig === undefined ? undefined : await credentialsFrom(options.dockerConfig);
-    client = new RegistryClient({
-      config: { userAgent: `shipshape/${VERSION}`, ...config },
-      ...(credentials === undefined ? {} : { credentials }),
+    const built = await createImageAnalyzer({
+      registryConfig: options.registryConfig,
+      allow: options.allow,
+      plainHttp: options.plainHttp,
+      cacheDir: options.cacheDir,
+      credentials,
+    }).catch((err: unknown) => {
+      throw err instanceof AnalyzerSettingsError ? new UsageError(err.message) : err;
     });
-    const analyzer = new ImageAnalyzer({
-      registry: client,
-      cache: new TieredInventoryCache(options.cacheDir === undefined ? {} : { directory: options.cacheDir }),
-    });
+    client = built.client;
+    const analyzer = built.analyzer;
     const result = await analyzer.analyze(options.image, {
       ...(options.platform === undefined ? {} : { platform: options.platform }),
     });

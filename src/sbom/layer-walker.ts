@@ -217,30 +217,44 @@ class LayerCollector<R> {
       return undefined;
     }
     const magic = request.magic;
-    const chunks: Buffer[] = [];
+    // One buffer of the declared size (bounded by maxFileBytes above), filled in place:
+    // the stream's chunks are copied once, not kept and concatenated. It is allocated
+    // only once the magic bytes (if any) matched, so sniffed-out files cost a few bytes.
+    let content: Buffer | undefined;
     let received = 0;
-    let sniffed = magic === undefined;
+    let head = magic === undefined ? undefined : Buffer.alloc(0);
     const notKept = (reason: string): void => {
       this.records.set(path, { path, kind: 'unreadable', reason });
     };
+    const append = (chunk: Buffer): void => {
+      content ??= Buffer.allocUnsafe(entry.size);
+      // A tar entry never carries more than its declared size; guard anyway.
+      received += chunk.copy(content, received);
+    };
     return {
       data: (chunk) => {
-        chunks.push(Buffer.from(chunk));
-        received += chunk.length;
-        if (!sniffed && magic !== undefined && received >= magic.length) {
-          sniffed = true;
-          if (!Buffer.concat(chunks).subarray(0, magic.length).equals(magic)) {
-            chunks.length = 0;
-            notKept('content does not start with the wanted magic bytes');
-            return false;
-          }
+        if (head === undefined || magic === undefined) {
+          append(chunk);
+          return true;
         }
+        const start = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
+        if (start.length < magic.length) {
+          // Too short to tell yet: keep a copy of the few bytes, the chunk's memory is not ours.
+          head = Buffer.from(start);
+          return true;
+        }
+        head = undefined;
+        if (!start.subarray(0, magic.length).equals(magic)) {
+          notKept('content does not start with the wanted magic bytes');
+          return false;
+        }
+        append(start);
         return true;
       },
       end: () => {
-        if (!sniffed) return notKept('file shorter than the wanted magic bytes');
-        const content = Buffer.concat(chunks, received);
-        const value = this.sink({ path, size: entry.size, mode: entry.mode, content });
+        if (head !== undefined) return notKept('file shorter than the wanted magic bytes');
+        const captured = content === undefined ? Buffer.alloc(0) : content.subarray(0, received);
+        const value = this.sink({ path, size: entry.size, mode: entry.mode, content: captured });
         if (value === undefined) return notKept('no analyzer kept anything');
         this.records.set(path, { path, kind: 'file', size: entry.size, mode: entry.mode, value });
       },

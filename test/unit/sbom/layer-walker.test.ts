@@ -96,6 +96,36 @@ describe('layer walker', () => {
     assert.deepEqual(kinds, { 'bin/elf': 'file', 'bin/script': 'unreadable' });
   });
 
+  it('captures files byte-exact when their content arrives a few bytes at a time, magic split across chunks', async () => {
+    const elf = Buffer.concat([
+      Buffer.from('\x7fELF', 'latin1'),
+      Buffer.from(Array.from({ length: 3000 }, (_, i) => i % 251)),
+    ]);
+    const blob = compress(
+      tar([
+        { name: 'bin/elf', content: elf },
+        { name: 'bin/short', content: '\x7fE' },
+        { name: 'bin/script', content: '#!/bin/sh\n' },
+      ]),
+      'none',
+    );
+    const magic = Buffer.from('\x7fELF', 'latin1');
+    const result = ok(
+      await walkLayer(
+        blobLayer(blob, MEDIA_TYPE.none, 3),
+        0,
+        { select: () => ({ magic }) },
+        keepContent,
+        DEFAULT_WALK_LIMITS,
+      ),
+    );
+    const byPath = new Map(result.records.map((r) => [r.path, r]));
+    const captured = byPath.get('bin/elf');
+    assert.equal(captured?.kind, 'file');
+    assert.ok(captured.value.equals(elf));
+    assert.equal(byPath.get('bin/short')?.kind, 'unreadable');
+    assert.equal(byPath.get('bin/script')?.kind, 'unreadable');
+  });
   it('reads names from GNU long-name records and PAX path records', async () => {
     const deep = `${'very-long-directory-name/'.repeat(8)}file.txt`;
     const layer = layerOf([

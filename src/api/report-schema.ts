@@ -1,7 +1,7 @@
 // The OpenAPI schemas of SecurityReport and ImageReport. Both are written by the
 // operator; their size bounds keep one object far below etcd's 1.5 MiB limit.
 import { SEVERITIES } from './severity.js';
-import { CONTAINER_KINDS, SIGNATURE_VERDICTS } from './report-types.js';
+import { CONTAINER_KINDS, IMAGE_ANALYSIS_STATES, SIGNATURE_VERDICTS } from './report-types.js';
 import { arr, bool, enumStr, int, obj, str, timestamp, type JSONSchema } from './schema.js';
 import { conditionsSchema, severityCountsSchema } from './common-schema.js';
 
@@ -81,6 +81,19 @@ export const securityReportStatusSchema: JSONSchema = obj('What the last evaluat
         digest: str('The image digest.', { maxLength: 80 }),
         vulnerabilities: severityCountsSchema('Vulnerabilities by severity.'),
         signature: enumStr('The signature verdict.', SIGNATURE_VERDICTS),
+        analysis: enumStr(
+          'Where image analysis stands: Pending (not analysed yet), Analyzed, or Failed (see reason and message).',
+          IMAGE_ANALYSIS_STATES,
+        ),
+        reason: str('Why analysis failed, in CamelCase (for example RegistryNotAllowed or Unauthorized).', {
+          maxLength: 64,
+          pattern: '^[A-Z][A-Za-z0-9]*$',
+        }),
+        message: str('What went wrong with the analysis, in one sentence a user can act on.', {
+          maxLength: 1024,
+        }),
+        os: str('The distribution found in the image, for example debian 12.', { maxLength: 128 }),
+        packages: int('Packages found in the image.', { minimum: 0 }),
       },
       { required: ['image'] },
     ),

@@ -18,6 +18,10 @@ export type ContainerKind = (typeof CONTAINER_KINDS)[number];
 export const SIGNATURE_VERDICTS = ['Verified', 'Unverified', 'Missing', 'Error'] as const;
 export type SignatureVerdict = (typeof SIGNATURE_VERDICTS)[number];
 
+/** Where the analysis of one image stands, as a SecurityReport shows it. */
+export const IMAGE_ANALYSIS_STATES = ['Pending', 'Analyzed', 'Failed'] as const;
+export type ImageAnalysisState = (typeof IMAGE_ANALYSIS_STATES)[number];
+
 export interface WorkloadReference {
   apiVersion: string;
   kind: string;
@@ -50,6 +54,14 @@ export interface ReportedImage {
   digest?: string;
   vulnerabilities?: SeverityCounts;
   signature?: SignatureVerdict;
+  analysis?: ImageAnalysisState;
+  /** CamelCase reason when analysis failed (RegistryNotAllowed, Unauthorized, ...). */
+  reason?: string;
+  /** One sentence a user can act on (at most 1024 characters). */
+  message?: string;
+  /** The distribution in the image, for example "debian 12". */
+  os?: string;
+  packages?: number;
 }
 
 export interface SecurityReportSpec {

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { hostname } from 'node:os';
 import { Operator } from '../controller/operator.js';
 import { createMetrics } from '../metrics/registry.js';
+import { createImageScanner } from '../operator/image-scanning.js';
 import { createLogger } from '../log.js';
 import { ApiServerUnreachable, apiServerUrl, checkConnection, loadKubeConfig } from '../kube/connect.js';
 import { HttpEndpoints, Readiness } from '../operator/http-endpoints.js';
@@ -26,6 +27,12 @@ Options:
   --leader-elect=<true|false>         elect a leader through a Lease so only one replica writes (default true)
   --leader-election-namespace <ns>    where the Lease lives (default: --namespace)
   --workers <n>                       concurrent workload reconciles (default 4)
+  --image-analysis=<true|false>       read running images from their registries (default true)
+  --registry-config <path>            registries: allowed hosts/CIDRs, plain HTTP, CA bundles, mirrors, limits
+  --allow-registry <host[:port]>      also allow this registry, even on a private or loopback address (repeatable)
+  --plain-http <host[:port]>          talk plain HTTP to this registry (repeatable)
+  --image-cache-dir <dir>             keep image inventories on disk (default $SHIPSHAPE_CACHE_DIR, else memory only)
+  --operator-pull-secret <ns/name>    a pull secret tried after the pod's and its service account's
   --log-level <level>                 error, warn, info or debug (default info)
   -h, --help                          show this help
 `;
@@ -48,6 +55,12 @@ export async function runOperator(args: string[], io: CliIO): Promise<number> {
       'leader-elect': { type: 'string', default: 'true' },
       'leader-election-namespace': { type: 'string' },
       workers: { type: 'string', default: '4' },
+      'image-analysis': { type: 'string', default: 'true' },
+      'registry-config': { type: 'string' },
+      'allow-registry': { type: 'string', multiple: true, default: [] },
+      'plain-http': { type: 'string', multiple: true, default: [] },
+      'image-cache-dir': { type: 'string', default: process.env.SHIPSHAPE_CACHE_DIR },
+      'operator-pull-secret': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -83,6 +96,21 @@ export async function runOperator(args: string[], io: CliIO): Promise<number> {
     throw new Error(`--workers must be a positive integer, not "${values.workers}"`);
   if (!['true', 'false'].includes(values['leader-elect']))
     throw new Error('--leader-elect must be true or false');
+  if (!['true', 'false'].includes(values['image-analysis']))
+    throw new Error('--image-analysis must be true or false');
+  const imageScanner =
+    values['image-analysis'] === 'true'
+      ? await createImageScanner(kc, {
+          registryConfig: values['registry-config'],
+          allow: values['allow-registry'],
+          plainHttp: values['plain-http'],
+          cacheDir: values['image-cache-dir'],
+          operatorPullSecret: values['operator-pull-secret'],
+          onResult: (image, namespace) => operatorRef.current?.imageScanned(image, namespace),
+          log,
+        })
+      : undefined;
+  const operatorRef: { current?: Operator } = {};
   const identity = process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
   const operator = new Operator({
     kubeConfig: kc,
@@ -96,13 +124,16 @@ export async function runOperator(args: string[], io: CliIO): Promise<number> {
     },
     excludedNamespaces: excluded,
     workers,
+    imageScanner,
   });
+  operatorRef.current = operator;
 
   let stopping = false;
   const stop = async (): Promise<void> => {
     if (stopping) return;
     stopping = true;
     await operator.stop();
+    await imageScanner?.shutdown();
     await Promise.all([metricsEndpoint.close(), probeEndpoint.close()]);
   };
 

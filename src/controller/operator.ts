@@ -20,10 +20,12 @@ import {
   type ShipshapeMetrics,
 } from '../metrics/registry.js';
 import { compilePolicy, policyName } from '../policy/compile.js';
-import type { ImageFactsSource } from '../policy/image-facts.js';
 import { policyAppliesTo, type PolicyTarget } from '../policy/match.js';
 import { podTemplateOf, type WorkloadObject } from '../policy/workload.js';
 import { EventRecorder } from '../report/events.js';
+import { customObjectsImageReportClient, ImageReportWriter } from '../report/image-report.js';
+import type { ImageAnalysisSuccess } from '../image/image-analyzer.js';
+import type { ImageScanner, ImageScanStatus } from './image-scanner.js';
 import { customObjectsReportClient, ReportWriter } from '../report/report-writer.js';
 import { ClusterCache, type ChangeType } from './cluster-cache.js';
 import { ComplianceIndex } from './compliance-index.js';
@@ -50,7 +52,8 @@ export interface OperatorOptions {
   };
   excludedNamespaces: ReadonlySet<string>;
   workers: number;
-  imageFacts?: ImageFactsSource;
+  /** Image analysis; without it image rules see no facts and reports show no image status. */
+  imageScanner?: ImageScanner;
   informerIdleTimeoutMs?: number;
   /** Delay that batches policy status updates while many workloads change. */
   policyStatusDelayMs?: number;
@@ -68,6 +71,13 @@ export class Operator {
   private readonly knownPolicies = new Map<string, AnySecurityPolicy>();
   private workloadQueue: WorkQueue | undefined;
   private policyQueue: WorkQueue | undefined;
+  private imageQueue: WorkQueue | undefined;
+  private readonly imageReports: ImageReportWriter;
+  /** Analysed images by digest, for their ImageReports, with what was last published. */
+  private readonly analyzedImages = new Map<
+    string,
+    { references: Set<string>; analysis: ImageAnalysisSuccess; published?: string }
+  >();
   private stopped = false;
 
   constructor(private readonly options: OperatorOptions) {
@@ -107,9 +117,16 @@ export class Operator {
         for (const policy of policies)
           this.policyQueue?.addAfter(policy, options.policyStatusDelayMs ?? 1000);
       },
-      imageFacts: options.imageFacts,
+      images: options.imageScanner && {
+        statusOf: (namespace, spec, image) => options.imageScanner!.statusOf(namespace, spec, image),
+        factsSource: (namespace, spec) => options.imageScanner!.factsSource(namespace, spec),
+        analyzed: (image, status) => this.noteAnalyzed(image, status),
+      },
       isExcludedNamespace: (namespace) => options.excludedNamespaces.has(namespace),
     });
+    this.imageReports = new ImageReportWriter(customObjectsImageReportClient(kubeConfig), (result) =>
+      recordReportWrite(metrics, 'ImageReport', result),
+    );
     this.policyStatus = new PolicyStatusReconciler(
       this.cache,
       this.index,
@@ -181,8 +198,20 @@ export class Operator {
       onError: (key, error) =>
         log.warn('policy status failed; will retry', { controller: 'policy', key, error: message(error) }),
     });
+    const images = new WorkQueue({
+      metrics: workQueueMetricsFor(metrics, 'images'),
+      onError: (key, error) =>
+        log.warn('image report failed; will retry', {
+          controller: 'image',
+          image: key,
+          error: message(error),
+        }),
+    });
     this.workloadQueue = workloads;
     this.policyQueue = policies;
+    this.imageQueue = images;
+    images.run(1, (digest) => this.timed('image', () => this.publishImageReport(digest)));
+    for (const [digest, entry] of this.analyzedImages) if (entry.published === undefined) images.add(digest);
     workloads.run(this.options.workers, (key) =>
       this.timed('workload', () => this.reconciler.reconcile(key)),
     );
@@ -192,9 +221,10 @@ export class Operator {
   }
 
   private async stopWorkers(): Promise<void> {
-    const queues = [this.workloadQueue, this.policyQueue];
+    const queues = [this.workloadQueue, this.policyQueue, this.imageQueue];
     this.workloadQueue = undefined;
     this.policyQueue = undefined;
+    this.imageQueue = undefined;
     await Promise.all(queues.map((q) => q?.shutDown()));
   }
 
@@ -259,6 +289,43 @@ export class Operator {
     }
   }
 
+  /** A scan finished: reconcile the workloads in that namespace that run the image. */
+  imageScanned(image: string, namespace: string): void {
+    const queue = this.workloadQueue;
+    if (!queue) return;
+    for (const key of this.reconciler.allWorkloads(namespace)) {
+      if (this.targetOf(key)?.images?.includes(image)) queue.add(formatWorkloadKey(key));
+    }
+  }
+
+  private noteAnalyzed(image: string, status: Extract<ImageScanStatus, { state: 'Analyzed' }>): void {
+    let entry = this.analyzedImages.get(status.digest);
+    if (!entry) {
+      // Bounded like the scanner: forget the oldest digests first.
+      if (this.analyzedImages.size >= 4096)
+        this.analyzedImages.delete(this.analyzedImages.keys().next().value!);
+      entry = { references: new Set(), analysis: status.analysis };
+      this.analyzedImages.set(status.digest, entry);
+    }
+    entry.analysis = status.analysis;
+    if (entry.references.size < 16) entry.references.add(image);
+    if (entry.published !== imageFingerprint(entry)) this.imageQueue?.add(status.digest);
+  }
+
+  private async publishImageReport(digest: string): Promise<void> {
+    const entry = this.analyzedImages.get(digest);
+    if (!entry) return;
+    const fingerprint = imageFingerprint(entry);
+    if (entry.published === fingerprint) return;
+    await this.imageReports.publish({
+      digest,
+      references: [...entry.references].sort(),
+      analysis: entry.analysis,
+      now: new Date(),
+    });
+    entry.published = fingerprint;
+  }
+
   private targetOf(key: WorkloadKey): PolicyTarget | undefined {
     const workload = this.cache.get<WorkloadObject>(key.kind, key.namespace, key.name);
     const template = workload && podTemplateOf(workload);
@@ -273,6 +340,14 @@ export class Operator {
       ),
     };
   }
+}
+
+function imageFingerprint(entry: { references: Set<string>; analysis: ImageAnalysisSuccess }): string {
+  return JSON.stringify([
+    [...entry.references].sort(),
+    entry.analysis.manifestDigest,
+    entry.analysis.inventory.packages.length,
+  ]);
 }
 
 function message(error: unknown): string {

@@ -1,7 +1,7 @@
 // Reconciles one workload: evaluate its pod template against the policies that
 // match it, then make its SecurityReport, the compliance tally, Events and
 // metrics agree with the result. Idempotent; writes only differences.
-import type { KubernetesObject, V1Namespace, V1Pod } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Namespace, V1Pod, V1PodSpec } from '@kubernetes/client-node';
 import type { AnySecurityPolicy } from '../api/policy-types.js';
 import type { SecurityReport } from '../api/report-types.js';
 import { compilePolicy, type CompiledPolicy } from '../policy/compile.js';
@@ -12,9 +12,19 @@ import { podTemplateOf, type WorkloadObject } from '../policy/workload.js';
 import type { EventSpec } from '../report/events.js';
 import { buildSecurityReport, findingIdentity, isViolation, sameReport } from '../report/security-report.js';
 import type { ReportWriter } from '../report/report-writer.js';
+import { reportedAnalysisOf, type ImageScanStatus } from './image-scanner.js';
 import type { ComplianceIndex } from './compliance-index.js';
 import { resolveTopController } from './owners.js';
 import { parseWorkloadKey, reportNameFor, type WorkloadKey } from './workload-key.js';
+
+/** The seam to image analysis (ImageScanner in production). */
+export interface ImageFactsProvider {
+  /** What is known of `image` for pods with this spec; starts a scan when nothing (fresh) is. */
+  statusOf(namespace: string, podSpec: V1PodSpec, image: string): ImageScanStatus;
+  factsSource(namespace: string, podSpec: V1PodSpec): ImageFactsSource;
+  /** An analysed image, for its ImageReport. */
+  analyzed?(image: string, status: Extract<ImageScanStatus, { state: 'Analyzed' }>): void;
+}
 
 /** Read access to the informer caches. */
 export interface ObjectStore {
@@ -33,8 +43,8 @@ export interface WorkloadReconcilerDeps {
   recordEvent: (event: EventSpec) => void;
   /** Called with policies whose status summary may have changed. */
   policiesTouched: (policies: Set<string>) => void;
-  /** Image facts known so far (image analysis plugs in here). */
-  imageFacts?: ImageFactsSource;
+  /** Image analysis: starts scans of a workload's images and tells what is known of them. */
+  images?: ImageFactsProvider;
   /** Namespaces never reported on (the operator's own, kube-system, flags). */
   isExcludedNamespace: (namespace: string) => boolean;
   now?: () => Date;
@@ -144,7 +154,15 @@ export class WorkloadReconciler {
       return;
     }
 
-    const findings = evaluateWorkload(workload, policies, this.deps.imageFacts, { now: this.now() });
+    const imageStatus = new Map<string, ImageScanStatus>();
+    for (const image of new Set(images)) {
+      const status = this.deps.images?.statusOf(key.namespace, template.spec, image);
+      if (!status) continue;
+      imageStatus.set(image, status);
+      if (status.state === 'Analyzed') this.deps.images?.analyzed?.(image, status);
+    }
+    const facts = this.deps.images?.factsSource(key.namespace, template.spec);
+    const findings = evaluateWorkload(workload, policies, facts, { now: this.now() });
     const desired = buildSecurityReport({
       name: reportNameFor(key),
       workload,
@@ -154,7 +172,26 @@ export class WorkloadReconciler {
       policies: policies.map((p) => p.name),
       existing,
       now: this.now(),
+      imageAnalysis: (image) => {
+        const status = imageStatus.get(image);
+        if (!status) return {};
+        const reported = reportedAnalysisOf(status);
+        return status.state === 'Analyzed' ? { ...reported, digest: status.digest } : reported;
+      },
     });
+    // After a restart (or a rescan) the scanner knows less than the stored report did. Do not
+    // rewrite a report with less knowledge: the scan's result requeues this workload.
+    const waitingForImages = [...imageStatus.values()].some((status) => status.state === 'Pending');
+    if (waitingForImages && existing) {
+      this.deps.policiesTouched(
+        this.deps.index.set(keyText, {
+          namespace: key.namespace,
+          policies: policies.map((p) => p.name),
+          findings,
+        }),
+      );
+      return;
+    }
     if (!sameReport(existing, desired)) {
       const { stored } = await this.deps.writer.write(desired, existing);
       const id = `${key.namespace}/${reportNameFor(key)}`;

@@ -8,7 +8,7 @@ import { applyDefaults } from '../api/validate.js';
 import { compileGlobs, type GlobMatcher } from './glob.js';
 import type { ImageReference } from './image-ref.js';
 import { RULES } from './rules/catalog.js';
-import { parsePodSecurityVersion } from './pss/index.js';
+import { parsePodSecurityVersion, podSecurityCheckList } from './pss/index.js';
 import type { AnyRule } from './rules/rule.js';
 import { compileLabelSelector, type LabelMatcher } from './selector.js';
 
@@ -20,6 +20,27 @@ export interface CompiledRule {
   /** A small integer for cacheKey, so evaluation caches results in an array. */
   slot: number;
   severity: Severity;
+  /** The policy's exceptions that name this rule, found once here rather than per finding. */
+  exceptions: CompiledException[];
+  /** Those of `exceptions` that can cover a pod-level finding. */
+  podExceptions: CompiledException[];
+}
+
+/** How a policy reports one Pod Security Standards check (rule id `pss.<check>`). */
+export interface PodSecurityRuleSettings {
+  disabled: boolean;
+  /** The policy's severity override, if any. */
+  severity: Severity | undefined;
+  /** Exceptions that name the rule and can cover a pod-level finding (not narrowed to images or containers). */
+  exceptions: CompiledException[];
+}
+
+export interface CompiledPodSecurity {
+  level: 'baseline' | 'restricted';
+  version: string;
+  slot: number;
+  /** By rule id, for every check of the catalog. */
+  rules: ReadonlyMap<string, PodSecurityRuleSettings>;
 }
 
 export interface CompiledException {
@@ -49,7 +70,7 @@ export interface CompiledPolicy {
   /** Whether a container with this image is checked by the policy. */
   includesImage(image: ImageReference): boolean;
   rules: CompiledRule[];
-  podSecurity: { level: 'baseline' | 'restricted'; version: string; slot: number } | undefined;
+  podSecurity: CompiledPodSecurity | undefined;
   exceptions: CompiledException[];
   /** Settings the engine could not use (the rule is skipped); surfaced in the policy's Ready condition. */
   problems: string[];
@@ -123,6 +144,8 @@ function build(policy: AnySecurityPolicy): CompiledPolicy {
   const enabled = new Set(rules.enabled ?? []);
   const disabled = new Set(rules.disabled ?? []);
   const overrides = new Map((rules.severityOverrides ?? []).map((o) => [o.rule, o.severity]));
+  const exceptions = compileExceptions(spec);
+  const podWide = podWideExceptions(exceptions);
   const compiledRules: CompiledRule[] = [];
   for (const rule of RULES) {
     if (disabled.has(rule.id) || (rule.optional && !enabled.has(rule.id))) continue;
@@ -140,6 +163,8 @@ function build(policy: AnySecurityPolicy): CompiledPolicy {
       cacheKey: `${rule.id}\u0000${prepared.key}`,
       slot: resultSlot(`${rule.id}\u0000${prepared.key}`),
       severity: overrides.get(rule.id) ?? rule.severity,
+      exceptions: exceptions.filter((e) => e.rule(rule.id)),
+      podExceptions: podWide.filter((e) => e.rule(rule.id)),
     });
   }
   const match = spec.match ?? {};
@@ -154,14 +179,6 @@ function build(policy: AnySecurityPolicy): CompiledPolicy {
     );
     level = undefined;
   }
-  const exceptions: CompiledException[] = (spec.exceptions ?? []).map((e) => ({
-    name: e.name,
-    rule: ruleRefMatcher(e.rules),
-    image: imageMatcher(e.images),
-    containers: e.containers && e.containers.length > 0 ? new Set(e.containers) : undefined,
-    pods: compileLabelSelector(e.podSelector),
-    expiresAt: Date.parse(e.expires),
-  }));
   return {
     compiled: true,
     source: policy,
@@ -183,13 +200,46 @@ function build(policy: AnySecurityPolicy): CompiledPolicy {
     rules: compiledRules,
     podSecurity:
       level === 'baseline' || level === 'restricted'
-        ? {
-            level,
-            version: spec.podSecurity?.version ?? 'latest',
-            slot: resultSlot(`pss\u0000${level}\u0000${spec.podSecurity?.version ?? 'latest'}`),
-          }
+        ? compilePodSecurity(spec, level, podWide)
         : undefined,
     exceptions,
     problems,
   };
+}
+
+function compileExceptions(spec: SecurityPolicySpec): CompiledException[] {
+  return (spec.exceptions ?? []).map((e) => ({
+    name: e.name,
+    rule: ruleRefMatcher(e.rules),
+    image: imageMatcher(e.images),
+    containers: e.containers && e.containers.length > 0 ? new Set(e.containers) : undefined,
+    pods: compileLabelSelector(e.podSelector),
+    expiresAt: Date.parse(e.expires),
+  }));
+}
+
+/** A pod-level finding is covered only by an exception not narrowed to images or containers. */
+export function podWideExceptions(exceptions: readonly CompiledException[]): CompiledException[] {
+  return exceptions.filter((e) => e.image === undefined && e.containers === undefined);
+}
+
+function compilePodSecurity(
+  spec: SecurityPolicySpec,
+  level: 'baseline' | 'restricted',
+  podWide: readonly CompiledException[],
+): CompiledPodSecurity {
+  const version = spec.podSecurity?.version ?? 'latest';
+  const disabled = spec.rules?.disabled ?? [];
+  const overrides = spec.rules?.severityOverrides ?? [];
+  const rules = new Map<string, PodSecurityRuleSettings>();
+  for (const check of podSecurityCheckList) {
+    const id = `pss.${check.id}`;
+    rules.set(id, {
+      disabled: disabled.includes(id),
+      // The first override for a rule wins, as a lookup in the list would find it.
+      severity: overrides.find((o) => o.rule === id)?.severity,
+      exceptions: podWide.filter((e) => e.rule(id)),
+    });
+  }
+  return { level, version, slot: resultSlot(`pss\u0000${level}\u0000${version}`), rules };
 }

@@ -1,13 +1,20 @@
 // Evaluation: a workload's pod template, the policies that apply to it and
 // (optionally) image facts in; findings out. Rule results are shared between
 // policies with equal settings, so many policies cost little more than one.
-import { evaluatePodSecurity } from './pss/index.js';
-import { compilePolicy, type CompiledException, type CompiledPolicy } from './compile.js';
+import { podSecurityViolations, type PodSecurityVerdicts } from './pss/evaluate.js';
+import {
+  compilePolicy,
+  type CompiledException,
+  type CompiledPolicy,
+  type CompiledRule,
+  type PodSecurityRuleSettings,
+  podWideExceptions,
+} from './compile.js';
 import type { AnySecurityPolicy } from '../api/policy-types.js';
 import type { Finding } from './finding.js';
 import type { ImageFactsSource } from './image-facts.js';
 import { podSecurityRuleInfo } from './rules/catalog.js';
-import type { RuleHit } from './rules/rule.js';
+import type { RuleHit, RuleInput } from './rules/rule.js';
 import {
   podTemplateOf,
   podViewOf,
@@ -21,24 +28,29 @@ export interface EvaluationOptions {
   now?: Date;
 }
 
-function excepted(
+/** Whether one of `exceptions` (already known to name the rule) covers a container-level finding. */
+function exceptedContainer(
   exceptions: readonly CompiledException[],
-  ruleId: string,
-  container: ContainerView | undefined,
+  container: ContainerView,
   pod: PodView,
   now: number,
 ): boolean {
-  for (const e of exceptions) {
-    if (!(e.expiresAt > now) || !e.rule(ruleId) || !e.pods(pod.labels)) continue;
-    if (container === undefined) {
-      // A pod-level finding is covered only by an exception not narrowed to images or containers.
-      if (e.image === undefined && e.containers === undefined) return true;
-      continue;
-    }
+  for (let i = 0; i < exceptions.length; i++) {
+    const e = exceptions[i]!;
+    if (!(e.expiresAt > now) || !e.pods(pod.labels)) continue;
     if (e.containers !== undefined && !e.containers.has(container.name)) continue;
     if (e.image !== undefined && !e.image(container.image.raw) && !e.image(container.image.normalized))
       continue;
     return true;
+  }
+  return false;
+}
+
+/** Whether one of `exceptions` (already known to name the rule and to be pod-wide) covers a pod-level finding. */
+function exceptedPod(exceptions: readonly CompiledException[], pod: PodView, now: number): boolean {
+  for (let i = 0; i < exceptions.length; i++) {
+    const e = exceptions[i]!;
+    if (e.expiresAt > now && e.pods(pod.labels)) return true;
   }
   return false;
 }
@@ -53,91 +65,129 @@ export function evaluateWorkload(
   const template = podTemplateOf(workload);
   if (!template) return [];
   const pod = podViewOf(workload, template);
-  const now = (options.now ?? new Date()).getTime();
-  const input = { pod, imageFacts, now };
-  // Results by slot, valid while stamp[slot] === this evaluation's id: reusing
-  // the arrays across calls avoids a map and an allocation per pod.
+  const now = options.now?.getTime() ?? Date.now();
+  const input: RuleInput = { pod, imageFacts, now };
   const id = ++evaluationId;
+  // Check verdicts of this pod, shared by the levels and versions its policies ask for.
+  let podSecurityVerdicts: PodSecurityVerdicts | undefined;
   const findings: Finding[] = [];
-  for (const source of policies) {
-    const policy = compilePolicy(source);
-    for (const entry of policy.rules) {
-      let hits: RuleHit[];
-      if (stamps[entry.slot] === id) {
-        hits = slotResults[entry.slot] as RuleHit[];
-      } else {
-        hits = entry.rule.check(input, entry.params);
-        stamps[entry.slot] = id;
-        slotResults[entry.slot] = hits;
-      }
-      for (const hit of hits) {
-        const container = hit.container;
-        if (container !== undefined && policy.filtersImages && !policy.includesImage(container.image))
-          continue;
-        if (policy.exceptions.length > 0 && excepted(policy.exceptions, entry.rule.id, container, pod, now))
-          continue;
-        // One object shape for every finding keeps property access monomorphic in hot consumers.
-        findings.push({
-          ruleId: entry.rule.id,
-          title: entry.rule.title,
-          severity: entry.severity,
-          category: entry.rule.category,
-          policy: policy.name,
-          container: container?.name,
-          image: container?.image.raw,
-          message: hit.message,
-          remediation: entry.rule.remediation,
-        });
-      }
+  // Indexed loops: rule results come in arrays of several shapes (fresh, frozen
+  // empty), and for...of over them kept V8 on its slow iterator path.
+  for (let p = 0; p < policies.length; p++) {
+    const policy = compilePolicy(policies[p]!);
+    const rules = policy.rules;
+    for (let r = 0; r < rules.length; r++) {
+      const entry = rules[r]!;
+      const hits = ruleHits(entry, input, id);
+      if (hits.length > 0) ruleFindings(policy, entry, hits, pod, now, findings);
     }
-    if (policy.podSecurity) podSecurityFindings(policy, pod, now, id, findings);
+    if (policy.podSecurity) {
+      podSecurityVerdicts ??= [];
+      podSecurityFindings(policy, pod, now, id, podSecurityVerdicts, findings);
+    }
   }
   return findings;
 }
 
+// Results by slot, valid while stamp[slot] === this evaluation's id: reusing
+// the arrays across calls avoids a map and an allocation per pod.
 let evaluationId = 0;
 const stamps: number[] = [];
 const slotResults: unknown[] = [];
 
+function ruleHits(entry: CompiledRule, input: RuleInput, id: number): RuleHit[] {
+  const slot = entry.slot;
+  if (stamps[slot] === id) return slotResults[slot] as RuleHit[];
+  const hits = entry.rule.check(input, entry.params);
+  stamps[slot] = id;
+  slotResults[slot] = hits;
+  return hits;
+}
+
+function ruleFindings(
+  policy: CompiledPolicy,
+  entry: CompiledRule,
+  hits: readonly RuleHit[],
+  pod: PodView,
+  now: number,
+  out: Finding[],
+): void {
+  const rule = entry.rule;
+  const { exceptions, podExceptions } = entry;
+  for (let h = 0; h < hits.length; h++) {
+    const hit = hits[h]!;
+    const container = hit.container;
+    if (container !== undefined) {
+      if (policy.filtersImages && !policy.includesImage(container.image)) continue;
+      if (exceptions.length > 0 && exceptedContainer(exceptions, container, pod, now)) continue;
+    } else if (podExceptions.length > 0 && exceptedPod(podExceptions, pod, now)) {
+      continue;
+    }
+    // One object shape for every finding keeps property access monomorphic in hot consumers.
+    out.push({
+      ruleId: rule.id,
+      title: rule.title,
+      severity: entry.severity,
+      category: rule.category,
+      policy: policy.name,
+      container: container?.name,
+      image: container?.image.raw,
+      message: hit.message,
+      remediation: rule.remediation,
+    });
+  }
+}
+
 type BaseFinding = Omit<Finding, 'policy' | 'container' | 'image'>;
+
+/** The policy-independent part of the PSS findings of a level and version, computed once per pod. */
+function podSecurityBase(
+  level: 'baseline' | 'restricted',
+  version: string,
+  pod: PodView,
+  verdicts: PodSecurityVerdicts,
+): BaseFinding[] {
+  const subject = { metadata: pod.metadata, spec: pod.spec };
+  const violations = podSecurityViolations(level, version, subject, verdicts);
+  return violations.map((v) => {
+    const info = podSecurityRuleInfo(v.check, v.level);
+    return {
+      ruleId: info.id,
+      title: info.title,
+      severity: info.severity,
+      category: 'pss' as const,
+      message: `${v.reason}: ${v.detail}`,
+      remediation: info.remediation,
+    };
+  });
+}
 
 function podSecurityFindings(
   policy: CompiledPolicy,
   pod: PodView,
   now: number,
   id: number,
+  verdicts: PodSecurityVerdicts,
   out: Finding[],
 ): void {
-  const { level, version, slot } = policy.podSecurity!;
+  const { level, version, slot, rules } = policy.podSecurity!;
   let base: BaseFinding[];
   if (stamps[slot] === id) {
     base = slotResults[slot] as BaseFinding[];
   } else {
-    base = evaluatePodSecurity(level, version, { metadata: pod.metadata, spec: pod.spec }).map((v) => {
-      const info = podSecurityRuleInfo(v.check, v.level);
-      return {
-        ruleId: info.id,
-        title: info.title,
-        severity: info.severity,
-        category: 'pss' as const,
-        message: `${v.reason}: ${v.detail}`,
-        remediation: info.remediation,
-      };
-    });
+    base = podSecurityBase(level, version, pod, verdicts);
     stamps[slot] = id;
     slotResults[slot] = base;
   }
-  if (base.length === 0) return;
-  const overrides = policy.spec.rules?.severityOverrides;
-  const disabled = policy.spec.rules?.disabled;
-  for (const f of base) {
-    if (disabled?.includes(f.ruleId)) continue;
-    if (policy.exceptions.length > 0 && excepted(policy.exceptions, f.ruleId, undefined, pod, now)) continue;
-    const severity = overrides?.find((o) => o.rule === f.ruleId)?.severity ?? f.severity;
+  for (let i = 0; i < base.length; i++) {
+    const f = base[i]!;
+    const settings = rules.get(f.ruleId) ?? podSecurityRuleSettings(policy, f.ruleId);
+    if (settings.disabled) continue;
+    if (settings.exceptions.length > 0 && exceptedPod(settings.exceptions, pod, now)) continue;
     out.push({
       ruleId: f.ruleId,
       title: f.title,
-      severity,
+      severity: settings.severity ?? f.severity,
       category: f.category,
       policy: policy.name,
       container: undefined,
@@ -146,4 +196,13 @@ function podSecurityFindings(
       remediation: f.remediation,
     });
   }
+}
+
+/** Settings of a check the compiled table does not list (it lists the whole catalog, so a safety net). */
+function podSecurityRuleSettings(policy: CompiledPolicy, ruleId: string): PodSecurityRuleSettings {
+  return {
+    disabled: policy.spec.rules?.disabled?.includes(ruleId) ?? false,
+    severity: policy.spec.rules?.severityOverrides?.find((o) => o.rule === ruleId)?.severity,
+    exceptions: podWideExceptions(policy.exceptions).filter((e) => e.rule(ruleId)),
+  };
 }

@@ -35,10 +35,25 @@ export function globToRegExp(glob: string): RegExp {
   return re;
 }
 
+/** Answers a matcher remembers; beyond that it starts over, so hostile input cannot grow it. */
+const MATCHER_MEMORY = 1024;
+
 /** One matcher for a list of globs; an empty list matches nothing. */
 export function compileGlobs(globs: readonly string[] | undefined): GlobMatcher {
   if (!globs || globs.length === 0) return () => false;
   const literal = new Set(globs.filter((g) => !/[*?]/.test(g)));
   const patterns = globs.filter((g) => /[*?]/.test(g)).map(globToRegExp);
-  return (value) => literal.has(value) || patterns.some((re) => re.test(value));
+  if (patterns.length === 0) return (value) => literal.has(value);
+  // A policy tests the same few images, registries and paths on every pod: one
+  // map lookup is cheaper than running every pattern again.
+  const answers = new Map<string, boolean>();
+  return (value) => {
+    let answer = answers.get(value);
+    if (answer === undefined) {
+      answer = literal.has(value) || patterns.some((re) => re.test(value));
+      if (answers.size >= MATCHER_MEMORY) answers.clear();
+      answers.set(value, answer);
+    }
+    return answer;
+  };
 }

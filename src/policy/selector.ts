@@ -35,5 +35,7 @@ export function compileLabelSelector(selector: V1LabelSelector | undefined): Lab
     }
   }
   if (tests.length === 0) return always;
+  // Most selectors have one term; matching is on every pod's path, so skip the loop then.
+  if (tests.length === 1) return tests[0]!;
   return (labels) => tests.every((t) => t(labels));
 }

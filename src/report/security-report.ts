@@ -7,6 +7,7 @@ import { MAX_REPORT_FINDINGS } from '../api/report-schema.js';
 import type {
   ReportedContainer,
   ReportedFinding,
+  ReportedImage,
   SecurityReport,
   SecurityReportStatus,
   SeverityCounts,
@@ -29,6 +30,8 @@ export interface ReportInput {
   policies: readonly string[];
   existing?: SecurityReport;
   now: Date;
+  /** What image analysis knows of an image (Pending, Analyzed with OS and packages, Failed with why). */
+  imageAnalysis?: (image: string) => Partial<ReportedImage>;
 }
 
 const COUNT_KEY: Record<Severity, keyof SeverityCounts> = {
@@ -99,7 +102,7 @@ export function buildSecurityReport(input: ReportInput): SecurityReport {
     summary,
     findings,
     findingsTruncated: sorted.length > MAX_REPORT_FINDINGS,
-    images: uniqueImages(containers),
+    images: uniqueImages(containers, input.imageAnalysis),
     policies: [...input.policies].sort().slice(0, 64),
     lastEvaluated: nowIso,
     conditions: [
@@ -241,11 +244,18 @@ export function digestOf(imageId: string | undefined): string | undefined {
   return match?.[0];
 }
 
-function uniqueImages(containers: ReportedContainer[]) {
-  const seen = new Map<string, { image: string; digest?: string }>();
-  for (const c of containers)
-    if (!seen.has(c.image))
-      seen.set(c.image, c.digest ? { image: c.image, digest: c.digest } : { image: c.image });
+function uniqueImages(
+  containers: ReportedContainer[],
+  analysisOf: ((image: string) => Partial<ReportedImage>) | undefined,
+): ReportedImage[] {
+  const seen = new Map<string, ReportedImage>();
+  for (const c of containers) {
+    if (seen.has(c.image)) continue;
+    const entry: ReportedImage = { ...(analysisOf?.(c.image) ?? {}), image: c.image };
+    // The digest the pods run wins over the one the registry resolved the tag to now.
+    if (c.digest) entry.digest = c.digest;
+    seen.set(c.image, entry);
+  }
   return [...seen.values()];
 }
 

@@ -4,9 +4,8 @@
 // htpasswd basic auth is read with the right pull secret (a dockerconfigjson
 // Secret), while a wrong or missing one yields a message naming registry and secret.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 
@@ -17,8 +16,7 @@ import { ImageAnalyzer, type ImageAnalysis } from '../../src/image/image-analyze
 import { buildPullCredentials } from '../../src/image/pull-secrets.js';
 import { RegistryClient, type RegistryClientConfig } from '../../src/registry/client.js';
 import { TieredInventoryCache } from '../../src/sbom/cache.js';
-import { freePort, toolPath } from '../cluster/local-cluster.js';
-import { startProcess, stopRecorded } from '../cluster/processes.js';
+import { startPrivateRegistry, type PrivateRegistry } from '../support/private-registry.js';
 import { pushImage } from '../support/oci-push.js';
 import { tar } from '../support/tar.js';
 import { registryHost } from './harness.js';
@@ -138,7 +136,6 @@ describe('image analysis of a private registry (htpasswd basic auth)', function 
   this.timeout(120_000);
   const USER = 'puller';
   const PASSWORD = 'e2e-Pa55word';
-  let dir: string;
   let host: string;
   let client: RegistryClient;
   let reference: string;
@@ -164,50 +161,18 @@ describe('image analysis of a private registry (htpasswd basic auth)', function 
     }).source;
   }
 
+  let registry: PrivateRegistry;
+
   before(async () => {
-    let htpasswd: string;
-    try {
-      // distribution reads bcrypt entries only; apache2-utils provides htpasswd.
-      htpasswd = execFileSync('htpasswd', ['-Bbn', USER, PASSWORD]).toString().trim();
-    } catch {
-      throw new Error('htpasswd is not installed: apt-get install -y apache2-utils');
-    }
-    dir = mkdtempSync(join(tmpdir(), 'shipshape-private-registry-'));
-    writeFileSync(join(dir, 'htpasswd'), `${htpasswd}\n`);
-    const port = await freePort();
-    host = `127.0.0.1:${port}`;
-    writeFileSync(
-      join(dir, 'config.yaml'),
-      [
-        'version: 0.1',
-        'log: {level: warn, accesslog: {disabled: true}}',
-        `storage: {filesystem: {rootdirectory: ${join(dir, 'data')}}}`,
-        `http: {addr: "${host}", secret: e2e-private-secret}`,
-        'auth:',
-        '  htpasswd:',
-        '    realm: shipshape-private',
-        `    path: ${join(dir, 'htpasswd')}`,
-        '',
-      ].join('\n'),
-    );
-    startProcess('private-registry', toolPath('registry'), ['serve', join(dir, 'config.yaml')], dir);
-    for (let i = 0; i < 100; i++) {
-      const status = await fetch(`http://${host}/v2/`).then(
-        (r) => r.status,
-        () => 0,
-      );
-      if (status === 401) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const auth = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
-    reference = (await pushImage(host, 'private/app', 'v1', layers(), CONFIG, auth)).reference;
+    registry = await startPrivateRegistry(USER, PASSWORD);
+    host = registry.host;
+    reference = (await pushImage(host, 'private/app', 'v1', layers(), CONFIG, registry.auth)).reference;
     client = new RegistryClient({ config: clientConfig(host) });
   });
 
   after(async () => {
     client?.close();
-    await stopRecorded(dir);
-    if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
+    await registry?.stop();
   });
 
   it('analyses the image with the pod pull secret', async () => {

@@ -4,14 +4,25 @@
 // versions newer than any revision behave like the newest revision ("latest").
 import { compareGoStrings } from './format.js';
 import type { PodSecurityVersion } from './version.js';
-import type { CheckPodFn, PodSecurityCheck, PodSecurityLevel } from './types.js';
+import type { CheckPodFn, PodSecurityCheck, PodSecurityLevel, VersionedCheck } from './types.js';
 
-export type ActiveCheck = { id: string; level: PodSecurityLevel; checkPod: CheckPodFn };
+export type ActiveCheck = {
+  id: string;
+  level: PodSecurityLevel;
+  checkPod: CheckPodFn;
+  /** Small integer naming the revision (its checkPod), equal wherever levels and versions share it. */
+  revision: number;
+};
 
 export class PodSecurityRegistry {
   /** Highest minimumMinor of any revision: the behaviour of every newer version and of 'latest'. */
   readonly newestPolicyMinor: number;
   private readonly ordered: readonly PodSecurityCheck[];
+  private readonly revisionNumbers: ReadonlyMap<VersionedCheck, number>;
+  /** How many revisions the catalog has: ActiveCheck.revision is below this. */
+  readonly revisionCount: number;
+  /** activeChecks by level and effective minor: the answer never changes, and pods are evaluated by the thousand. */
+  private readonly active = new Map<string, readonly ActiveCheck[]>();
 
   constructor(checks: readonly PodSecurityCheck[]) {
     validateChecks(checks);
@@ -22,11 +33,25 @@ export class PodSecurityRegistry {
       ...checks.filter((c) => c.level === 'baseline').sort(byId),
       ...checks.filter((c) => c.level === 'restricted').sort(byId),
     ];
+    const revisions = checks.flatMap((c) => c.versions);
+    this.revisionNumbers = new Map(revisions.map((v, i) => [v, i]));
+    this.revisionCount = revisions.length;
   }
 
-  /** The checks that evaluate a pod at `level` and `version`, in reporting order. */
-  activeChecks(level: PodSecurityLevel, version: PodSecurityVersion): ActiveCheck[] {
+  /** The checks that evaluate a pod at `level` and `version`, in reporting order (shared, do not modify). */
+  activeChecks(level: PodSecurityLevel, version: PodSecurityVersion): readonly ActiveCheck[] {
     const minor = version.latest ? this.newestPolicyMinor : Math.min(version.minor, this.newestPolicyMinor);
+    // At most 2 levels x (newestPolicyMinor + 1) minors, so the map stays small.
+    const key = `${level}/${minor}`;
+    let checks = this.active.get(key);
+    if (checks === undefined) {
+      checks = Object.freeze(this.select(level, minor));
+      this.active.set(key, checks);
+    }
+    return checks;
+  }
+
+  private select(level: PodSecurityLevel, minor: number): ActiveCheck[] {
     const revisions = this.ordered
       .filter((check) => level === 'restricted' || check.level === 'baseline')
       .flatMap((check) => {
@@ -36,7 +61,12 @@ export class PodSecurityRegistry {
     const overridden = new Set(revisions.flatMap(({ revision }) => revision.overrides ?? []));
     return revisions
       .filter(({ check }) => !(check.level === 'baseline' && overridden.has(check.id)))
-      .map(({ check, revision }) => ({ id: check.id, level: check.level, checkPod: revision.checkPod }));
+      .map(({ check, revision }) => ({
+        id: check.id,
+        level: check.level,
+        checkPod: revision.checkPod,
+        revision: this.revisionNumbers.get(revision)!,
+      }));
   }
 }
 

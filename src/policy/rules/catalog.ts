@@ -80,14 +80,15 @@ export function podSecuritySeverity(check: string, level: 'baseline' | 'restrict
   return PSS_CHECK_SEVERITY[check] ?? (level === 'baseline' ? 'High' : 'Medium');
 }
 
-const podSecurityInfos = new Map<string, RuleInfo>();
+// One map per level, so a lookup needs no concatenated key.
+const podSecurityInfos = { baseline: new Map<string, RuleInfo>(), restricted: new Map<string, RuleInfo>() };
 
 export function podSecurityRuleInfo(check: string, level: 'baseline' | 'restricted'): RuleInfo {
-  const key = `${level}/${check}`;
-  let info = podSecurityInfos.get(key);
+  const infos = podSecurityInfos[level];
+  let info = infos.get(check);
   if (!info) {
     info = describePodSecurityCheck(check, level);
-    podSecurityInfos.set(key, info);
+    infos.set(check, info);
   }
   return info;
 }

@@ -7,11 +7,8 @@ import { DEFAULT_MAX_IMAGE_AGE_DAYS, DEFAULT_MAX_IMAGE_SIZE_MB } from '../../api
 import { lookupImageFacts, type ImageFacts } from '../image-facts.js';
 import { describeContainer, type ContainerView, type PodView } from '../workload.js';
 import { needsProbes } from './probes.js';
-import { quote, type RuleDefinition, type RuleHit, type RuleInput } from './rule.js';
+import { NO_HITS, quote, type RuleDefinition, type RuleHit, type RuleInput } from './rule.js';
 import { looksLikeCredentialName, type EnvCredentialParams } from './secrets.js';
-
-// Shared by every check that finds nothing; frozen so a consumer that pushes fails loudly.
-const NO_HITS = Object.freeze([]) as unknown as RuleHit[];
 
 const MB = 1_000_000;
 const DAY_MS = 86_400_000;

@@ -42,19 +42,28 @@ export interface RuleDefinition<P = undefined> {
 
 export type AnyRule = RuleDefinition<unknown>;
 
-/** Adapts a per-container test to a rule check; `kinds` limits which containers it looks at. */
+/**
+ * The result of every check that finds nothing: most checks pass, and one shared
+ * array spares an allocation per check per pod. Frozen, so a consumer that pushes fails loudly.
+ */
+export const NO_HITS = Object.freeze([]) as unknown as RuleHit[];
+
+/** Adapts a per-container test to a rule check; `applies` limits which containers it looks at. */
 export function eachContainer<P>(
   test: (c: ContainerView, params: P, input: RuleInput) => string | undefined,
-  applies: (c: ContainerView, pod: PodView) => boolean = () => true,
+  applies?: (c: ContainerView, pod: PodView) => boolean,
 ): (input: RuleInput, params: P) => RuleHit[] {
   return (input, params) => {
-    const hits: RuleHit[] = [];
-    for (const c of input.pod.containers) {
-      if (!applies(c, input.pod)) continue;
+    const containers = input.pod.containers;
+    let hits: RuleHit[] | undefined;
+    for (let i = 0; i < containers.length; i++) {
+      const c = containers[i]!;
+      if (applies !== undefined && !applies(c, input.pod)) continue;
       const problem = test(c, params, input);
-      if (problem !== undefined) hits.push({ container: c, message: `${describeContainer(c)} ${problem}` });
+      if (problem !== undefined)
+        (hits ??= []).push({ container: c, message: `${describeContainer(c)} ${problem}` });
     }
-    return hits;
+    return hits ?? NO_HITS;
   };
 }
 

@@ -98,6 +98,8 @@ const CREDENTIAL_VALUE = [
   /\bglpat-[A-Za-z0-9_-]{20,}/, // GitLab
   /:\/\/[^/\s:@]+:[^/\s:@]+@/, // URL with user:password
 ];
+/** All of CREDENTIAL_VALUE as one pattern: one scan of each env value instead of eight. */
+const ANY_CREDENTIAL_VALUE = new RegExp(CREDENTIAL_VALUE.map((re) => `(?:${re.source})`).join('|'));
 /** Values that are plainly not secrets even under a credential-like name. */
 const HARMLESS_VALUE = /^(|true|false|yes|no|on|off|none|null|changeme|\d{1,5}|\$\(.*\)|\/[\w./-]*)$/i;
 
@@ -116,7 +118,7 @@ export function looksLikeCredential(
   value: string,
   extraNames: readonly RegExp[] = [],
 ): boolean {
-  if (CREDENTIAL_VALUE.some((re) => re.test(value))) return true;
+  if (ANY_CREDENTIAL_VALUE.test(value)) return true;
   if (HARMLESS_VALUE.test(value.trim())) return false;
   return looksLikeCredentialName(name, extraNames);
 }

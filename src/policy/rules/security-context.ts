@@ -1,7 +1,7 @@
 // Security context rules: user, filesystem, privileges, capabilities, host
 // access, and kernel confinement (seccomp, AppArmor, SELinux, procMount, sysctls).
 import { compileGlobs, type GlobMatcher } from '../glob.js';
-import { eachContainer, quote, type RuleDefinition, type RuleHit } from './rule.js';
+import { eachContainer, NO_HITS, quote, type RuleDefinition, type RuleHit } from './rule.js';
 
 export const runAsNonRoot: RuleDefinition = {
   id: 'securityContext.runAsNonRoot',
@@ -140,8 +140,11 @@ export const hostNamespaces: RuleDefinition = {
     'hostNetwork, hostPID and hostIPC let the pod see and reach the node’s network, processes and IPC.',
   remediation: 'Remove hostNetwork, hostPID and hostIPC from the pod spec (or set them to false).',
   check({ pod }) {
-    const shared = (['hostNetwork', 'hostPID', 'hostIPC'] as const).filter((f) => pod.spec[f] === true);
-    return shared.length > 0 ? [{ message: `pod sets ${shared.map((f) => `${f}: true`).join(', ')}` }] : [];
+    const spec = pod.spec;
+    // Nearly every pod passes: answer that without building the list.
+    if (spec.hostNetwork !== true && spec.hostPID !== true && spec.hostIPC !== true) return NO_HITS;
+    const shared = (['hostNetwork', 'hostPID', 'hostIPC'] as const).filter((f) => spec[f] === true);
+    return [{ message: `pod sets ${shared.map((f) => `${f}: true`).join(', ')}` }];
   },
 };
 
@@ -158,12 +161,12 @@ export const hostPath: RuleDefinition<GlobMatcher> = {
     return { key: JSON.stringify(allowed), params: compileGlobs(allowed) };
   },
   check({ pod }, allowed) {
-    const hits: RuleHit[] = [];
+    let hits: RuleHit[] | undefined;
     for (const v of pod.spec.volumes ?? []) {
       if (v.hostPath && !allowed(v.hostPath.path))
-        hits.push({ message: `volume ${quote(v.name)} mounts host path ${quote(v.hostPath.path)}` });
+        (hits ??= []).push({ message: `volume ${quote(v.name)} mounts host path ${quote(v.hostPath.path)}` });
     }
-    return hits;
+    return hits ?? NO_HITS;
   },
 };
 
@@ -264,7 +267,7 @@ export const sysctls: RuleDefinition<GlobMatcher> = {
     const bad = (pod.spec.securityContext?.sysctls ?? []).filter((s) => !allowed(s.name));
     return bad.length > 0
       ? [{ message: `pod sets unsafe sysctls ${bad.map((s) => quote(s.name)).join(', ')}` }]
-      : [];
+      : NO_HITS;
   },
 };
 

@@ -1,0 +1,260 @@
+// ImageReports: one cluster-scoped object per image digest, holding what analysis found
+// (OS, package count, scanner) for every workload that runs the image. Construction and
+// comparison are pure; the writer creates or updates only when content changed. The
+// objects stay small: no package list (the inventory lives in the operator's cache)
+// and at most MAX_IMAGE_REFERENCES references.
+import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+
+import { API_GROUP, API_VERSION, GROUP_VERSION, type Condition } from '../api/policy-types.js';
+import type { ImageReport, ImageReportStatus } from '../api/report-types.js';
+import type { ReportWriteResult } from '../metrics/registry.js';
+import type { ImageInventory, OsInfo } from '../sbom/types.js';
+import { VERSION } from '../version.js';
+import { statusOf } from './report-writer.js';
+import { canonical, MANAGED_BY_LABEL } from './security-report.js';
+
+/** References kept per ImageReport; the most recently seen win a place. */
+export const MAX_IMAGE_REFERENCES = 16;
+const MAX_REFERENCE_LENGTH = 512;
+export const SCANNER_NAME = 'shipshape';
+
+const DIGEST = /^sha256:([a-f0-9]{64})$/;
+
+export interface ImageReportInput {
+  /** The image digest (sha256:<64 hex>) the report is about. */
+  readonly digest: string;
+  /** References that resolved to this digest; merged with the existing report's. */
+  readonly references: readonly string[];
+  /** The analysis result (ImageAnalysisSuccess fits). */
+  readonly analysis: { readonly inventory: Pick<ImageInventory, 'os' | 'packages'> };
+  readonly now: Date;
+  readonly existing?: ImageReport;
+  /** Defaults to the product version. */
+  readonly scannerVersion?: string;
+}
+
+/** "sha256-<hex>": a valid object name for a digest. */
+export function imageReportName(digest: string): string {
+  const match = DIGEST.exec(digest);
+  if (match === null) throw new RangeError(`not a sha256 image digest: ${digest.slice(0, 100)}`);
+  return `sha256-${match[1]}`;
+}
+
+/** "debian 12", "alpine 3.20.3": the distribution as a short label, when one was found. */
+export function osLabel(os: OsInfo | undefined): string | undefined {
+  if (os === undefined) return undefined;
+  return (os.versionId === undefined ? os.id : `${os.id} ${os.versionId}`).slice(0, 128);
+}
+
+export function buildImageReport(input: ImageReportInput): ImageReport {
+  const { existing, now } = input;
+  const nowIso = now.toISOString();
+  const inventory = input.analysis.inventory;
+  const os = inventory.os;
+  const label = osLabel(os);
+  const packageCount = inventory.packages.length;
+
+  const status: ImageReportStatus = {
+    ...(os === undefined
+      ? {}
+      : {
+          os: {
+            family: os.id.slice(0, 64),
+            name: (os.prettyName ?? label ?? os.id).slice(0, 128),
+            ...(os.versionId === undefined ? {} : { version: os.versionId.slice(0, 64) }),
+          },
+        }),
+    packageCount,
+    scanner: { name: SCANNER_NAME, version: (input.scannerVersion ?? VERSION).slice(0, 64) },
+    conditions: [
+      condition(
+        existing?.status?.conditions,
+        {
+          type: 'Analyzed',
+          status: 'True',
+          reason: 'Analyzed',
+          message: `Found ${packageCount} ${packageCount === 1 ? 'package' : 'packages'}${
+            label === undefined ? '' : ` in ${label}`
+          }.`,
+        },
+        nowIso,
+      ),
+    ],
+  };
+  // The scan time moves only when what the scan found moved, so a steady image writes nothing.
+  const unchanged =
+    existing?.status?.scannedAt !== undefined &&
+    canonical(withoutScanTime(existing.status)) === canonical(status);
+  status.scannedAt = unchanged ? existing?.status?.scannedAt : nowIso;
+
+  return {
+    apiVersion: GROUP_VERSION,
+    kind: 'ImageReport',
+    metadata: {
+      name: imageReportName(input.digest),
+      labels: { [MANAGED_BY_LABEL]: 'shipshape' },
+    },
+    spec: {
+      digest: input.digest,
+      references: mergeReferences(input.references, existing?.spec.references ?? []),
+    },
+    status,
+  };
+}
+
+/** Whether two reports say the same thing, ignoring the scan time. */
+export function sameImageReport(a: ImageReport | undefined, b: ImageReport): boolean {
+  if (a === undefined) return false;
+  return sameImageReportSpec(a, b) && sameImageReportStatus(a, b);
+}
+
+function sameImageReportSpec(a: ImageReport, b: ImageReport): boolean {
+  return (
+    canonical(a.spec) === canonical(b.spec) &&
+    canonical(a.metadata.labels ?? {}) === canonical(b.metadata.labels ?? {})
+  );
+}
+
+function sameImageReportStatus(a: ImageReport, b: ImageReport): boolean {
+  return canonical(withoutScanTime(a.status)) === canonical(withoutScanTime(b.status));
+}
+
+function withoutScanTime(status: ImageReportStatus | undefined): ImageReportStatus {
+  if (status === undefined) return {};
+  const { scannedAt: _ignored, ...rest } = status;
+  return rest;
+}
+
+/** The given references first (they are current), then earlier ones, deduplicated, bounded, sorted. */
+function mergeReferences(current: readonly string[], earlier: readonly string[]): string[] {
+  const kept = new Set<string>();
+  for (const reference of [...[...current].sort(), ...[...earlier].sort()]) {
+    if (kept.size >= MAX_IMAGE_REFERENCES) break;
+    if (reference !== '' && reference.length <= MAX_REFERENCE_LENGTH) kept.add(reference);
+  }
+  return [...kept].sort();
+}
+
+function condition(
+  previous: Condition[] | undefined,
+  next: Omit<Condition, 'lastTransitionTime'>,
+  now: string,
+): Condition {
+  const before = previous?.find((c) => c.type === next.type);
+  return {
+    ...next,
+    lastTransitionTime: before && before.status === next.status ? before.lastTransitionTime : now,
+  };
+}
+
+/** The calls the writer makes; CustomObjectsApi fits, tests pass a fake. */
+export interface ImageReportClient {
+  /** The stored report, or undefined when there is none (404). */
+  get(name: string): Promise<ImageReport | undefined>;
+  create(report: ImageReport): Promise<ImageReport>;
+  replace(report: ImageReport): Promise<ImageReport>;
+  replaceStatus(report: ImageReport): Promise<ImageReport>;
+}
+
+export function customObjectsImageReportClient(
+  kc: KubeConfig,
+  fieldManager = 'shipshape',
+): ImageReportClient {
+  const api = kc.makeApiClient(CustomObjectsApi);
+  const target = { group: API_GROUP, version: API_VERSION, plural: 'imagereports' };
+  return {
+    get: async (name) => {
+      try {
+        return (await api.getClusterCustomObject({ ...target, name })) as ImageReport;
+      } catch (error) {
+        if (statusOf(error) === 404) return undefined;
+        throw error;
+      }
+    },
+    create: async (r) =>
+      (await api.createClusterCustomObject({ ...target, body: r, fieldManager })) as ImageReport,
+    replace: async (r) =>
+      (await api.replaceClusterCustomObject({
+        ...target,
+        name: r.metadata.name ?? '',
+        body: r,
+        fieldManager,
+      })) as ImageReport,
+    replaceStatus: async (r) =>
+      (await api.replaceClusterCustomObjectStatus({
+        ...target,
+        name: r.metadata.name ?? '',
+        body: r,
+        fieldManager,
+      })) as ImageReport,
+  };
+}
+
+export interface ImageReportWriteOutcome {
+  result: ReportWriteResult;
+  /** The report as the API server stored it. */
+  stored: ImageReport;
+}
+
+export class ImageReportWriter {
+  constructor(
+    private readonly client: ImageReportClient,
+    private readonly onWrite: (result: ReportWriteResult) => void = () => undefined,
+  ) {}
+
+  /** Reads the stored report, builds the desired one from it, and writes the difference. */
+  async publish(input: Omit<ImageReportInput, 'existing'>): Promise<ImageReportWriteOutcome> {
+    let existing: ImageReport | undefined;
+    try {
+      existing = await this.client.get(imageReportName(input.digest));
+    } catch (error) {
+      this.onWrite('error');
+      throw error;
+    }
+    return this.write(
+      buildImageReport({ ...input, ...(existing === undefined ? {} : { existing }) }),
+      existing,
+    );
+  }
+
+  /**
+   * Makes the stored report say what `desired` says; `existing` is the stored copy, or
+   * undefined when there is none. Failures (409 included) are rethrown for the caller's retry.
+   */
+  async write(desired: ImageReport, existing: ImageReport | undefined): Promise<ImageReportWriteOutcome> {
+    try {
+      const outcome = await this.apply(desired, existing);
+      this.onWrite(outcome.result);
+      return outcome;
+    } catch (error) {
+      this.onWrite(statusOf(error) === 409 ? 'conflict' : 'error');
+      throw error;
+    }
+  }
+
+  private async apply(
+    desired: ImageReport,
+    existing: ImageReport | undefined,
+  ): Promise<ImageReportWriteOutcome> {
+    if (existing === undefined) {
+      const created = await this.client.create(desired);
+      const stored = await this.client.replaceStatus({ ...created, status: desired.status });
+      return { result: 'created', stored };
+    }
+    let current = existing;
+    let changed = false;
+    if (!sameImageReportSpec(existing, desired)) {
+      current = await this.client.replace({
+        ...desired,
+        metadata: { ...existing.metadata, labels: desired.metadata.labels },
+        status: existing.status,
+      });
+      changed = true;
+    }
+    if (!sameImageReportStatus(current, desired)) {
+      current = await this.client.replaceStatus({ ...current, status: desired.status });
+      changed = true;
+    }
+    return { result: changed ? 'updated' : 'unchanged', stored: current };
+  }
+}

@@ -246,6 +246,7 @@ export class Operator {
       this.onPolicyChange(type, object as AnySecurityPolicy & KubernetesObject);
       return;
     }
+    if (resource.kind === 'Pod') this.reconciler.notePod(type, object);
     if (!queue) return;
     if (WORKLOAD_KIND_SET.has(resource.kind)) {
       const top = this.reconciler.topWorkloadOf(object);

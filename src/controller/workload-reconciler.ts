@@ -15,7 +15,7 @@ import type { ReportWriter } from '../report/report-writer.js';
 import { reportedAnalysisOf, type ImageScanStatus } from './image-scanner.js';
 import type { ComplianceIndex } from './compliance-index.js';
 import { resolveTopController } from './owners.js';
-import { parseWorkloadKey, reportNameFor, type WorkloadKey } from './workload-key.js';
+import { formatWorkloadKey, parseWorkloadKey, reportNameFor, type WorkloadKey } from './workload-key.js';
 
 /** The seam to image analysis (ImageScanner in production). */
 export interface ImageFactsProvider {
@@ -75,6 +75,8 @@ export class WorkloadReconciler {
    * A write over our own earlier write inherits its versions, as the cache may
    * still show any of them (or no report at all).
    */
+  private readonly podOwner = new Map<string, string>();
+  private readonly podsByWorkload = new Map<string, Set<string>>();
   private readonly ownWrites = new Map<
     string,
     { replacedVersions: Set<string | undefined>; report: SecurityReport; at: number }
@@ -234,12 +236,43 @@ export class WorkloadReconciler {
     return top !== undefined && top.kind === key.kind && top.name === key.name;
   }
 
+  /**
+   * Keeps the pods-by-workload index current; the operator calls it for every
+   * pod event, so reconciles need not scan every pod of a namespace.
+   */
+  notePod(type: 'add' | 'update' | 'delete', pod: KubernetesObject): void {
+    const podId = `${pod.metadata?.namespace}/${pod.metadata?.name}`;
+    const before = this.podOwner.get(podId);
+    const top = type === 'delete' ? undefined : this.topWorkloadOf(pod);
+    const after = top && top.kind !== 'Pod' ? formatWorkloadKey(top) : undefined;
+    if (before === after) return;
+    if (before) {
+      const pods = this.podsByWorkload.get(before);
+      pods?.delete(pod.metadata?.name ?? '');
+      if (pods?.size === 0) this.podsByWorkload.delete(before);
+      this.podOwner.delete(podId);
+    }
+    if (after) {
+      let pods = this.podsByWorkload.get(after);
+      if (!pods) this.podsByWorkload.set(after, (pods = new Set()));
+      pods.add(pod.metadata?.name ?? '');
+      this.podOwner.set(podId, after);
+    }
+  }
+
   /** Pods whose top controller is this workload, for the digests they run. */
   private podsOf(key: WorkloadKey): V1Pod[] {
     if (key.kind === 'Pod') {
       const pod = this.deps.store.get<V1Pod & KubernetesObject>('Pod', key.namespace, key.name);
       return pod ? [pod] : [];
     }
+    const indexed = this.podsByWorkload.get(formatWorkloadKey(key));
+    if (indexed) {
+      return [...indexed]
+        .map((name) => this.deps.store.get<V1Pod & KubernetesObject>('Pod', key.namespace, name))
+        .filter((pod): pod is V1Pod & KubernetesObject => pod !== undefined);
+    }
+    // Not indexed yet (its pods arrived before their owners were cached): look them all up.
     return this.deps.store.list<V1Pod & KubernetesObject>('Pod', key.namespace).filter((pod) => {
       const top = this.topWorkloadOf(pod);
       return top?.kind === key.kind && top.name === key.name;

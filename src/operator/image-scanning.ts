@@ -2,7 +2,13 @@
 // address policy from flags and configuration, pull secrets read through the
 // API server, and the scanner that the reconciler asks about images.
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import { ImageScanner, pullCredentialsFromApi } from '../controller/image-scanner.js';
+import {
+  ImageScanner,
+  imageScanKey,
+  pullCredentialsFromApi,
+  type CredentialsFor,
+  type ScanCredentials,
+} from '../controller/image-scanner.js';
 import { createImageAnalyzer } from '../image/analyzer-setup.js';
 import type { Logger } from '../log.js';
 
@@ -37,7 +43,7 @@ export async function createImageScanner(
   }
   return new ImageScanner({
     analyzer,
-    credentialsFor: pullCredentialsFromApi(kc.makeApiClient(CoreV1Api), operatorSecret),
+    credentialsFor: remembered(pullCredentialsFromApi(kc.makeApiClient(CoreV1Api), operatorSecret)),
     onResult: settings.onResult,
     logger: {
       debug: (message, fields) => settings.log.debug(message, { controller: 'image', ...fields }),
@@ -45,4 +51,24 @@ export async function createImageScanner(
       warn: (message, fields) => settings.log.warn(message, { controller: 'image', ...fields }),
     },
   });
+}
+
+/** How long pull credentials read from the API server are reused; retries of failing scans would re-read them. */
+const CREDENTIALS_TTL_MS = 60_000;
+const MAX_REMEMBERED = 512;
+
+/** Reuses the credentials of one namespace + service account + secret names for a minute. */
+export function remembered(credentialsFor: CredentialsFor, now: () => number = Date.now): CredentialsFor {
+  const cache = new Map<string, { at: number; value: Promise<ScanCredentials> }>();
+  return (namespace, podSpec) => {
+    const key = imageScanKey(namespace, podSpec, '');
+    const hit = cache.get(key);
+    if (hit && now() - hit.at < CREDENTIALS_TTL_MS) return hit.value;
+    const value = credentialsFor(namespace, podSpec);
+    // A failed read is not remembered: the next scan asks again.
+    value.catch(() => cache.delete(key));
+    if (cache.size >= MAX_REMEMBERED) cache.delete(cache.keys().next().value!);
+    cache.set(key, { at: now(), value });
+    return value;
+  };
 }

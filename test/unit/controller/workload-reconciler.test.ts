@@ -232,6 +232,28 @@ describe('WorkloadReconciler', () => {
       ]);
     });
 
+    it('finds the pods of a workload through the pod index kept from pod events', async () => {
+      const web = deployment('web', rootSpec);
+      const rs = replicaSetOf(web);
+      store.put(securityPolicy('default'), web, rs);
+      const running = pod('web-5d8f7c-x2x9z', rootSpec, rs, {
+        web: `docker-pullable://nginx@${NGINX_DIGEST}`,
+      });
+      const stranger = pod('other', rootSpec, undefined, {
+        web: `docker-pullable://nginx@sha256:${'b'.repeat(64)}`,
+      });
+      store.put(running, stranger);
+      reconciler.notePod('add', running);
+      reconciler.notePod('add', stranger);
+      await reconciler.reconcile('Deployment/shop/web');
+      assert.equal(report()?.spec.containers?.[0]?.digest, NGINX_DIGEST);
+
+      reconciler.notePod('delete', running);
+      store.remove('Pod', NAMESPACE, running.metadata?.name ?? '');
+      await reconciler.reconcile('Deployment/shop/web');
+      assert.equal(report()?.spec.containers?.[0]?.digest, undefined, 'the deleted pod no longer counts');
+    });
+
     it('writes nothing and says nothing when evaluated again without a change', async () => {
       store.put(securityPolicy('default'), deployment('web', rootSpec));
       await reconciler.reconcile('Deployment/shop/web');

@@ -1,14 +1,31 @@
 // Benchmark: evaluates 10,000 varied pod specs against 20 policies on one core
 // and prints pods per second (target: 20,000/s). Not a timed test.
-// Usage: node dist/bench/policy-eval.js [pods] [policies]
+//
+// Two cases: policies matched per pod first (namespace, kind, labels, images:
+// what the operator does), and every policy on every pod (the worst case).
+// Every pod is evaluated in full: there is no result cache, so two pods with
+// equal specs cost twice. What is reused is what the operator reuses too:
+// policies compiled once, parsed image references and glob answers by string,
+// and, within one pod, rule and check results shared by policies with equal
+// settings. Each case runs several times; the median and the best run are
+// printed, in wall time and per CPU second (process.cpuUsage, which also counts
+// V8's GC threads), because the machine may be shared.
+//
+// Usage: node dist/bench/policy-eval.js [pods] [policies] [matched] [--repeat N]
 import type { V1Container, V1PodSpec } from '@kubernetes/client-node';
 import type { AnySecurityPolicy, SecurityPolicySpec } from '../src/api/policy-types.js';
 import { compilePolicy } from '../src/policy/compile.js';
 import { evaluateWorkload } from '../src/policy/evaluate.js';
 import { matchingPolicies } from '../src/policy/match.js';
 
-const podCount = Number(process.argv[2] ?? 10_000);
-const policyCount = Number(process.argv[3] ?? 20);
+const repeatFlag = process.argv.indexOf('--repeat');
+const repeat = repeatFlag > 0 ? Number(process.argv[repeatFlag + 1]) : 7;
+const positional = process.argv
+  .slice(2)
+  .filter((_, i, all) => all[i - 1] !== '--repeat' && all[i] !== '--repeat');
+const podCount = Number(positional[0] ?? 10_000);
+const policyCount = Number(positional[1] ?? 20);
+const matchedOnly = positional[2] === 'matched';
 
 /** Deterministic pseudo-random numbers, so runs compare. */
 function rng(seed: number): () => number {
@@ -173,27 +190,67 @@ const policies: AnySecurityPolicy[] = Array.from({ length: policyCount }, (_, i)
       },
 );
 
-function run(label: string, evaluate: () => number): void {
+const TARGET_PODS_PER_SECOND = 20_000;
+
+interface Sample {
+  wallSeconds: number;
+  cpuSeconds: number;
+  findings: number;
+}
+
+function measure(evaluate: () => number): Sample {
   const start = process.hrtime.bigint();
   const cpuStart = process.cpuUsage();
   const findings = evaluate();
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  const wallSeconds = Number(process.hrtime.bigint() - start) / 1e9;
   const cpu = process.cpuUsage(cpuStart);
-  // CPU time shows the cost on one core even when other processes share the machine.
-  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  return { wallSeconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, findings };
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+const rate = (seconds: number): string => `${Math.round(podCount / seconds)}`.padStart(6);
+
+function run(label: string, evaluate: () => number): void {
+  const samples = Array.from({ length: repeat }, () => measure(evaluate));
+  // Equal counts on every run show that no run skipped work the others did.
+  const counts = new Set(samples.map((s) => s.findings));
+  if (counts.size !== 1) throw new Error(`${label}: findings differ between runs: ${[...counts].join(', ')}`);
+  const wall = samples.map((s) => s.wallSeconds);
+  const cpu = samples.map((s) => s.cpuSeconds);
+  console.log(`${label}: ${samples[0]!.findings} findings per run, ${repeat} runs`);
   console.log(
-    `${label}: ${podCount} pods x ${policyCount} policies: ${Math.round(podCount / seconds)} pods/s wall (${seconds.toFixed(3)} s), ` +
-      `${Math.round(podCount / cpuSeconds)} pods/s per CPU second (${cpuSeconds.toFixed(3)} s), ${findings} findings`,
+    `  pods/s wall:           median ${rate(median(wall))}, best ${rate(Math.min(...wall))}  (median ${median(wall).toFixed(3)} s)`,
+  );
+  console.log(
+    `  pods/s per CPU second: median ${rate(median(cpu))}, best ${rate(Math.min(...cpu))}  (median ${median(cpu).toFixed(3)} s)`,
+  );
+  // Per CPU second is the one-core figure; wall time also counts waiting for a shared CPU.
+  const met = podCount / median(cpu) >= TARGET_PODS_PER_SECOND;
+  console.log(
+    `  target ${TARGET_PODS_PER_SECOND} pods/s on one core (median per CPU second): ${met ? 'met' : 'NOT met'}`,
   );
 }
 
+function templateOf(w: (typeof workloads)[number]): {
+  metadata: { labels?: Record<string, string> };
+  spec: V1PodSpec;
+} {
+  return 'template' in w.spec
+    ? w.spec.template
+    : { metadata: { labels: (w.metadata as { labels?: Record<string, string> }).labels }, spec: w.spec };
+}
+
 const compiled = policies.map(compilePolicy);
-const matched = (): number =>
-  workloads.reduce((n, w) => {
-    const template =
-      'template' in w.spec
-        ? w.spec.template
-        : { metadata: { labels: (w.metadata as { labels?: Record<string, string> }).labels }, spec: w.spec };
+let matchedPolicies = 0;
+const matched = (): number => {
+  matchedPolicies = 0;
+  return workloads.reduce((n, w) => {
+    const template = templateOf(w);
     const applicable = matchingPolicies(compiled, {
       namespace: w.metadata.namespace,
       namespaceLabels: NAMESPACE_LABELS[w.metadata.namespace],
@@ -201,12 +258,21 @@ const matched = (): number =>
       labels: template.metadata.labels,
       images: template.spec.containers.map((c) => c.image ?? ''),
     });
+    matchedPolicies += applicable.length;
     return n + evaluateWorkload(w, applicable).length;
   }, 0);
+};
 const everyPolicy = (): number => workloads.reduce((n, w) => n + evaluateWorkload(w, compiled).length, 0);
 
+const distinctSpecs = new Set(workloads.map((w) => JSON.stringify(templateOf(w).spec))).size;
+console.log(
+  `${podCount} pods (${distinctSpecs} distinct pod specs), ${policyCount} policies, no result cache; node ${process.version}`,
+);
 // Warm up the JIT on both paths, then measure.
 matched();
-if (process.argv[4] !== 'matched') everyPolicy();
-run('policies matched per pod (namespace, kind, labels, images)', matched);
-if (process.argv[4] !== 'matched') run('worst case, every policy applies to every pod', everyPolicy);
+if (!matchedOnly) everyPolicy();
+run(
+  `policies matched per pod (${(matchedPolicies / podCount).toFixed(1)} of ${policyCount} on average, matching included)`,
+  matched,
+);
+if (!matchedOnly) run(`worst case, all ${policyCount} policies on every pod`, everyPolicy);

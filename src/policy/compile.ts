@@ -199,9 +199,7 @@ function build(policy: AnySecurityPolicy): CompiledPolicy {
       (include === undefined || matchesImage(include, image)) && !(exclude && matchesImage(exclude, image)),
     rules: compiledRules,
     podSecurity:
-      level === 'baseline' || level === 'restricted'
-        ? compilePodSecurity(spec, level, podWide)
-        : undefined,
+      level === 'baseline' || level === 'restricted' ? compilePodSecurity(spec, level, podWide) : undefined,
     exceptions,
     problems,
   };

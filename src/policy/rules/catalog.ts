@@ -84,7 +84,9 @@ export function podSecuritySeverity(check: string, level: 'baseline' | 'restrict
 const podSecurityInfos = { baseline: new Map<string, RuleInfo>(), restricted: new Map<string, RuleInfo>() };
 
 export function podSecurityRuleInfo(check: string, level: 'baseline' | 'restricted'): RuleInfo {
-  const infos = podSecurityInfos[level];
+  const infos = podSecurityInfos[level] as Map<string, RuleInfo> | undefined;
+  // Untyped callers may pass another level: describe it as before, just without caching.
+  if (infos === undefined) return describePodSecurityCheck(check, level);
   let info = infos.get(check);
   if (!info) {
     info = describePodSecurityCheck(check, level);

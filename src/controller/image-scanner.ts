@@ -20,6 +20,7 @@ import type { CredentialSource } from '../registry/auth.js';
 import type { Platform } from '../registry/manifest.js';
 import { osLabel } from '../report/image-report.js';
 import { sleep, systemClock, type Clock } from './clock.js';
+import { Slots } from '../image/slots.js';
 
 /** The parts of a pod spec that decide which credentials pull its images. */
 export type ScannedPodSpec = Pick<V1PodSpec, 'imagePullSecrets' | 'serviceAccountName'>;
@@ -151,25 +152,6 @@ export function pullCredentialsFromApi(api: SecretReader, operatorSecret?: Secre
       ),
     };
   };
-}
-
-/** A counting semaphore for scans in progress. */
-class Slots {
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
-  constructor(private readonly limit: number) {}
-
-  async run<T>(work: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    else this.active++;
-    try {
-      return await work();
-    } finally {
-      const next = this.waiting.shift();
-      if (next !== undefined) next();
-      else this.active--;
-    }
-  }
 }
 
 export class ImageScanner {

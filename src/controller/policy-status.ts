@@ -13,6 +13,7 @@ import { compilePolicy } from '../policy/compile.js';
 import { canonical } from '../report/security-report.js';
 import type { ComplianceIndex } from './compliance-index.js';
 import type { ObjectStore } from './workload-reconciler.js';
+import { withTransition } from '../api/conditions.js';
 
 export interface PolicyStatusClient {
   replaceStatus(policy: AnySecurityPolicy): Promise<void>;
@@ -87,7 +88,7 @@ export function desiredPolicyStatus(
     };
     return {
       observedGeneration: generation,
-      conditions: [withTransition(policy.status?.conditions, ready, now)],
+      conditions: [withTransition(policy.status?.conditions, ready, now.toISOString())],
       summary,
     };
   } catch (error) {
@@ -100,22 +101,9 @@ export function desiredPolicyStatus(
     };
     return {
       observedGeneration: generation,
-      conditions: [withTransition(policy.status?.conditions, ready, now)],
+      conditions: [withTransition(policy.status?.conditions, ready, now.toISOString())],
     };
   }
-}
-
-function withTransition(
-  previous: Condition[] | undefined,
-  next: Omit<Condition, 'lastTransitionTime'>,
-  now: Date,
-): Condition {
-  const before = previous?.find((c) => c.type === next.type);
-  return {
-    ...next,
-    lastTransitionTime:
-      before && before.status === next.status ? before.lastTransitionTime : now.toISOString(),
-  };
 }
 
 export class PolicyStatusReconciler {

@@ -26,6 +26,7 @@ import type {
   LimitName,
   WalkLimits,
 } from '../sbom/types.js';
+import { Slots } from './slots.js';
 
 /** The registry operations the analyzer needs; RegistryClient provides them, tests may fake them. */
 export type ImageSource = Pick<RegistryClient, 'resolveImage' | 'openBlob' | 'fetchBlobBytes'>;
@@ -101,29 +102,6 @@ export interface ImageAnalyzerOptions {
 
 export const DEFAULT_MAX_CONCURRENT_IMAGES = 2;
 const DEFAULT_MAX_CONFIG_BYTES = 8 * 1024 * 1024;
-
-/** A counting semaphore: the images being walked. */
-class Slots {
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
-  constructor(private readonly limit: number) {}
-
-  async run<T>(work: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    else this.active++;
-    try {
-      return await work();
-    } finally {
-      const next = this.waiting.shift();
-      if (next !== undefined) next();
-      else this.active--;
-    }
-  }
-
-  get inUse(): number {
-    return this.active;
-  }
-}
 
 type InventoryOutcome =
   { ok: true; inventory: ImageInventory; config: ImageConfigJson } | Omit<ImageAnalysisFailure, 'reference'>;

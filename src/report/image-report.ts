@@ -5,13 +5,14 @@
 // and at most MAX_IMAGE_REFERENCES references.
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 
-import { API_GROUP, API_VERSION, GROUP_VERSION, type Condition } from '../api/policy-types.js';
+import { API_GROUP, API_VERSION, GROUP_VERSION } from '../api/policy-types.js';
 import type { ImageReport, ImageReportStatus } from '../api/report-types.js';
 import type { ReportWriteResult } from '../metrics/registry.js';
 import type { ImageInventory, OsInfo } from '../sbom/types.js';
 import { VERSION } from '../version.js';
 import { statusOf } from './report-writer.js';
 import { canonical, MANAGED_BY_LABEL } from './security-report.js';
+import { withTransition } from '../api/conditions.js';
 
 /** References kept per ImageReport; the most recently seen win a place. */
 export const MAX_IMAGE_REFERENCES = 16;
@@ -67,7 +68,7 @@ export function buildImageReport(input: ImageReportInput): ImageReport {
     packageCount,
     scanner: { name: SCANNER_NAME, version: (input.scannerVersion ?? VERSION).slice(0, 64) },
     conditions: [
-      condition(
+      withTransition(
         existing?.status?.conditions,
         {
           type: 'Analyzed',
@@ -133,18 +134,6 @@ function mergeReferences(current: readonly string[], earlier: readonly string[])
     if (reference !== '' && reference.length <= MAX_REFERENCE_LENGTH) kept.add(reference);
   }
   return [...kept].sort();
-}
-
-function condition(
-  previous: Condition[] | undefined,
-  next: Omit<Condition, 'lastTransitionTime'>,
-  now: string,
-): Condition {
-  const before = previous?.find((c) => c.type === next.type);
-  return {
-    ...next,
-    lastTransitionTime: before && before.status === next.status ? before.lastTransitionTime : now,
-  };
 }
 
 /** The calls the writer makes; CustomObjectsApi fits, tests pass a fake. */

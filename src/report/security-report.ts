@@ -2,7 +2,7 @@
 // comparison that decides whether anything needs writing. Timestamps that only
 // say "evaluated again" are not content: a steady cluster writes nothing.
 import type { KubernetesObject, V1OwnerReference, V1Pod } from '@kubernetes/client-node';
-import { GROUP_VERSION, type Condition } from '../api/policy-types.js';
+import { GROUP_VERSION } from '../api/policy-types.js';
 import { MAX_REPORT_FINDINGS } from '../api/report-schema.js';
 import type {
   ReportedContainer,
@@ -15,6 +15,7 @@ import type {
 import { compareSeverity, type Severity } from '../api/severity.js';
 import type { Finding } from '../policy/finding.js';
 import type { PodTemplate } from '../policy/workload.js';
+import { withTransition } from '../api/conditions.js';
 
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const WORKLOAD_KIND_LABEL = 'shipshape.dev/workload-kind';
@@ -106,7 +107,7 @@ export function buildSecurityReport(input: ReportInput): SecurityReport {
     policies: [...input.policies].sort().slice(0, 64),
     lastEvaluated: nowIso,
     conditions: [
-      condition(
+      withTransition(
         existing?.status?.conditions,
         {
           type: 'Compliant',
@@ -192,18 +193,6 @@ export function canonical(value: unknown): string {
         )
       : v,
   );
-}
-
-function condition(
-  previous: Condition[] | undefined,
-  next: Omit<Condition, 'lastTransitionTime'>,
-  now: string,
-): Condition {
-  const before = previous?.find((c) => c.type === next.type);
-  return {
-    ...next,
-    lastTransitionTime: before && before.status === next.status ? before.lastTransitionTime : now,
-  };
 }
 
 function describeCounts(violations: number, summary: SeverityCounts): string {

@@ -105,6 +105,7 @@ export class Operator {
           error: message(error),
         }),
     });
+    const scanner = options.imageScanner;
     const writer = new ReportWriter(customObjectsReportClient(kubeConfig), (result) =>
       recordReportWrite(metrics, 'SecurityReport', result),
     );
@@ -117,9 +118,9 @@ export class Operator {
         for (const policy of policies)
           this.policyQueue?.addAfter(policy, options.policyStatusDelayMs ?? 1000);
       },
-      images: options.imageScanner && {
-        statusOf: (namespace, spec, image) => options.imageScanner!.statusOf(namespace, spec, image),
-        factsSource: (namespace, spec) => options.imageScanner!.factsSource(namespace, spec),
+      images: scanner && {
+        statusOf: (namespace, spec, image) => scanner.statusOf(namespace, spec, image),
+        factsSource: (namespace, spec) => scanner.factsSource(namespace, spec),
         analyzed: (image, status) => this.noteAnalyzed(image, status),
       },
       isExcludedNamespace: (namespace) => options.excludedNamespaces.has(namespace),

@@ -143,13 +143,13 @@ describe('operator image analysis', function () {
       report.status?.findings?.some((f) => f.ruleId === 'image.runsAsRoot'),
       'the image rule sees the image runs as root',
     );
-    const imageReport = await eventually(
-      'the ImageReport',
-      async () =>
-        (await custom
-          .getClusterCustomObject({ ...GROUP, plural: 'imagereports', name: digest.replace(':', '-') })
-          .catch(() => undefined)) as ImageReport | undefined,
-    );
+    // Created first, then its status: wait for the status, not just the object.
+    const imageReport = await eventually('the ImageReport with its status', async () => {
+      const found = (await custom
+        .getClusterCustomObject({ ...GROUP, plural: 'imagereports', name: digest.replace(':', '-') })
+        .catch(() => undefined)) as ImageReport | undefined;
+      return found?.status?.packageCount !== undefined ? found : undefined;
+    });
     assert.equal(imageReport.spec.digest, digest);
     assert.ok(imageReport.spec.references?.includes(image));
     assert.equal(imageReport.status?.packageCount, entry.packages);

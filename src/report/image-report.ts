@@ -10,7 +10,7 @@ import type { ImageReport, ImageReportStatus } from '../api/report-types.js';
 import type { ReportWriteResult } from '../metrics/registry.js';
 import type { ImageInventory, OsInfo } from '../sbom/types.js';
 import { VERSION } from '../version.js';
-import { statusOf } from './report-writer.js';
+import { StatusObjectWriter, statusOf, type WriteOutcome } from './report-writer.js';
 import { canonical, MANAGED_BY_LABEL } from './security-report.js';
 import { withTransition } from '../api/conditions.js';
 
@@ -179,17 +179,17 @@ export function customObjectsImageReportClient(
   };
 }
 
-export interface ImageReportWriteOutcome {
-  result: ReportWriteResult;
-  /** The report as the API server stored it. */
-  stored: ImageReport;
-}
+export type ImageReportWriteOutcome = WriteOutcome<ImageReport>;
 
 export class ImageReportWriter {
+  private readonly writer: StatusObjectWriter<ImageReport>;
+
   constructor(
     private readonly client: ImageReportClient,
     private readonly onWrite: (result: ReportWriteResult) => void = () => undefined,
-  ) {}
+  ) {
+    this.writer = new StatusObjectWriter(client, sameImageReportSpec, sameImageReportStatus, onWrite);
+  }
 
   /** Reads the stored report, builds the desired one from it, and writes the difference. */
   async publish(input: Omit<ImageReportInput, 'existing'>): Promise<ImageReportWriteOutcome> {
@@ -210,40 +210,7 @@ export class ImageReportWriter {
    * Makes the stored report say what `desired` says; `existing` is the stored copy, or
    * undefined when there is none. Failures (409 included) are rethrown for the caller's retry.
    */
-  async write(desired: ImageReport, existing: ImageReport | undefined): Promise<ImageReportWriteOutcome> {
-    try {
-      const outcome = await this.apply(desired, existing);
-      this.onWrite(outcome.result);
-      return outcome;
-    } catch (error) {
-      this.onWrite(statusOf(error) === 409 ? 'conflict' : 'error');
-      throw error;
-    }
-  }
-
-  private async apply(
-    desired: ImageReport,
-    existing: ImageReport | undefined,
-  ): Promise<ImageReportWriteOutcome> {
-    if (existing === undefined) {
-      const created = await this.client.create(desired);
-      const stored = await this.client.replaceStatus({ ...created, status: desired.status });
-      return { result: 'created', stored };
-    }
-    let current = existing;
-    let changed = false;
-    if (!sameImageReportSpec(existing, desired)) {
-      current = await this.client.replace({
-        ...desired,
-        metadata: { ...existing.metadata, labels: desired.metadata.labels },
-        status: existing.status,
-      });
-      changed = true;
-    }
-    if (!sameImageReportStatus(current, desired)) {
-      current = await this.client.replaceStatus({ ...current, status: desired.status });
-      changed = true;
-    }
-    return { result: changed ? 'updated' : 'unchanged', stored: current };
+  write(desired: ImageReport, existing: ImageReport | undefined): Promise<ImageReportWriteOutcome> {
+    return this.writer.write(desired, existing);
   }
 }

@@ -1,18 +1,15 @@
-// Writes SecurityReports only when their content changed: create, then the
-// status subresource; an existing report gets a replace of whatever part
-// (metadata/spec or status) differs. Every write is counted by result.
-import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+// Writes SecurityReports (and, through StatusObjectWriter, any object with a
+// status subresource) only when their content changed: create, then the
+// status; an existing object gets a replace of whatever part (metadata/spec
+// or status) differs. Every write is counted by result.
+import { CustomObjectsApi, type KubeConfig, type V1ObjectMeta } from '@kubernetes/client-node';
 import { API_GROUP, API_VERSION } from '../api/policy-types.js';
 import type { SecurityReport } from '../api/report-types.js';
 import type { ReportWriteResult } from '../metrics/registry.js';
 import { sameSpec, sameStatus } from './security-report.js';
 
 /** The calls the writer makes; CustomObjectsApi fits, tests pass a fake. */
-export interface ReportClient {
-  create(report: SecurityReport): Promise<SecurityReport>;
-  replace(report: SecurityReport): Promise<SecurityReport>;
-  replaceStatus(report: SecurityReport): Promise<SecurityReport>;
-}
+export type ReportClient = StatusObjectClient<SecurityReport>;
 
 export function customObjectsReportClient(kc: KubeConfig, fieldManager = 'shipshape'): ReportClient {
   const api = kc.makeApiClient(CustomObjectsApi);
@@ -42,24 +39,44 @@ export function customObjectsReportClient(kc: KubeConfig, fieldManager = 'shipsh
   };
 }
 
-export interface WriteOutcome {
+export interface WriteOutcome<T = SecurityReport> {
   result: ReportWriteResult;
-  /** The report as the API server stored it (with its new resourceVersion). */
-  stored: SecurityReport;
+  /** The object as the API server stored it (with its new resourceVersion). */
+  stored: T;
 }
 
-export class ReportWriter {
+/** An object with a status subresource, as the writers see it. */
+export interface StatusObject {
+  metadata: V1ObjectMeta;
+  status?: unknown;
+}
+
+/** The calls a StatusObjectWriter makes. */
+export interface StatusObjectClient<T> {
+  create(object: T): Promise<T>;
+  replace(object: T): Promise<T>;
+  replaceStatus(object: T): Promise<T>;
+}
+
+/**
+ * Writes an object with a status subresource only where it differs from the
+ * stored copy: create, then the status (the API server ignores status on
+ * create); otherwise replace metadata/spec and/or status as needed.
+ */
+export class StatusObjectWriter<T extends StatusObject> {
   constructor(
-    private readonly client: ReportClient,
+    private readonly client: StatusObjectClient<T>,
+    private readonly sameSpec: (existing: T, desired: T) => boolean,
+    private readonly sameStatus: (existing: T, desired: T) => boolean,
     private readonly onWrite: (result: ReportWriteResult) => void = () => undefined,
   ) {}
 
   /**
-   * Makes the stored report say what `desired` says. `existing` is the cached
-   * copy; a 409 (someone else wrote meanwhile) is rethrown for the caller's
-   * retry with backoff, after the informer has caught up.
+   * Makes the stored object say what `desired` says. `existing` is the cached or
+   * stored copy; a 409 (someone else wrote meanwhile) is rethrown for the
+   * caller's retry with backoff, after the informer has caught up.
    */
-  async write(desired: SecurityReport, existing: SecurityReport | undefined): Promise<WriteOutcome> {
+  async write(desired: T, existing: T | undefined): Promise<WriteOutcome<T>> {
     try {
       const outcome = await this.apply(desired, existing);
       this.onWrite(outcome.result);
@@ -70,16 +87,16 @@ export class ReportWriter {
     }
   }
 
-  private async apply(desired: SecurityReport, existing: SecurityReport | undefined): Promise<WriteOutcome> {
+  private async apply(desired: T, existing: T | undefined): Promise<WriteOutcome<T>> {
     if (!existing) {
-      // A 409 here means our cache is behind; the caller's retry will see the report.
+      // A 409 here means our cache is behind; the caller's retry will see the object.
       const created = await this.client.create(desired);
       const stored = await this.client.replaceStatus({ ...created, status: desired.status });
       return { result: 'created', stored };
     }
     let current = existing;
     let changed = false;
-    if (!sameSpec(existing, desired)) {
+    if (!this.sameSpec(existing, desired)) {
       current = await this.client.replace({
         ...desired,
         metadata: {
@@ -91,11 +108,18 @@ export class ReportWriter {
       });
       changed = true;
     }
-    if (!sameStatus(current, desired)) {
+    if (!this.sameStatus(current, desired)) {
       current = await this.client.replaceStatus({ ...current, status: desired.status });
       changed = true;
     }
     return { result: changed ? 'updated' : 'unchanged', stored: current };
+  }
+}
+
+/** SecurityReports: changed labels, owner or spec mean a replace; changed status a status write. */
+export class ReportWriter extends StatusObjectWriter<SecurityReport> {
+  constructor(client: ReportClient, onWrite?: (result: ReportWriteResult) => void) {
+    super(client, sameSpec, sameStatus, onWrite);
   }
 }
 

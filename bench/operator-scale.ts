@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { startLocalCluster } from '../test/cluster/local-cluster.js';
 import { installCrds } from '../test/support/crds.js';
+import { createSecurityPolicy } from '../test/support/policies.js';
 import { startOperatorProcess } from '../test/support/operator-process.js';
 
 const { values } = parseArgs({
@@ -52,18 +53,7 @@ try {
   const custom = kc.makeApiClient(CustomObjectsApi);
   await installCrds(kc);
   for (const name of ['shipshape-system', ns]) await core.createNamespace({ body: { metadata: { name } } });
-  await custom.createNamespacedCustomObject({
-    group: 'shipshape.dev',
-    version: 'v1alpha1',
-    plural: 'securitypolicies',
-    namespace: ns,
-    body: {
-      apiVersion: 'shipshape.dev/v1alpha1',
-      kind: 'SecurityPolicy',
-      metadata: { name: 'baseline' },
-      spec: { podSecurity: { level: 'restricted' } },
-    },
-  });
+  await createSecurityPolicy(custom, ns, 'baseline', { podSecurity: { level: 'restricted' } });
 
   const operator = await startOperatorProcess(
     [`--kubeconfig=${cluster.operatorKubeconfigPath}`, '--namespace=shipshape-system', '--log-level=warn'],

@@ -8,6 +8,7 @@ import { createServer, type Server } from 'node:net';
 import { CoreV1Api, CustomObjectsApi, type V1Pod } from '@kubernetes/client-node';
 import type { ImageReport, SecurityReport } from '../../src/api/report-types.js';
 import { installCrds } from '../support/crds.js';
+import { createSecurityPolicy } from '../support/policies.js';
 import { createReadyNamespace } from '../support/namespaces.js';
 import { pushImage } from '../support/oci-push.js';
 import { startOperatorProcess, type OperatorProcess } from '../support/operator-process.js';
@@ -96,17 +97,7 @@ describe('operator image analysis', function () {
 
     await core.createNamespacedSecret({ namespace: ns, body: pullSecret('regcred', 'e2e-Pa55word') });
     await core.createNamespacedSecret({ namespace: ns, body: pullSecret('wrongcred', 'not-the-password') });
-    await custom.createNamespacedCustomObject({
-      ...GROUP,
-      plural: 'securitypolicies',
-      namespace: ns,
-      body: {
-        apiVersion: 'shipshape.dev/v1alpha1',
-        kind: 'SecurityPolicy',
-        metadata: { name: 'images' },
-        spec: {},
-      },
-    });
+    await createSecurityPolicy(custom, ns, 'images');
     operator = await startOperatorProcess([
       `--kubeconfig=${kubeconfigPath()}`,
       '--namespace=shipshape-system',

@@ -12,6 +12,8 @@ import {
 } from '@kubernetes/client-node';
 import type { SecurityReport } from '../../src/api/report-types.js';
 import { installCrds } from '../support/crds.js';
+import { createReadyNamespace } from '../support/namespaces.js';
+import { createSecurityPolicy } from '../support/policies.js';
 import { startOperatorProcess, type OperatorProcess } from '../support/operator-process.js';
 import { eventually } from '../support/wait.js';
 import { kubeConfig, kubeconfigPath, localCluster } from './harness.js';
@@ -86,22 +88,8 @@ describe('operator reconcile loop', function () {
     apps = kc.makeApiClient(AppsV1Api);
     custom = kc.makeApiClient(CustomObjectsApi);
     await installCrds(kc);
-    for (const name of ['shipshape-system', ns]) {
-      await core.createNamespace({ body: { metadata: { name } } }).catch((e: { code?: number }) => {
-        if (e.code !== 409) throw e;
-      });
-    }
-    await custom.createNamespacedCustomObject({
-      ...GROUP,
-      plural: 'securitypolicies',
-      namespace: ns,
-      body: {
-        apiVersion: 'shipshape.dev/v1alpha1',
-        kind: 'SecurityPolicy',
-        metadata: { name: 'best-practice' },
-        spec: { enforcement: 'Audit' },
-      },
-    });
+    for (const name of ['shipshape-system', ns]) await createReadyNamespace(core, name);
+    await createSecurityPolicy(custom, ns, 'best-practice', { enforcement: 'Audit' });
     operator = await startOperatorProcess(operatorArgs());
     await operator.waitReady();
   });
@@ -246,17 +234,7 @@ describe('operator reconcile loop', function () {
   it('recovers from a 20 s API server outage without a restart', async function () {
     const cluster = localCluster();
     if (!cluster) this.skip();
-    await custom.createNamespacedCustomObject({
-      ...GROUP,
-      plural: 'securitypolicies',
-      namespace: ns,
-      body: {
-        apiVersion: 'shipshape.dev/v1alpha1',
-        kind: 'SecurityPolicy',
-        metadata: { name: 'again' },
-        spec: {},
-      },
-    });
+    await createSecurityPolicy(custom, ns, 'again');
     await eventually('the api report to show the new policy', async () =>
       (await report('deployment-api')).status?.policies?.includes(`${ns}/again`),
     );

@@ -17,6 +17,7 @@ import type { AnySecurityPolicy, SecurityPolicySpec } from '../src/api/policy-ty
 import { compilePolicy } from '../src/policy/compile.js';
 import { evaluateWorkload } from '../src/policy/evaluate.js';
 import { matchingPolicies } from '../src/policy/match.js';
+import { policyTargetOf } from '../src/policy/target.js';
 
 const repeatFlag = process.argv.indexOf('--repeat');
 const repeat = repeatFlag > 0 ? Number(process.argv[repeatFlag + 1]) : 7;
@@ -240,6 +241,7 @@ function templateOf(w: (typeof workloads)[number]): {
   metadata: { labels?: Record<string, string> };
   spec: V1PodSpec;
 } {
+  // The same template podTemplateOf() gives the reconciler, without its kind switch.
   return 'template' in w.spec
     ? w.spec.template
     : { metadata: { labels: (w.metadata as { labels?: Record<string, string> }).labels }, spec: w.spec };
@@ -251,13 +253,15 @@ const matched = (): number => {
   matchedPolicies = 0;
   return workloads.reduce((n, w) => {
     const template = templateOf(w);
-    const applicable = matchingPolicies(compiled, {
-      namespace: w.metadata.namespace,
-      namespaceLabels: NAMESPACE_LABELS[w.metadata.namespace],
-      kind: w.kind,
-      labels: template.metadata.labels,
-      images: template.spec.containers.map((c) => c.image ?? ''),
-    });
+    const applicable = matchingPolicies(
+      compiled,
+      policyTargetOf({
+        namespace: w.metadata.namespace,
+        namespaceLabels: NAMESPACE_LABELS[w.metadata.namespace],
+        kind: w.kind,
+        template,
+      }),
+    );
     matchedPolicies += applicable.length;
     return n + evaluateWorkload(w, applicable).length;
   }, 0);

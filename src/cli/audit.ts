@@ -17,6 +17,7 @@ import { defaultPolicy } from '../policy/default-policy.js';
 import { evaluateWorkload } from '../policy/evaluate.js';
 import type { Finding } from '../policy/finding.js';
 import { matchingPolicies } from '../policy/match.js';
+import { policyTargetOf } from '../policy/target.js';
 import { podSecurityRuleInfo, ruleById, ruleInfo, type RuleInfo } from '../policy/rules/catalog.js';
 import { podTemplateOf } from '../policy/workload.js';
 import { VERSION } from '../version.js';
@@ -222,18 +223,10 @@ function auditWorkloads(
     if (!template) continue;
     const namespace = object.metadata?.namespace ?? defaultNamespace;
     const withNamespace = { ...object, metadata: { ...object.metadata, namespace } };
-    const images = [
-      ...(template.spec.initContainers ?? []),
-      ...(template.spec.containers ?? []),
-      ...(template.spec.ephemeralContainers ?? []),
-    ].map((c) => c.image ?? '');
-    const applicable = matchingPolicies(policies, {
-      namespace,
-      namespaceLabels: namespaceLabels.get(namespace),
-      kind: object.kind,
-      labels: template.metadata.labels,
-      images,
-    });
+    const applicable = matchingPolicies(
+      policies,
+      policyTargetOf({ namespace, namespaceLabels: namespaceLabels.get(namespace), kind: object.kind, template }),
+    );
     const findings = evaluateWorkload(withNamespace, applicable).sort(
       (a, b) => compareSeverity(a.severity, b.severity) || a.ruleId.localeCompare(b.ruleId),
     );

@@ -2,12 +2,12 @@
 // /readyz, run the controllers, and stop cleanly on SIGTERM.
 import { parseArgs } from 'node:util';
 import { hostname } from 'node:os';
-import { Operator } from '../controller/operator.js';
+import { Operator } from '../controllers/manager.js';
 import { createMetrics } from '../metrics/registry.js';
-import { createImageScanner } from '../operator/image-scanning.js';
-import { createLogger } from '../log.js';
-import { ApiServerUnreachable, apiServerUrl, checkConnection, loadKubeConfig } from '../kube/connect.js';
-import { HttpEndpoints, Readiness } from '../operator/http-endpoints.js';
+import { createImageScanner } from '../image/setup-service.js';
+import { createLogger } from '../runtime/log.js';
+import { ApiServerUnreachable, apiServerUrl, checkConnection, loadKubeConfig } from '../runtime/connect.js';
+import { HttpEndpoints, Readiness } from '../runtime/http-endpoints.js';
 import type { CliIO } from './io.js';
 
 export const operatorUsage = `Usage: shipshape operator [options]

@@ -26,7 +26,7 @@ import type {
   LimitName,
   WalkLimits,
 } from '../sbom/types.js';
-import { Slots } from './slots.js';
+import { Slots } from '../runtime/slots.js';
 
 /** The registry operations the analyzer needs; RegistryClient provides them, tests may fake them. */
 export type ImageSource = Pick<RegistryClient, 'resolveImage' | 'openBlob' | 'fetchBlobBytes'>;

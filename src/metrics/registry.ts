@@ -1,12 +1,9 @@
 // Every Prometheus metric Shipshape exports, defined in one place: names follow
 // Prometheus conventions with a `shipshape_` prefix, label sets are bounded, and
 // the adapters at the bottom turn the hooks of the workqueue, informer
-// supervisor, leader elector and event recorder into these series.
+// supervisor, leader elector and event recorder into these series. The adapters
+// are typed by shape, not by importing the runtime: metrics sit below it.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { RestartReason, InformerMetrics } from '../controller/informer-supervisor.js';
-import type { LeaderMetrics } from '../controller/leader-election.js';
-import type { WorkQueueMetrics } from '../controller/workqueue.js';
-import type { EventMetrics } from '../report/events.js';
 import { VERSION } from '../version.js';
 
 export type Compliance = 'compliant' | 'noncompliant' | 'unknown';
@@ -160,26 +157,26 @@ export function recordReportWrite(metrics: ShipshapeMetrics, kind: string, resul
   metrics.reportWrites.inc({ kind, result });
 }
 
-export function workQueueMetricsFor(metrics: ShipshapeMetrics, queue: string): WorkQueueMetrics {
+export function workQueueMetricsFor(metrics: ShipshapeMetrics, queue: string) {
   return {
-    depth: (keys) => metrics.workqueueDepth.set({ queue }, keys),
+    depth: (keys: number) => metrics.workqueueDepth.set({ queue }, keys),
     added: () => metrics.workqueueAdds.inc({ queue }),
-    queueLatency: (seconds) => metrics.workqueueQueueDuration.observe({ queue }, seconds),
-    workDuration: (seconds) => metrics.workqueueWorkDuration.observe({ queue }, seconds),
+    queueLatency: (seconds: number) => metrics.workqueueQueueDuration.observe({ queue }, seconds),
+    workDuration: (seconds: number) => metrics.workqueueWorkDuration.observe({ queue }, seconds),
     retried: () => metrics.workqueueRetries.inc({ queue }),
   };
 }
 
-export function informerMetricsFor(metrics: ShipshapeMetrics, resource: string): InformerMetrics {
-  return { restarted: (reason: RestartReason) => metrics.informerRestarts.inc({ resource, reason }) };
+export function informerMetricsFor(metrics: ShipshapeMetrics, resource: string) {
+  return { restarted: (reason: string) => metrics.informerRestarts.inc({ resource, reason }) };
 }
 
-export function leaderMetricsFor(metrics: ShipshapeMetrics): LeaderMetrics {
-  return { leading: (isLeader) => metrics.leader.set(isLeader ? 1 : 0) };
+export function leaderMetricsFor(metrics: ShipshapeMetrics) {
+  return { leading: (isLeader: boolean) => metrics.leader.set(isLeader ? 1 : 0) };
 }
 
-export function eventMetricsFor(metrics: ShipshapeMetrics): EventMetrics {
+export function eventMetricsFor(metrics: ShipshapeMetrics) {
   return {
-    recorded: (type, reason, result: EventResultLabel) => metrics.events.inc({ type, reason, result }),
+    recorded: (type: string, reason: string, result: EventResultLabel) => metrics.events.inc({ type, reason, result }),
   };
 }

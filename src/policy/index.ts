@@ -7,6 +7,7 @@ export * from './selector.js';
 export * from './workload.js';
 export * from './compile.js';
 export * from './match.js';
+export * from './target.js';
 export * from './evaluate.js';
 export * from './default-policy.js';
 export {

@@ -1,16 +1,13 @@
 // ImageReports: one cluster-scoped object per image digest, holding what analysis found
 // (OS, package count, scanner) for every workload that runs the image. Construction and
-// comparison are pure; the writer creates or updates only when content changed. The
+// comparison are pure; controllers/image/io.ts writes them. The
 // objects stay small: no package list (the inventory lives in the operator's cache)
 // and at most MAX_IMAGE_REFERENCES references.
-import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
-
-import { API_GROUP, API_VERSION, GROUP_VERSION } from '../api/policy-types.js';
+import { GROUP_VERSION } from '../api/policy-types.js';
 import type { ImageReport, ImageReportStatus } from '../api/report-types.js';
-import type { ReportWriteResult } from '../metrics/registry.js';
-import type { ImageInventory, OsInfo } from '../sbom/types.js';
+import type { ImageInventory } from '../sbom/types.js';
+import { osLabel } from '../sbom/analyzers/os-release.js';
 import { VERSION } from '../version.js';
-import { StatusObjectWriter, statusOf, type WriteOutcome } from './report-writer.js';
 import { canonical, MANAGED_BY_LABEL } from './security-report.js';
 import { withTransition } from '../api/conditions.js';
 
@@ -39,12 +36,6 @@ export function imageReportName(digest: string): string {
   const match = DIGEST.exec(digest);
   if (match === null) throw new RangeError(`not a sha256 image digest: ${digest.slice(0, 100)}`);
   return `sha256-${match[1]}`;
-}
-
-/** "debian 12", "alpine 3.20.3": the distribution as a short label, when one was found. */
-export function osLabel(os: OsInfo | undefined): string | undefined {
-  if (os === undefined) return undefined;
-  return (os.versionId === undefined ? os.id : `${os.id} ${os.versionId}`).slice(0, 128);
 }
 
 export function buildImageReport(input: ImageReportInput): ImageReport {
@@ -109,14 +100,14 @@ export function sameImageReport(a: ImageReport | undefined, b: ImageReport): boo
   return sameImageReportSpec(a, b) && sameImageReportStatus(a, b);
 }
 
-function sameImageReportSpec(a: ImageReport, b: ImageReport): boolean {
+export function sameImageReportSpec(a: ImageReport, b: ImageReport): boolean {
   return (
     canonical(a.spec) === canonical(b.spec) &&
     canonical(a.metadata.labels ?? {}) === canonical(b.metadata.labels ?? {})
   );
 }
 
-function sameImageReportStatus(a: ImageReport, b: ImageReport): boolean {
+export function sameImageReportStatus(a: ImageReport, b: ImageReport): boolean {
   return canonical(withoutScanTime(a.status)) === canonical(withoutScanTime(b.status));
 }
 
@@ -136,81 +127,3 @@ function mergeReferences(current: readonly string[], earlier: readonly string[])
   return [...kept].sort();
 }
 
-/** The calls the writer makes; CustomObjectsApi fits, tests pass a fake. */
-export interface ImageReportClient {
-  /** The stored report, or undefined when there is none (404). */
-  get(name: string): Promise<ImageReport | undefined>;
-  create(report: ImageReport): Promise<ImageReport>;
-  replace(report: ImageReport): Promise<ImageReport>;
-  replaceStatus(report: ImageReport): Promise<ImageReport>;
-}
-
-export function customObjectsImageReportClient(
-  kc: KubeConfig,
-  fieldManager = 'shipshape',
-): ImageReportClient {
-  const api = kc.makeApiClient(CustomObjectsApi);
-  const target = { group: API_GROUP, version: API_VERSION, plural: 'imagereports' };
-  return {
-    get: async (name) => {
-      try {
-        return (await api.getClusterCustomObject({ ...target, name })) as ImageReport;
-      } catch (error) {
-        if (statusOf(error) === 404) return undefined;
-        throw error;
-      }
-    },
-    create: async (r) =>
-      (await api.createClusterCustomObject({ ...target, body: r, fieldManager })) as ImageReport,
-    replace: async (r) =>
-      (await api.replaceClusterCustomObject({
-        ...target,
-        name: r.metadata.name ?? '',
-        body: r,
-        fieldManager,
-      })) as ImageReport,
-    replaceStatus: async (r) =>
-      (await api.replaceClusterCustomObjectStatus({
-        ...target,
-        name: r.metadata.name ?? '',
-        body: r,
-        fieldManager,
-      })) as ImageReport,
-  };
-}
-
-export type ImageReportWriteOutcome = WriteOutcome<ImageReport>;
-
-export class ImageReportWriter {
-  private readonly writer: StatusObjectWriter<ImageReport>;
-
-  constructor(
-    private readonly client: ImageReportClient,
-    private readonly onWrite: (result: ReportWriteResult) => void = () => undefined,
-  ) {
-    this.writer = new StatusObjectWriter(client, sameImageReportSpec, sameImageReportStatus, onWrite);
-  }
-
-  /** Reads the stored report, builds the desired one from it, and writes the difference. */
-  async publish(input: Omit<ImageReportInput, 'existing'>): Promise<ImageReportWriteOutcome> {
-    let existing: ImageReport | undefined;
-    try {
-      existing = await this.client.get(imageReportName(input.digest));
-    } catch (error) {
-      this.onWrite('error');
-      throw error;
-    }
-    return this.write(
-      buildImageReport({ ...input, ...(existing === undefined ? {} : { existing }) }),
-      existing,
-    );
-  }
-
-  /**
-   * Makes the stored report say what `desired` says; `existing` is the stored copy, or
-   * undefined when there is none. Failures (409 included) are rethrown for the caller's retry.
-   */
-  write(desired: ImageReport, existing: ImageReport | undefined): Promise<ImageReportWriteOutcome> {
-    return this.writer.write(desired, existing);
-  }
-}

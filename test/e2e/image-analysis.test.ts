@@ -13,7 +13,7 @@ import type { V1Secret } from '@kubernetes/client-node';
 
 import { runSbom } from '../../src/cli/sbom.js';
 import { ImageAnalyzer, type ImageAnalysis } from '../../src/image/image-analyzer.js';
-import { buildPullCredentials } from '../../src/image/pull-secrets.js';
+import { buildPullCredentials } from '../../src/image/credentials.js';
 import { RegistryClient, type RegistryClientConfig } from '../../src/registry/client.js';
 import { TieredInventoryCache } from '../../src/sbom/cache.js';
 import { startPrivateRegistry, type PrivateRegistry } from '../support/private-registry.js';

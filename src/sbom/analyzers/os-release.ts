@@ -80,3 +80,9 @@ function withoutId(fragment: OsReleaseFragment): Partial<OsInfo> {
   if (fragment.prettyName !== undefined) out.prettyName = fragment.prettyName;
   return out;
 }
+
+/** "debian 12", "alpine 3.20.3": the distribution as a short label, when one was found. */
+export function osLabel(os: OsInfo | undefined): string | undefined {
+  if (os === undefined) return undefined;
+  return (os.versionId === undefined ? os.id : `${os.id} ${os.versionId}`).slice(0, 128);
+}

@@ -8,8 +8,8 @@ import {
   recordReportWrite,
   workQueueMetricsFor,
 } from '../../../src/metrics/registry.js';
-import { WorkQueue } from '../../../src/controller/workqueue.js';
-import { ManualClock, settle } from '../controller/manual-clock.js';
+import { WorkQueue } from '../../../src/runtime/workqueue.js';
+import { ManualClock, settle } from '../runtime/manual-clock.js';
 
 const EXPECTED_TYPES: Record<string, string> = {
   shipshape_violations: 'gauge',

@@ -8,15 +8,17 @@ import { validateAgainstSchema } from '../../../src/api/validate.js';
 import type { ReportWriteResult } from '../../../src/metrics/registry.js';
 import {
   buildImageReport,
-  customObjectsImageReportClient,
-  ImageReportWriter,
   imageReportName,
   MAX_IMAGE_REFERENCES,
-  osLabel,
   sameImageReport,
-  type ImageReportClient,
   type ImageReportInput,
 } from '../../../src/report/image-report.js';
+import {
+  customObjectsImageReportClient,
+  ImageReportWriter,
+  type ImageReportClient,
+} from '../../../src/controllers/image/io.js';
+import { osLabel } from '../../../src/sbom/analyzers/os-release.js';
 import type { InventoryPackage, OsInfo } from '../../../src/sbom/types.js';
 
 const HEX = 'c'.repeat(64);

@@ -30,7 +30,7 @@ import {
   pod,
   rootContainer,
   securityPolicy,
-} from '../controller/fake-store.js';
+} from '../controllers/fake-store.js';
 
 const T0 = new Date('2025-03-01T10:00:00.000Z');
 const T1 = new Date('2025-03-01T11:00:00.000Z');

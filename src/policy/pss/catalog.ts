@@ -27,6 +27,8 @@ export const podSecurityReleaseMinor = 37;
  * minor: test/unit/policy/pss/release.test.ts holds them together.
  */
 export const PSS_PORT_RELEASE = `v1.${podSecurityReleaseMinor}`;
+/** The k8s.io/pod-security-admission module version ported (its minor is v0.<release minor>). */
+export const PSS_PORT_MODULE_VERSION = 'v0.37.2';
 
 export const podSecurityChecks: readonly PodSecurityCheck[] = [
   appArmorProfileCheck,

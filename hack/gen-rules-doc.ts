@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { RULE_CATEGORY_TITLES, type RuleCategory } from '../src/policy/finding.js';
 import { RULES, podSecurityRuleInfo, ruleInfo, type RuleInfo } from '../src/policy/rules/catalog.js';
-import { podSecurityCheckList } from '../src/policy/pss/index.js';
+import { PSS_PORT_MODULE_VERSION, PSS_PORT_RELEASE, podSecurityCheckList } from '../src/policy/pss/index.js';
 import { REPO_ROOT, syncGeneratedFiles } from './generated-files.js';
 
 function cell(text: string): string {
@@ -52,6 +52,10 @@ export function renderRulesDoc(): string {
     'With `spec.podSecurity.level` set, the checks of the Kubernetes PodSecurity admission for that level and',
     '`spec.podSecurity.version` run exactly as Kubernetes runs them, including on init and ephemeral containers.',
     'Each failed check is a finding `pss.<check>`, with the severity of the best-practice rule for the same concern.',
+    '',
+    `The checks match the PodSecurity admission of Kubernetes ${PSS_PORT_RELEASE} (\`k8s.io/pod-security-admission\``,
+    `${PSS_PORT_MODULE_VERSION}). \`latest\`, and any version newer than ${PSS_PORT_RELEASE}, is evaluated as ${PSS_PORT_RELEASE},`,
+    'as the PodSecurity admission evaluates a version newer than itself.',
     '',
     '| Rule | Level | Severity | Since |',
     '| --- | --- | --- | --- |',

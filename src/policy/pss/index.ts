@@ -1,7 +1,12 @@
 // Kubernetes Pod Security Standards (baseline / restricted), checked exactly as the
-// PodSecurity admission of Kubernetes 1.36 (k8s.io/pod-security-admission v0.36.3) does.
+// PodSecurity admission of Kubernetes 1.37 (k8s.io/pod-security-admission v0.37.2) does.
 // Pure: a pod spec in, Kubernetes-worded violations out.
-import { podSecurityChecks, podSecurityReleaseMinor } from './catalog.js';
+import {
+  PSS_PORT_MODULE_VERSION,
+  PSS_PORT_RELEASE,
+  podSecurityChecks,
+  podSecurityReleaseMinor,
+} from './catalog.js';
 import type { PodSecurityLevel } from './types.js';
 import { formatPodSecurityVersion } from './version.js';
 
@@ -9,7 +14,7 @@ export { evaluatePodSecurity, newestPodSecurityPolicyMinor } from './evaluate.js
 export { parsePodSecurityVersion, formatPodSecurityVersion } from './version.js';
 export type { PodSecurityVersion } from './version.js';
 export type { PodSecurityLevel, PodSecuritySubject, PodSecurityViolation } from './types.js';
-export { podSecurityReleaseMinor };
+export { PSS_PORT_MODULE_VERSION, PSS_PORT_RELEASE, podSecurityReleaseMinor };
 
 export type PodSecurityCheckInfo = {
   /** Kubernetes check id. */

@@ -1,5 +1,5 @@
 // Baseline: only namespaced, isolated ("safe") sysctls; the safe set grew in v1.27,
-// v1.29 and v1.32 (policy/check_sysctls.go).
+// v1.29, v1.32 and v1.37 (policy/check_sysctls.go).
 import type { V1PodSpec } from '@kubernetes/client-node';
 import type { CheckVerdict, PodSecurityCheck } from '../types.js';
 
@@ -19,6 +19,11 @@ const allowed1_29: ReadonlySet<string> = new Set([
   'net.ipv4.tcp_keepalive_probes',
 ]);
 const allowed1_32: ReadonlySet<string> = new Set([...allowed1_29, 'net.ipv4.tcp_rmem', 'net.ipv4.tcp_wmem']);
+const allowed1_37: ReadonlySet<string> = new Set([
+  ...allowed1_32,
+  'net.ipv4.tcp_slow_start_after_idle',
+  'net.ipv4.tcp_notsent_lowat',
+]);
 
 function sysctls(spec: V1PodSpec, allowed: ReadonlySet<string>): CheckVerdict {
   const forbidden = (spec.securityContext?.sysctls ?? [])
@@ -36,5 +41,6 @@ export const sysctlsCheck: PodSecurityCheck = {
     { minimumMinor: 27, checkPod: (_m, spec) => sysctls(spec, allowed1_27) },
     { minimumMinor: 29, checkPod: (_m, spec) => sysctls(spec, allowed1_29) },
     { minimumMinor: 32, checkPod: (_m, spec) => sysctls(spec, allowed1_32) },
+    { minimumMinor: 37, checkPod: (_m, spec) => sysctls(spec, allowed1_37) },
   ],
 };

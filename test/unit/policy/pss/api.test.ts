@@ -61,7 +61,7 @@ describe('evaluatePodSecurity input checks', () => {
 describe('podSecurityCheckList', () => {
   const byId = new Map(podSecurityCheckList.map((c) => [c.id, c]));
 
-  it('lists the 19 checks of Kubernetes 1.36 with their levels', () => {
+  it('lists the 19 checks of Kubernetes 1.37 with their levels', () => {
     assert.equal(podSecurityCheckList.length, 19);
     assert.equal(podSecurityCheckList.filter((c) => c.level === 'baseline').length, 12);
     assert.equal(byId.get('hostNamespaces')?.level, 'baseline');
@@ -71,7 +71,7 @@ describe('podSecurityCheckList', () => {
   it('gives the first version and revisions of each check', () => {
     assert.equal(byId.get('runAsUser')?.minimumVersion, 'v1.23');
     assert.equal(byId.get('hostProbesAndHostLifecycle')?.minimumVersion, 'v1.34');
-    assert.deepEqual(byId.get('sysctls')?.revisions, ['v1.0', 'v1.27', 'v1.29', 'v1.32']);
+    assert.deepEqual(byId.get('sysctls')?.revisions, ['v1.0', 'v1.27', 'v1.29', 'v1.32', 'v1.37']);
   });
 
   it('records which baseline checks the restricted ones replace', () => {
@@ -81,8 +81,8 @@ describe('podSecurityCheckList', () => {
     assert.deepEqual(byId.get('procMount_restricted')?.overrides, ['procMount']);
   });
 
-  it('evaluates latest as policy v1.35, the newest version with a behaviour change', () => {
-    assert.equal(newestPodSecurityPolicyMinor, 35);
+  it('evaluates latest as policy v1.37, the newest version with a behaviour change', () => {
+    assert.equal(newestPodSecurityPolicyMinor, 37);
   });
 });
 

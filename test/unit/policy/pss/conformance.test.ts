@@ -1,5 +1,5 @@
 // Conformance with Kubernetes' own PodSecurity fixtures (test/fixtures/pss, copied from
-// k8s.io/pod-security-admission v0.36.3): every pass pod yields no violation at its level
+// k8s.io/pod-security-admission v0.37.2): every pass pod yields no violation at its level
 // and version; every fail pod yields one from the check its file is named after (or, at
 // restricted, from the restricted check that replaces that baseline check), and the
 // reasons and details are exactly the ones Kubernetes' evaluator printed for it
@@ -19,7 +19,7 @@ const fixtureRoot = join(process.cwd(), 'test', 'fixtures', 'pss');
 const levels: readonly PodSecurityLevel[] = ['baseline', 'restricted'];
 
 type ForbiddenMessage = { reason: string; detail: string };
-/** Keyed by fixture path relative to fixtureRoot, e.g. 'baseline/v1.35/fail/privileged0.yaml'. */
+/** Keyed by fixture path relative to fixtureRoot, e.g. 'baseline/v1.37/fail/privileged0.yaml'. */
 const kubernetesMessages = JSON.parse(
   readFileSync(join(fixtureRoot, 'forbidden-messages.json'), 'utf8'),
 ) as Record<string, ForbiddenMessage[]>;
@@ -95,6 +95,15 @@ describe('Pod Security Standards conformance with Kubernetes fixtures', () => {
   it('finds the fixture tree', () => {
     for (const level of levels)
       assert.ok(fixtureVersions(level).length > 30, `fixtures for ${level} missing`);
+  });
+
+  it('has Kubernetes messages for exactly the fail fixtures, so none is skipped or stale', () => {
+    const failFixtures = levels.flatMap((level) =>
+      fixtureVersions(level).flatMap((version) =>
+        yamlFiles(join(fixtureRoot, level, version, 'fail')).map((f) => `${level}/${version}/fail/${f}`),
+      ),
+    );
+    assert.deepEqual(failFixtures.toSorted(), Object.keys(kubernetesMessages).toSorted());
   });
 
   for (const level of levels) {

@@ -22,7 +22,7 @@ function yamlFilesUnder(dir: string): string[] {
 }
 
 // Versions where check revisions change, so a verdict kept under the wrong revision shows.
-const versions = ['v1.0', 'v1.8', 'v1.19', 'v1.22', 'v1.25', 'v1.33', 'v1.35', 'latest'];
+const versions = ['v1.0', 'v1.8', 'v1.19', 'v1.22', 'v1.25', 'v1.33', 'v1.35', 'v1.36', 'latest'];
 const levels: readonly PodSecurityLevel[] = ['restricted', 'baseline'];
 
 describe('Pod Security Standards with shared verdicts', () => {

@@ -74,6 +74,25 @@ describe('Pod Security Standards: version differences', () => {
     assert.deepEqual(evaluatePodSecurity('baseline', 'v1.32', pod), []);
   });
 
+  it('allows tcp_slow_start_after_idle and tcp_notsent_lowat from v1.37', () => {
+    const pod = plainPod({
+      securityContext: {
+        sysctls: [
+          { name: 'net.ipv4.tcp_slow_start_after_idle', value: '0' },
+          { name: 'net.ipv4.tcp_notsent_lowat', value: '16384' },
+          { name: 'kernel.msgmax', value: '65536' },
+        ],
+      },
+    });
+    const forbidden = (version: string) => evaluatePodSecurity('baseline', version, pod)[0]?.detail;
+    assert.equal(
+      forbidden('v1.36'),
+      'net.ipv4.tcp_slow_start_after_idle, net.ipv4.tcp_notsent_lowat, kernel.msgmax',
+    );
+    assert.equal(forbidden('v1.37'), 'kernel.msgmax');
+    assert.equal(forbidden('latest'), 'kernel.msgmax');
+  });
+
   it('allows the container_engine_t SELinux type from v1.31', () => {
     const pod = plainPod({ securityContext: { seLinuxOptions: { type: 'container_engine_t' } } });
     assert.deepEqual(
@@ -113,7 +132,8 @@ describe('Pod Security Standards: version differences', () => {
     });
     const latest = evaluatePodSecurity('restricted', 'latest', pod);
     assert.equal(latest.length, 1);
-    assert.deepEqual(evaluatePodSecurity('restricted', 'v1.36', pod), latest);
+    assert.deepEqual(evaluatePodSecurity('restricted', 'v1.37', pod), latest);
+    assert.deepEqual(evaluatePodSecurity('restricted', 'v1.38', pod), latest);
     assert.deepEqual(evaluatePodSecurity('restricted', 'v1.99', pod), latest);
   });
 

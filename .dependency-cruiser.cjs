@@ -1,19 +1,19 @@
 // Layering of src/ (see ARCHITECTURE.md): each folder may import only the
 // folders listed for it, so no arrow runs from a lower layer to a higher one.
-// Lowest first: runtime and api (domain-free framework, CRD types) · policy,
-// registry, sbom · vuln, signature · image · report, metrics · controllers ·
-// webhook · cli. `npm run lint` runs `depcruise` with this file.
+// Lowest first: runtime (the domain-free framework: clock, queues, caches,
+// text helpers; every layer may use it) · api (CRD types) · registry, sbom,
+// policy · vuln, signature · image · report, metrics · controllers · webhook · cli. `npm run lint` runs `depcruise` with this file.
 const layers = {
   runtime: [],
-  api: [],
-  registry: [],
-  sbom: ['api'],
-  policy: ['api', 'registry'],
-  vuln: ['api', 'sbom'],
-  signature: ['api', 'registry'],
+  api: ['runtime'],
+  registry: ['runtime'],
+  sbom: ['runtime', 'api'],
+  policy: ['runtime', 'api', 'registry'],
+  vuln: ['runtime', 'api', 'sbom'],
+  signature: ['runtime', 'api', 'registry'],
   image: ['api', 'runtime', 'registry', 'sbom', 'policy', 'vuln', 'signature'],
-  report: ['api', 'policy', 'sbom', 'image'],
-  metrics: ['api'],
+  report: ['runtime', 'api', 'policy', 'sbom', 'image'],
+  metrics: ['runtime', 'api'],
   controllers: ['api', 'runtime', 'policy', 'registry', 'sbom', 'vuln', 'signature', 'image', 'report', 'metrics'],
   webhook: ['api', 'runtime', 'policy', 'registry', 'image', 'report', 'metrics', 'controllers'],
   cli: ['api', 'runtime', 'policy', 'registry', 'sbom', 'vuln', 'signature', 'image', 'report', 'metrics', 'controllers', 'webhook'],

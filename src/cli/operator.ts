@@ -1,10 +1,11 @@
 // `shipshape operator`: connect to the cluster, serve /metrics, /healthz and
-// /readyz, run the controllers, and stop cleanly on SIGTERM.
+// /readyz, build the image service and the manager that runs the controllers,
+// and stop cleanly on SIGTERM. A start that fails ends the process non-zero.
 import { parseArgs } from 'node:util';
 import { hostname } from 'node:os';
-import { Operator } from '../controllers/manager.js';
+import { Manager } from '../controllers/manager.js';
 import { createMetrics } from '../metrics/registry.js';
-import { createImageScanner } from '../image/setup-service.js';
+import { createImageService } from '../image/setup.js';
 import { createLogger } from '../runtime/log.js';
 import { ApiServerUnreachable, apiServerUrl, checkConnection, loadKubeConfig } from '../runtime/connect.js';
 import { HttpEndpoints, Readiness } from '../runtime/http-endpoints.js';
@@ -98,21 +99,23 @@ export async function runOperator(args: string[], io: CliIO): Promise<number> {
     throw new Error('--leader-elect must be true or false');
   if (!['true', 'false'].includes(values['image-analysis']))
     throw new Error('--image-analysis must be true or false');
-  const imageScanner =
+  const images =
     values['image-analysis'] === 'true'
-      ? await createImageScanner(kc, {
+      ? await createImageService(kc, {
           registryConfig: values['registry-config'],
           allow: values['allow-registry'],
           plainHttp: values['plain-http'],
           cacheDir: values['image-cache-dir'],
           operatorPullSecret: values['operator-pull-secret'],
-          onResult: (image, namespace) => operatorRef.current?.imageScanned(image, namespace),
-          log,
+          logger: {
+            debug: (message, fields) => log.debug(message, { controller: 'image', ...fields }),
+            info: (message, fields) => log.info(message, { controller: 'image', ...fields }),
+            warn: (message, fields) => log.warn(message, { controller: 'image', ...fields }),
+          },
         })
       : undefined;
-  const operatorRef: { current?: Operator } = {};
   const identity = process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
-  const operator = new Operator({
+  const operator = new Manager({
     kubeConfig: kc,
     metrics,
     log,
@@ -124,16 +127,15 @@ export async function runOperator(args: string[], io: CliIO): Promise<number> {
     },
     excludedNamespaces: excluded,
     workers,
-    imageScanner,
+    ...(images === undefined ? {} : { images }),
   });
-  operatorRef.current = operator;
 
   let stopping = false;
   const stop = async (): Promise<void> => {
     if (stopping) return;
     stopping = true;
     await operator.stop();
-    await imageScanner?.shutdown();
+    await images?.shutdown();
     await Promise.all([metricsEndpoint.close(), probeEndpoint.close()]);
   };
 
@@ -155,13 +157,22 @@ export async function runOperator(args: string[], io: CliIO): Promise<number> {
     throw error;
   }
 
-  void operator.start().then(
-    () => readiness.set('caches', true),
-    (error: unknown) => log.error('operator failed to start', { error: String(error) }),
+  const startFailed = operator.start().then(
+    () => {
+      readiness.set('caches', true);
+      return new Promise<never>(() => undefined);
+    },
+    (error: unknown) => error,
   );
 
-  const signal = await signalled;
-  log.info('shutting down', { signal });
+  const ended = await Promise.race([signalled.then((signal) => ({ signal })), startFailed.then((error) => ({ error }))]);
+  if ('error' in ended) {
+    log.error('operator failed to start', { error: String(ended.error) });
+    io.stderr.write(`shipshape operator: failed to start: ${String(ended.error)}\n`);
+    await stop();
+    return 1;
+  }
+  log.info('shutting down', { signal: ended.signal });
   const deadline = setTimeout(() => {
     log.error('shutdown took too long; exiting', { budgetMs: SHUTDOWN_BUDGET_MS });
     process.exit(1);

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 
-import { AnalyzerSettingsError, createImageAnalyzer } from '../image/analyzer-setup.js';
+import { AnalyzerSettingsError, createImageAnalyzer } from '../image/setup.js';
 import type { ImageAnalysisFailure } from '../image/image-analyzer.js';
 import type { CredentialSource } from '../registry/auth.js';
 import type { RegistryClient } from '../registry/client.js';

@@ -1,6 +1,8 @@
-// The operator's composition root: informer caches for everything it watches,
-// handlers that turn changes into keys, two work queues (workloads and policy
-// statuses) whose workers run only on the elected leader, and the writers.
+// The manager: the operator's composition root. It owns the informer caches,
+// the three controllers (workloads → SecurityReports, policies → their status,
+// image digests → ImageReports), the event recorder and leader election, and
+// only wires them: handlers turn cache changes and image results into keys;
+// the controllers' workers run only on the elected leader.
 import {
   CoordinationV1Api,
   EventsV1Api,
@@ -9,7 +11,7 @@ import {
 } from '@kubernetes/client-node';
 import type { AnySecurityPolicy } from '../api/policy-types.js';
 import type { SecurityReport } from '../api/report-types.js';
-import type { Logger } from '../runtime/log.js';
+import type { ImageResult, ImageService } from '../image/image-service.js';
 import {
   eventMetricsFor,
   informerMetricsFor,
@@ -19,24 +21,24 @@ import {
   workQueueMetricsFor,
   type ShipshapeMetrics,
 } from '../metrics/registry.js';
-import { compilePolicy, policyName } from '../policy/compile.js';
-import { policyAppliesTo, type PolicyTarget } from '../policy/match.js';
-import { podTemplateOf, type WorkloadObject } from '../policy/workload.js';
+import { policyName } from '../policy/compile.js';
+import { ClusterCache, type CachedResource, type ChangeType } from '../runtime/cluster-cache.js';
+import { Controller, type Reconciler } from '../runtime/controller.js';
 import { EventRecorder } from '../runtime/event-recorder.js';
-import { customObjectsImageReportClient, ImageReportWriter } from './image/io.js';
-import type { ImageAnalysisSuccess } from '../image/image-analyzer.js';
-import type { ImageScanner, ImageScanStatus } from '../image/image-service.js';
-import { customObjectsReportClient, ReportWriter } from './workload/io.js';
-import { ClusterCache, type ChangeType } from '../runtime/cluster-cache.js';
-import { ComplianceIndex } from './compliance-index.js';
 import { LeaderElector } from '../runtime/leader-election.js';
+import type { Logger } from '../runtime/log.js';
+import { errorText } from '../runtime/text.js';
+import { ComplianceIndex } from './compliance-index.js';
+import { customObjectsImageReportClient, ImageReportWriter } from './image/io.js';
+import { ImageReconciler } from './image/reconciler.js';
 import { customObjectsPolicyStatusClient, PolicyStatusReconciler } from './policy-status/reconciler.js';
-import { ALL_RESOURCES, type WatchedResource } from './resources.js';
-import { WorkQueue } from '../runtime/workqueue.js';
+import { ALL_RESOURCES, WORKLOAD_RESOURCES } from './resources.js';
+import { PolicyFanOut } from './workload/fanout.js';
+import { customObjectsReportClient, ReportWriter } from './workload/io.js';
 import { formatWorkloadKey, type WorkloadKey } from './workload/key.js';
-import { WORKLOAD_KINDS, WorkloadReconciler } from './workload/reconciler.js';
+import { WorkloadReconciler } from './workload/reconciler.js';
 
-export interface OperatorOptions {
+export interface ManagerOptions {
   kubeConfig: KubeConfig;
   metrics: ShipshapeMetrics;
   log: Logger;
@@ -53,43 +55,35 @@ export interface OperatorOptions {
   excludedNamespaces: ReadonlySet<string>;
   workers: number;
   /** Image analysis; without it image rules see no facts and reports show no image status. */
-  imageScanner?: ImageScanner;
+  images?: ImageService;
   informerIdleTimeoutMs?: number;
   /** Delay that batches policy status updates while many workloads change. */
   policyStatusDelayMs?: number;
 }
 
-const WORKLOAD_KIND_SET = new Set<string>(WORKLOAD_KINDS);
+const WORKLOAD_KINDS: ReadonlySet<string> = new Set(WORKLOAD_RESOURCES.map((r) => r.kind));
 
-export class Operator {
-  private readonly cache: ClusterCache;
-  private readonly index: ComplianceIndex;
+export class Manager {
+  readonly cache: ClusterCache;
   private readonly reconciler: WorkloadReconciler;
-  private readonly policyStatus: PolicyStatusReconciler;
+  private readonly fanOut: PolicyFanOut;
   private readonly events: EventRecorder;
   private readonly elector: LeaderElector | undefined;
-  private readonly knownPolicies = new Map<string, AnySecurityPolicy>();
-  private workloadQueue: WorkQueue | undefined;
-  private policyQueue: WorkQueue | undefined;
-  private imageQueue: WorkQueue | undefined;
-  private readonly imageReports: ImageReportWriter;
-  /** Analysed images by digest, for their ImageReports, with what was last published. */
-  private readonly analyzedImages = new Map<
-    string,
-    { references: Set<string>; analysis: ImageAnalysisSuccess; published?: string }
-  >();
+  private readonly workloadController: Controller;
+  private readonly policyController: Controller;
+  private readonly imageController: Controller | undefined;
   private stopped = false;
 
-  constructor(private readonly options: OperatorOptions) {
-    const { kubeConfig, metrics, log } = options;
-    this.index = new ComplianceIndex({ violations: metrics.violations, workloads: metrics.workloads });
+  constructor(private readonly options: ManagerOptions) {
+    const { kubeConfig, metrics, log, images } = options;
+    const index = new ComplianceIndex({ violations: metrics.violations, workloads: metrics.workloads });
     this.cache = new ClusterCache({
       kubeConfig,
       resources: ALL_RESOURCES,
       onChange: (resource, type, object) => this.onChange(resource, type, object),
       metricsFor: (resource) => informerMetricsFor(metrics, resource),
       onError: (error, resource) =>
-        log.warn('informer failed; restarting', { controller: 'informer', resource, error: message(error) }),
+        log.warn('informer failed; restarting', { controller: 'informer', resource, error: errorText(error) }),
       idleTimeoutMs: options.informerIdleTimeoutMs,
     });
     this.events = new EventRecorder({
@@ -102,37 +96,44 @@ export class Operator {
           reason: event.reason,
           name: event.regarding.name,
           namespace: event.regarding.namespace,
-          error: message(error),
+          error: errorText(error),
         }),
     });
-    const scanner = options.imageScanner;
-    const writer = new ReportWriter(customObjectsReportClient(kubeConfig), (result) =>
-      recordReportWrite(metrics, 'SecurityReport', result),
-    );
     this.reconciler = new WorkloadReconciler({
       store: this.cache,
-      writer,
-      index: this.index,
+      writer: new ReportWriter(customObjectsReportClient(kubeConfig), (result) =>
+        recordReportWrite(metrics, 'SecurityReport', result),
+      ),
+      index,
       recordEvent: (event) => this.events.record(event),
       policiesTouched: (policies) => {
         for (const policy of policies)
-          this.policyQueue?.addAfter(policy, options.policyStatusDelayMs ?? 1000);
+          this.policyController.enqueueAfter(policy, options.policyStatusDelayMs ?? 1000);
       },
-      images: scanner && {
-        statusOf: (namespace, spec, image) => scanner.statusOf(namespace, spec, image),
-        factsSource: (namespace, spec) => scanner.factsSource(namespace, spec),
-        analyzed: (image, status) => this.noteAnalyzed(image, status),
-      },
+      ...(images === undefined ? {} : { images }),
       isExcludedNamespace: (namespace) => options.excludedNamespaces.has(namespace),
     });
-    this.imageReports = new ImageReportWriter(customObjectsImageReportClient(kubeConfig), (result) =>
-      recordReportWrite(metrics, 'ImageReport', result),
-    );
-    this.policyStatus = new PolicyStatusReconciler(
-      this.cache,
-      this.index,
-      customObjectsPolicyStatusClient(kubeConfig),
-    );
+    this.fanOut = new PolicyFanOut(this.cache, this.reconciler.workloads);
+    const policyStatus = new PolicyStatusReconciler(this.cache, index, customObjectsPolicyStatusClient(kubeConfig));
+    this.workloadController = this.controller('workload', this.reconciler, options.workers);
+    this.policyController = this.controller('policy', {
+      reconcile: async (key) => void (await policyStatus.reconcile(key)),
+    });
+    if (images !== undefined) {
+      const imageReports = new ImageReportWriter(customObjectsImageReportClient(kubeConfig), (result) =>
+        recordReportWrite(metrics, 'ImageReport', result),
+      );
+      this.imageController = this.controller(
+        'image',
+        new ImageReconciler({
+          imageRecord: (digest) => images.imageRecord(digest),
+          writer: imageReports,
+          workloadsRunning: (digest, references) => this.reconciler.workloads.running(digest, references),
+          requeueWorkload: (key) => this.enqueueWorkload(key),
+        }),
+      );
+      images.subscribe((result) => this.imageResult(result));
+    }
     if (options.leaderElection.enabled) {
       this.elector = new LeaderElector({
         client: kubeConfig.makeApiClient(CoordinationV1Api),
@@ -146,17 +147,16 @@ export class Operator {
         callbacks: {
           onStartedLeading: () => {
             log.info('became leader', { controller: 'leader-election', identity: options.identity });
-            this.startWorkers();
+            this.startControllers();
           },
           onStoppedLeading: async () => {
             log.info('stopped leading', { controller: 'leader-election', identity: options.identity });
-            await this.stopWorkers();
+            await this.stopControllers();
           },
-          onNewLeader: (identity) =>
-            log.info('leader observed', { controller: 'leader-election', leader: identity }),
+          onNewLeader: (identity) => log.info('leader observed', { controller: 'leader-election', leader: identity }),
         },
         onError: (error) =>
-          log.warn('leader election call failed', { controller: 'leader-election', error: message(error) }),
+          log.warn('leader election call failed', { controller: 'leader-election', error: errorText(error) }),
       });
     }
   }
@@ -164,12 +164,12 @@ export class Operator {
   /** Starts the caches (resolves once each has listed) and then competes for leadership. */
   async start(): Promise<void> {
     await this.cache.start();
-    this.options.log.info('caches synced', { controller: 'operator' });
+    this.options.log.info('caches synced', { controller: 'manager' });
     if (this.stopped) return;
     if (this.elector) this.elector.start();
     else {
       this.options.metrics.leader.set(1);
-      this.startWorkers();
+      this.startControllers();
     }
   }
 
@@ -177,181 +177,81 @@ export class Operator {
     if (this.stopped) return;
     this.stopped = true;
     if (this.elector) await this.elector.stop();
-    await this.stopWorkers();
+    await this.stopControllers();
     await this.cache.stop();
     await this.events.shutdown();
   }
 
   isLeader(): boolean {
-    return this.workloadQueue !== undefined;
+    return this.workloadController.running;
   }
 
-  private startWorkers(): void {
-    if (this.workloadQueue || this.stopped) return;
+  private controller(name: string, reconciler: Reconciler, workers = 1): Controller {
     const { metrics, log } = this.options;
-    const workloads = new WorkQueue({
-      metrics: workQueueMetricsFor(metrics, 'workloads'),
-      onError: (key, error) =>
-        log.warn('reconcile failed; will retry', { controller: 'workload', key, error: message(error) }),
+    return new Controller({
+      name,
+      reconciler,
+      workers,
+      hooks: {
+        queue: workQueueMetricsFor(metrics, `${name}s`),
+        reconciled: (outcome, seconds) => recordReconcile(metrics, name, outcome, seconds),
+        failed: (key, error, terminal) =>
+          log.warn(terminal ? 'reconcile failed for good; not retrying' : 'reconcile failed; will retry', {
+            controller: name,
+            key,
+            error: errorText(error),
+          }),
+      },
     });
-    const policies = new WorkQueue({
-      metrics: workQueueMetricsFor(metrics, 'policies'),
-      onError: (key, error) =>
-        log.warn('policy status failed; will retry', { controller: 'policy', key, error: message(error) }),
-    });
-    const images = new WorkQueue({
-      metrics: workQueueMetricsFor(metrics, 'images'),
-      onError: (key, error) =>
-        log.warn('image report failed; will retry', {
-          controller: 'image',
-          image: key,
-          error: message(error),
-        }),
-    });
-    this.workloadQueue = workloads;
-    this.policyQueue = policies;
-    this.imageQueue = images;
-    images.run(1, (digest) => this.timed('image', () => this.publishImageReport(digest)));
-    for (const [digest, entry] of this.analyzedImages) if (entry.published === undefined) images.add(digest);
-    workloads.run(this.options.workers, (key) =>
-      this.timed('workload', () => this.reconciler.reconcile(key)),
-    );
-    policies.run(1, (key) => this.timed('policy', async () => void (await this.policyStatus.reconcile(key))));
-    for (const key of this.reconciler.allWorkloads()) workloads.add(formatWorkloadKey(key));
-    for (const policy of this.reconciler.policies()) policies.addAfter(policyName(policy), 2000);
   }
 
-  private async stopWorkers(): Promise<void> {
-    const queues = [this.workloadQueue, this.policyQueue, this.imageQueue];
-    this.workloadQueue = undefined;
-    this.policyQueue = undefined;
-    this.imageQueue = undefined;
-    await Promise.all(queues.map((q) => q?.shutDown()));
+  private startControllers(): void {
+    if (this.workloadController.running || this.stopped) return;
+    this.workloadController.start();
+    this.policyController.start();
+    this.imageController?.start();
+    // A new leader reconciles everything once; what it already knows of images is published.
+    for (const key of this.reconciler.workloads.all()) this.enqueueWorkload(key);
+    for (const policy of this.reconciler.policies()) this.policyController.enqueueAfter(policyName(policy), 2000);
+    for (const digest of this.options.images?.knownDigests() ?? []) this.imageController?.enqueue(digest);
   }
 
-  private async timed(controller: string, work: () => Promise<void>): Promise<void> {
-    const started = performance.now();
-    try {
-      await work();
-      recordReconcile(this.options.metrics, controller, 'success', (performance.now() - started) / 1000);
-    } catch (error) {
-      recordReconcile(this.options.metrics, controller, 'error', (performance.now() - started) / 1000);
-      throw error;
-    }
+  private async stopControllers(): Promise<void> {
+    await Promise.all([this.workloadController.stop(), this.policyController.stop(), this.imageController?.stop()]);
+  }
+
+  private enqueueWorkload(key: WorkloadKey): void {
+    this.workloadController.enqueue(formatWorkloadKey(key));
+  }
+
+  /** A scan result changed: the image controller takes analysed digests; a failure requeues its workloads. */
+  private imageResult(result: ImageResult): void {
+    if (result.digest !== undefined && this.imageController) this.imageController.enqueue(result.digest);
+    else for (const key of this.reconciler.workloads.using(result.image, result.namespace)) this.enqueueWorkload(key);
   }
 
   /** Event handlers only enqueue keys. */
-  private onChange(resource: WatchedResource, type: ChangeType, object: KubernetesObject): void {
-    const queue = this.workloadQueue;
+  private onChange(resource: CachedResource, type: ChangeType, object: KubernetesObject): void {
     if (resource.kind === 'SecurityPolicy' || resource.kind === 'ClusterSecurityPolicy') {
-      this.onPolicyChange(type, object as AnySecurityPolicy & KubernetesObject);
+      const policy = object as AnySecurityPolicy & KubernetesObject;
+      const affected = this.fanOut.affected(type, policy, this.isLeader());
+      if (type !== 'delete') this.policyController.enqueue(policyName(policy));
+      for (const key of affected) this.enqueueWorkload(key);
       return;
     }
-    if (resource.kind === 'Pod') this.reconciler.notePod(type, object);
-    if (!queue) return;
-    if (WORKLOAD_KIND_SET.has(resource.kind)) {
-      const top = this.reconciler.topWorkloadOf(object);
-      if (top) queue.add(formatWorkloadKey(top));
+    // Followers keep warm caches; a new leader lists every workload anyway.
+    if (!this.isLeader()) return;
+    if (WORKLOAD_KINDS.has(resource.kind)) {
+      const top = this.reconciler.workloads.topWorkloadOf(object);
+      if (top) this.enqueueWorkload(top);
     } else if (resource.kind === 'Namespace') {
       if (type !== 'delete')
-        for (const key of this.reconciler.allWorkloads(object.metadata?.name))
-          queue.add(formatWorkloadKey(key));
+        for (const key of this.reconciler.workloads.all(object.metadata?.name)) this.enqueueWorkload(key);
     } else if (resource.kind === 'SecurityReport') {
       const subject = (object as SecurityReport & KubernetesObject).spec?.subject;
       const namespace = object.metadata?.namespace;
       if (subject?.kind && subject.name && namespace)
-        queue.add(formatWorkloadKey({ kind: subject.kind, namespace, name: subject.name }));
+        this.enqueueWorkload({ kind: subject.kind, namespace, name: subject.name });
     }
   }
-
-  /** A policy change re-evaluates exactly the workloads that it matched before or matches now. */
-  private onPolicyChange(type: ChangeType, policy: AnySecurityPolicy & KubernetesObject): void {
-    const id = `${policy.kind}/${policy.metadata?.namespace ?? ''}/${policy.metadata?.name}`;
-    const before = this.knownPolicies.get(id);
-    if (type === 'delete') this.knownPolicies.delete(id);
-    else this.knownPolicies.set(id, policy);
-    const queue = this.workloadQueue;
-    if (!queue) return;
-    if (type !== 'delete') this.policyQueue?.add(policyName(policy));
-    // Status-only updates (our own writes) change nothing that matching depends on.
-    if (type === 'update' && before && before.metadata.generation === policy.metadata.generation) return;
-    const candidates = [before, type === 'delete' ? undefined : policy].filter(
-      (p): p is AnySecurityPolicy => !!p,
-    );
-    const compiled = candidates.flatMap((p) => {
-      try {
-        return [compilePolicy(p)];
-      } catch {
-        return [];
-      }
-    });
-    for (const key of this.reconciler.allWorkloads()) {
-      const target = this.targetOf(key);
-      if (target && compiled.some((p) => policyAppliesTo(p, target))) queue.add(formatWorkloadKey(key));
-    }
-  }
-
-  /** A scan finished: reconcile the workloads in that namespace that run the image. */
-  imageScanned(image: string, namespace: string): void {
-    const queue = this.workloadQueue;
-    if (!queue) return;
-    for (const key of this.reconciler.allWorkloads(namespace)) {
-      if (this.targetOf(key)?.images?.includes(image)) queue.add(formatWorkloadKey(key));
-    }
-  }
-
-  private noteAnalyzed(image: string, status: Extract<ImageScanStatus, { state: 'Analyzed' }>): void {
-    let entry = this.analyzedImages.get(status.digest);
-    if (!entry) {
-      // Bounded like the scanner: forget the oldest digests first.
-      if (this.analyzedImages.size >= 4096)
-        this.analyzedImages.delete(this.analyzedImages.keys().next().value!);
-      entry = { references: new Set(), analysis: status.analysis };
-      this.analyzedImages.set(status.digest, entry);
-    }
-    entry.analysis = status.analysis;
-    if (entry.references.size < 16) entry.references.add(image);
-    if (entry.published !== imageFingerprint(entry)) this.imageQueue?.add(status.digest);
-  }
-
-  private async publishImageReport(digest: string): Promise<void> {
-    const entry = this.analyzedImages.get(digest);
-    if (!entry) return;
-    const fingerprint = imageFingerprint(entry);
-    if (entry.published === fingerprint) return;
-    await this.imageReports.publish({
-      digest,
-      references: [...entry.references].sort(),
-      analysis: entry.analysis,
-      now: new Date(),
-    });
-    entry.published = fingerprint;
-  }
-
-  private targetOf(key: WorkloadKey): PolicyTarget | undefined {
-    const workload = this.cache.get<WorkloadObject>(key.kind, key.namespace, key.name);
-    const template = workload && podTemplateOf(workload);
-    if (!template) return undefined;
-    return {
-      namespace: key.namespace,
-      namespaceLabels: this.cache.get('Namespace', undefined, key.namespace)?.metadata?.labels,
-      kind: key.kind,
-      labels: template.metadata?.labels ?? {},
-      images: [...(template.spec.initContainers ?? []), ...(template.spec.containers ?? [])].map(
-        (c) => c.image ?? '',
-      ),
-    };
-  }
-}
-
-function imageFingerprint(entry: { references: Set<string>; analysis: ImageAnalysisSuccess }): string {
-  return JSON.stringify([
-    [...entry.references].sort(),
-    entry.analysis.manifestDigest,
-    entry.analysis.inventory.packages.length,
-  ]);
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

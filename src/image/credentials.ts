@@ -1,10 +1,15 @@
 // The credentials a pod's images are pulled with, chosen as the kubelet chooses them:
 // the pod's imagePullSecrets, then its ServiceAccount's imagePullSecrets, then the
-// operator-wide pull secret. The core is pure (already-fetched objects in, an ordered
-// CredentialSource out); one small I/O helper reads the Secrets and the ServiceAccount
-// through client-node. Secret contents are never logged or put into messages: only
-// namespace/name appear, and problems are reported so a user can fix the reference.
-import type { V1Pod, V1Secret, V1ServiceAccount } from '@kubernetes/client-node';
+// operator-wide pull secret. The one module that resolves pull credentials: the core
+// is pure (already-fetched objects in, an ordered CredentialSource out); the I/O
+// helpers read the Secrets and the ServiceAccount through client-node and remember
+// the result for a minute. Secret contents are never logged or put into messages:
+// only namespace/name appear, and problems are reported so a user can fix the reference.
+import type { V1Pod, V1PodSpec, V1Secret, V1ServiceAccount } from '@kubernetes/client-node';
+import { LRUCache } from 'lru-cache';
+
+import type { CredentialSource } from '../registry/auth.js';
+import { errorText, truncate } from '../runtime/text.js';
 
 import {
   DockerConfigCredentialSource,
@@ -186,3 +191,100 @@ export async function fetchPullCredentials(
   });
   return { ...built, problems: [...problems, ...built.problems] };
 }
+
+/** The parts of a pod spec that decide which credentials pull its images. */
+export type ScannedPodSpec = Pick<V1PodSpec, 'imagePullSecrets' | 'serviceAccountName'>;
+
+/** Credentials for a pod's images; PullCredentials (from fetchPullCredentials) fits. */
+export interface ScanCredentials {
+  readonly source: CredentialSource;
+  /** The secrets tried, by namespace/name only. */
+  readonly secrets: readonly { readonly name: string }[];
+  /** Referenced secrets that were missing or unreadable, as sentences naming them. */
+  readonly problems: readonly string[];
+}
+
+export type CredentialsFor = (namespace: string, podSpec: ScannedPodSpec) => Promise<ScanCredentials>;
+
+
+/**
+ * The cache key of a scan: the image as written plus which pull secrets apply
+ * (namespace, service account, the pod's secret names sorted). Names only, never contents.
+ */
+export function imageScanKey(namespace: string, podSpec: ScannedPodSpec, image: string): string {
+  return JSON.stringify([namespace, serviceAccountOf(podSpec), podSecretNames(podSpec), image]);
+}
+
+
+/** Production credentials: the pod's and its service account's pull secrets, read through CoreV1Api. */
+export function pullCredentialsFromApi(api: SecretReader, operatorSecret?: SecretRef): CredentialsFor {
+  return async (namespace, podSpec) => {
+    const pod = {
+      metadata: { namespace, name: '' },
+      spec: { imagePullSecrets: podSpec.imagePullSecrets, serviceAccountName: serviceAccountOf(podSpec) },
+    };
+    const credentials = await fetchPullCredentials(api, pod, operatorSecret);
+    // One scan serves every pod with the same secrets, so no pod name belongs in its messages.
+    const podPrefix = `pod ${namespace}/ `;
+    return {
+      ...credentials,
+      problems: credentials.problems.map((p) =>
+        p.startsWith(podPrefix) ? `the pod spec in namespace ${namespace} ${p.slice(podPrefix.length)}` : p,
+      ),
+    };
+  };
+}
+
+
+export function serviceAccountOf(podSpec: ScannedPodSpec): string {
+  return podSpec.serviceAccountName !== undefined && podSpec.serviceAccountName !== ''
+    ? podSpec.serviceAccountName
+    : 'default';
+}
+
+export function podSecretNames(podSpec: ScannedPodSpec): string[] {
+  const names = (podSpec.imagePullSecrets ?? []).map((r) => r.name ?? '').filter((n) => n !== '');
+  return [...new Set(names)].sort();
+}
+
+/** "service account shop/default and pull secrets shop/a, shop/b": names only. */
+export function describeSecrets(namespace: string, podSpec: ScannedPodSpec): string {
+  const secrets = podSecretNames(podSpec).map((name) => `${namespace}/${name}`);
+  const account = `service account ${namespace}/${serviceAccountOf(podSpec)}`;
+  if (secrets.length === 0) return account;
+  return `${account} and pull ${secrets.length === 1 ? 'secret' : 'secrets'} ${secrets.join(', ')}`;
+}
+
+/** An API failure in words that carry no object content: the status code when there is one. */
+export function apiFailure(err: unknown): string {
+  const code = typeof err === 'object' && err !== null && 'code' in err ? err.code : undefined;
+  if (typeof code === 'number') {
+    return code === 403
+      ? 'the API server answered 403 (the operator may lack RBAC permission to read them)'
+      : `the API server answered ${code}`;
+  }
+  return truncate(errorText(err), 200);
+}
+
+/** How long pull credentials read from the API server are reused; retries of failing scans would re-read them. */
+const CREDENTIALS_TTL_MS = 60_000;
+const MAX_REMEMBERED = 512;
+
+/** Reuses the credentials of one namespace + service account + secret names for a minute. */
+export function remembered(credentialsFor: CredentialsFor, now: () => number = Date.now): CredentialsFor {
+  // Ages are checked here rather than with lru-cache's ttl, so the injected clock may start at 0.
+  const cache = new LRUCache<string, { at: number; value: Promise<ScanCredentials> }>({ max: MAX_REMEMBERED });
+  return (namespace, podSpec) => {
+    const key = imageScanKey(namespace, podSpec, '');
+    const hit = cache.get(key);
+    if (hit && now() - hit.at < CREDENTIALS_TTL_MS) return hit.value;
+    const value = credentialsFor(namespace, podSpec);
+    // A failed read is not remembered: the next scan asks again.
+    value.catch(() => {
+      if (cache.peek(key)?.value === value) cache.delete(key);
+    });
+    cache.set(key, { at: now(), value });
+    return value;
+  };
+}
+

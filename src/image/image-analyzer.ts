@@ -3,8 +3,9 @@
 // blob streams) and the layer walker (inventory), and turns every registry or image
 // problem into a value with a reason and a message a user can act on: a scan of a
 // hostile or broken image must never take the operator down. Concurrent requests for
-// the same image digest share one analysis (single flight), results are cached by
-// digest, and at most a few images are walked at once so memory stays bounded.
+// the same image digest share one analysis (single flight) and results are cached by
+// digest. How many images are analysed at once is the caller's one bound (the
+// operator's ImageService); the CLI analyses one.
 import type { Readable } from 'node:stream';
 
 import type { CredentialSource } from '../registry/auth.js';
@@ -26,7 +27,7 @@ import type {
   LimitName,
   WalkLimits,
 } from '../sbom/types.js';
-import { Slots } from '../runtime/slots.js';
+import { systemClock, type Clock } from '../runtime/clock.js';
 
 /** The registry operations the analyzer needs; RegistryClient provides them, tests may fake them. */
 export type ImageSource = Pick<RegistryClient, 'resolveImage' | 'openBlob' | 'fetchBlobBytes'>;
@@ -91,16 +92,13 @@ export interface ImageAnalyzerOptions {
   readonly registry: ImageSource;
   readonly cache?: InventoryCache;
   readonly limits?: Partial<WalkLimits>;
-  /** Images walked at once (default 2): each holds a decompressor and one wanted file in memory. */
-  readonly maxConcurrentImages?: number;
   /** Largest image configuration blob read (default 8 MiB). */
   readonly maxConfigBytes?: number;
   readonly analyzers?: readonly Analyzer[];
-  readonly clock?: { now(): number };
+  readonly clock?: Pick<Clock, 'now'>;
   readonly logger?: AnalyzerLogger;
 }
 
-export const DEFAULT_MAX_CONCURRENT_IMAGES = 2;
 const DEFAULT_MAX_CONFIG_BYTES = 8 * 1024 * 1024;
 
 type InventoryOutcome =
@@ -112,9 +110,8 @@ export class ImageAnalyzer {
   private readonly limits: Partial<WalkLimits>;
   private readonly analyzers: readonly Analyzer[];
   private readonly maxConfigBytes: number;
-  private readonly clock: { now(): number };
+  private readonly clock: Pick<Clock, 'now'>;
   private readonly logger: AnalyzerLogger | undefined;
-  private readonly slots: Slots;
   /** Analyses in progress by manifest digest: later callers join the first one. */
   private readonly inFlight = new Map<string, Promise<InventoryOutcome>>();
 
@@ -124,14 +121,8 @@ export class ImageAnalyzer {
     this.limits = options.limits ?? {};
     this.analyzers = options.analyzers ?? DEFAULT_ANALYZERS;
     this.maxConfigBytes = options.maxConfigBytes ?? DEFAULT_MAX_CONFIG_BYTES;
-    this.clock = options.clock ?? { now: () => Date.now() };
+    this.clock = options.clock ?? systemClock;
     this.logger = options.logger;
-    this.slots = new Slots(Math.max(1, options.maxConcurrentImages ?? DEFAULT_MAX_CONCURRENT_IMAGES));
-  }
-
-  /** Images being walked right now (for metrics and tests). */
-  get activeAnalyses(): number {
-    return this.slots.inUse;
   }
 
   /** Analyses the image a reference names. Never rejects: every problem is an ImageAnalysisFailure. */
@@ -185,8 +176,7 @@ export class ImageAnalyzer {
     const key = resolved.manifestDigest;
     let flight = this.inFlight.get(key);
     if (flight === undefined) {
-      flight = this.slots
-        .run(() => this.inventoryOf(ref, resolved, call))
+      flight = this.inventoryOf(ref, resolved, call)
         .catch((err: unknown) => failureFromThrown(err))
         .finally(() => this.inFlight.delete(key));
       this.inFlight.set(key, flight);

@@ -1,10 +1,14 @@
-// Background image analysis for the operator: a reconcile asks what is known about an
-// image and never waits for a registry. The first question starts a scan (one per
-// image and set of pull secrets, however many workloads ask), later questions get the
-// result, and `onResult` tells the operator when to reconcile again. Results expire
-// (failures soon, successes after the rescan interval) and at most `maxTrackedImages`
-// are kept, least recently used first out, so memory stays bounded.
-import type { V1PodSpec } from '@kubernetes/client-node';
+// The image service: everything the operator knows about the images it runs, in
+// one place. A reconcile asks what is known about an image and never waits for a
+// registry: the first question starts a scan (one per image and set of pull
+// secrets, however many workloads ask; at most `concurrency` at once), later
+// questions get the result. What a scan learns is kept once per digest
+// (`imageRecord(digest)`: facts, OS, package count, the references seen), and
+// `onResult` tells the controllers when a result changed. Results expire
+// (failures soon, successes after the rescan interval), and both the per-reference
+// and per-digest tables are bounded LRU caches. The full inventory is kept only
+// in the analyzer's size-bounded inventory cache, never here.
+import { LRUCache } from 'lru-cache';
 
 import type { ImageAnalysisState } from '../api/report-types.js';
 import type {
@@ -12,61 +16,85 @@ import type {
   AnalyzerLogger,
   ImageAnalysis,
   ImageAnalysisFailureReason,
-  ImageAnalysisSuccess,
 } from './image-analyzer.js';
-import { fetchPullCredentials, type SecretReader, type SecretRef } from './credentials.js';
+import {
+  apiFailure,
+  describeSecrets,
+  imageScanKey,
+  podSecretNames,
+  serviceAccountOf,
+  type CredentialsFor,
+  type ScanCredentials,
+  type ScannedPodSpec,
+} from './credentials.js';
 import type { ImageFacts, ImageFactsSource } from '../policy/image-facts.js';
-import type { CredentialSource } from '../registry/auth.js';
 import type { Platform } from '../registry/manifest.js';
 import { osLabel } from '../sbom/analyzers/os-release.js';
+import type { OsInfo } from '../sbom/types.js';
 import { sleep, systemClock, type Clock } from '../runtime/clock.js';
 import { Slots } from '../runtime/slots.js';
-
-/** The parts of a pod spec that decide which credentials pull its images. */
-export type ScannedPodSpec = Pick<V1PodSpec, 'imagePullSecrets' | 'serviceAccountName'>;
-
-/** Credentials for a pod's images; PullCredentials (from fetchPullCredentials) fits. */
-export interface ScanCredentials {
-  readonly source: CredentialSource;
-  /** The secrets tried, by namespace/name only. */
-  readonly secrets: readonly { readonly name: string }[];
-  /** Referenced secrets that were missing or unreadable, as sentences naming them. */
-  readonly problems: readonly string[];
-}
-
-export type CredentialsFor = (namespace: string, podSpec: ScannedPodSpec) => Promise<ScanCredentials>;
+import { errorText, truncate } from '../runtime/text.js';
 
 export type AnalyzeImage = (imageRef: string, options: AnalyzeOptions) => Promise<ImageAnalysis>;
 
 /** Why a scan failed: the analyzer's reasons, or the pull secrets could not be read at all. */
-export type ImageScanFailureReason = ImageAnalysisFailureReason | 'PullSecretsUnavailable';
+export type ImageFailureReason = ImageAnalysisFailureReason | 'PullSecretsUnavailable';
 
-export type ImageScanStatus =
+/** What an analysis found, small enough to keep per digest (no package list). */
+export interface ImageSummary {
+  /** The digest the reference resolved to (an index digest for multi-platform images). */
+  readonly digest: string;
+  /** The platform manifest's digest: the key of the full inventory in the inventory cache. */
+  readonly manifestDigest: string;
+  readonly os?: OsInfo;
+  readonly packages: number;
+}
+
+/** The one result type of image analysis: Pending, Analyzed or Failed with a reason. */
+export type ImageStatus =
   | { readonly state: 'Pending' }
   | {
       readonly state: 'Analyzed';
       readonly digest: string;
       readonly facts: ImageFacts;
-      readonly analysis: ImageAnalysisSuccess;
+      readonly summary: ImageSummary;
     }
   | {
       readonly state: 'Failed';
-      readonly reason: ImageScanFailureReason;
+      readonly reason: ImageFailureReason;
       /** One sentence a user can act on (at most 1024 characters); never contains credentials. */
       readonly message: string;
       readonly registry?: string;
     };
 
-export interface ImageScannerOptions {
+/** What Shipshape knows about one image digest. */
+export interface ImageRecord {
+  readonly summary: ImageSummary;
+  readonly facts: ImageFacts;
+  /** References (as pods write them) seen resolving to this digest, most recent last. */
+  readonly references: ReadonlySet<string>;
+  /** When it was last analysed (clock milliseconds). */
+  readonly analyzedAt: number;
+}
+
+/** A scan result that changed: the controllers requeue what depends on it. */
+export interface ImageResult {
+  readonly image: string;
+  readonly namespace: string;
+  /** Set when the scan resolved the reference. */
+  readonly digest?: string;
+}
+
+export interface ImageServiceOptions {
   /** The ImageAnalyzer, or its analyze function. */
   readonly analyzer: AnalyzeImage | { analyze: AnalyzeImage };
   /** Production: pullCredentialsFromApi(CoreV1Api); tests pass a fake. */
   readonly credentialsFor: CredentialsFor;
   readonly clock?: Clock;
-  /** Scans run at once (default 2); the analyzer bounds layer walks on its own as well. */
+  /** Scans run at once (default 2): the one bound on concurrent image analysis. */
   readonly concurrency?: number;
   /** Called when a scan finishes with a result different from the one before. */
-  readonly onResult?: (image: string, namespace: string) => void;
+  readonly onResult?: (result: ImageResult) => void;
   /** When a failed scan is tried again (default 5 min). */
   readonly failureTtlMs?: number;
   /** When a failure that may go away by itself (timeouts, 5xx, 429) is tried again (default 30 s). */
@@ -75,6 +103,8 @@ export interface ImageScannerOptions {
   readonly rescanIntervalMs?: number;
   /** Images (per pull-secret set) remembered at most (default 1024). */
   readonly maxTrackedImages?: number;
+  /** Digests remembered at most (default 4096). */
+  readonly maxTrackedDigests?: number;
   /** How long shutdown() waits for scans in flight (default 30 s). */
   readonly shutdownTimeoutMs?: number;
   readonly platform?: Platform;
@@ -85,13 +115,16 @@ export const DEFAULT_FAILURE_TTL_MS = 5 * 60_000;
 export const DEFAULT_RETRYABLE_FAILURE_TTL_MS = 30_000;
 export const DEFAULT_RESCAN_INTERVAL_MS = 6 * 60 * 60_000;
 export const DEFAULT_MAX_TRACKED_IMAGES = 1024;
+export const DEFAULT_MAX_TRACKED_DIGESTS = 4096;
+/** References kept per digest (an ImageReport shows at most 16). */
+const MAX_REFERENCES_PER_DIGEST = 16;
 const DEFAULT_CONCURRENCY = 2;
 const DEFAULT_SHUTDOWN_TIMEOUT_MS = 30_000;
 const MAX_MESSAGE = 1024;
 
-const PENDING: ImageScanStatus = Object.freeze({ state: 'Pending' });
+const PENDING: ImageStatus = Object.freeze({ state: 'Pending' });
 
-type SettledStatus = Exclude<ImageScanStatus, { state: 'Pending' }>;
+type SettledStatus = Exclude<ImageStatus, { state: 'Pending' }>;
 
 interface TrackedImage {
   readonly key: string;
@@ -103,16 +136,8 @@ interface TrackedImage {
   scanning: boolean;
 }
 
-/**
- * The cache key of a scan: the image as written plus which pull secrets apply
- * (namespace, service account, the pod's secret names sorted). Names only, never contents.
- */
-export function imageScanKey(namespace: string, podSpec: ScannedPodSpec, image: string): string {
-  return JSON.stringify([namespace, serviceAccountOf(podSpec), podSecretNames(podSpec), image]);
-}
-
 /** The fields a SecurityReport's status.images[] entry carries about the analysis. Pure. */
-export function reportedAnalysisOf(status: ImageScanStatus): {
+export function reportedAnalysisOf(status: ImageStatus): {
   analysis: ImageAnalysisState;
   reason?: string;
   message?: string;
@@ -125,64 +150,47 @@ export function reportedAnalysisOf(status: ImageScanStatus): {
     case 'Failed':
       return { analysis: 'Failed', reason: status.reason, message: truncate(status.message, MAX_MESSAGE) };
     case 'Analyzed': {
-      const os = osLabel(status.analysis.inventory.os);
+      const os = osLabel(status.summary.os);
       return {
         analysis: 'Analyzed',
         ...(os === undefined ? {} : { os }),
-        packages: status.analysis.inventory.packages.length,
+        packages: status.summary.packages,
       };
     }
   }
 }
 
-/** Production credentials: the pod's and its service account's pull secrets, read through CoreV1Api. */
-export function pullCredentialsFromApi(api: SecretReader, operatorSecret?: SecretRef): CredentialsFor {
-  return async (namespace, podSpec) => {
-    const pod = {
-      metadata: { namespace, name: '' },
-      spec: { imagePullSecrets: podSpec.imagePullSecrets, serviceAccountName: serviceAccountOf(podSpec) },
-    };
-    const credentials = await fetchPullCredentials(api, pod, operatorSecret);
-    // One scan serves every pod with the same secrets, so no pod name belongs in its messages.
-    const podPrefix = `pod ${namespace}/ `;
-    return {
-      ...credentials,
-      problems: credentials.problems.map((p) =>
-        p.startsWith(podPrefix) ? `the pod spec in namespace ${namespace} ${p.slice(podPrefix.length)}` : p,
-      ),
-    };
-  };
-}
-
-export class ImageScanner {
+export class ImageService {
   private readonly analyze: AnalyzeImage;
   private readonly credentialsFor: CredentialsFor;
   private readonly clock: Clock;
-  private readonly onResult: (image: string, namespace: string) => void;
+  private readonly listeners: ((result: ImageResult) => void)[] = [];
   private readonly failureTtlMs: number;
   private readonly retryableFailureTtlMs: number;
   private readonly rescanIntervalMs: number;
-  private readonly maxTrackedImages: number;
   private readonly shutdownTimeoutMs: number;
   private readonly platform: Platform | undefined;
   private readonly logger: AnalyzerLogger | undefined;
   private readonly slots: Slots;
-  /** Insertion order is recency: a lookup moves its entry to the end, eviction takes the front. */
-  private readonly entries = new Map<string, TrackedImage>();
+  /** By reference and pull-secret set; least recently asked out first. */
+  private readonly entries: LRUCache<string, TrackedImage>;
+  /** By digest: what scans learned, whichever reference and secrets they came through. */
+  private readonly digests: LRUCache<string, ImageRecord>;
   private readonly running = new Set<Promise<void>>();
   private stopped = false;
   private shutdownPromise: Promise<void> | undefined;
 
-  constructor(options: ImageScannerOptions) {
+  constructor(options: ImageServiceOptions) {
     const analyzer = options.analyzer;
     this.analyze = typeof analyzer === 'function' ? analyzer : (ref, opts) => analyzer.analyze(ref, opts);
     this.credentialsFor = options.credentialsFor;
     this.clock = options.clock ?? systemClock;
-    this.onResult = options.onResult ?? (() => undefined);
+    if (options.onResult) this.listeners.push(options.onResult);
     this.failureTtlMs = options.failureTtlMs ?? DEFAULT_FAILURE_TTL_MS;
     this.retryableFailureTtlMs = options.retryableFailureTtlMs ?? DEFAULT_RETRYABLE_FAILURE_TTL_MS;
     this.rescanIntervalMs = options.rescanIntervalMs ?? DEFAULT_RESCAN_INTERVAL_MS;
-    this.maxTrackedImages = Math.max(1, options.maxTrackedImages ?? DEFAULT_MAX_TRACKED_IMAGES);
+    this.entries = new LRUCache({ max: Math.max(1, options.maxTrackedImages ?? DEFAULT_MAX_TRACKED_IMAGES) });
+    this.digests = new LRUCache({ max: Math.max(1, options.maxTrackedDigests ?? DEFAULT_MAX_TRACKED_DIGESTS) });
     this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
     this.platform = options.platform;
     this.logger = options.logger;
@@ -192,6 +200,21 @@ export class ImageScanner {
   /** Images remembered right now (bounded by maxTrackedImages). */
   get trackedImages(): number {
     return this.entries.size;
+  }
+
+  /** Calls `listener` whenever a scan finishes with a result different from the one before. */
+  subscribe(listener: (result: ImageResult) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Digests analysed and still remembered. */
+  knownDigests(): string[] {
+    return [...this.digests.keys()];
+  }
+
+  /** What Shipshape knows about `digest`, if a scan has analysed it. */
+  imageRecord(digest: string): ImageRecord | undefined {
+    return this.digests.get(digest);
   }
 
   /** Scans started and not finished (queued or running). */
@@ -204,7 +227,7 @@ export class ImageScanner {
    * would pull it. A missing or expired result starts a scan in the background (one at
    * a time per key); meanwhile the answer is Pending, or the previous result.
    */
-  statusOf(namespace: string, podSpec: ScannedPodSpec, image: string): ImageScanStatus {
+  statusOf(namespace: string, podSpec: ScannedPodSpec, image: string): ImageStatus {
     const key = imageScanKey(namespace, podSpec, image);
     let entry = this.entries.get(key);
     if (entry === undefined) {
@@ -213,10 +236,7 @@ export class ImageScanner {
         serviceAccountName: serviceAccountOf(podSpec),
       };
       entry = { key, image, namespace, podSpec: credentialFields, scanning: false };
-      this.entries.set(key, entry);
-      this.evictOverflow();
-    } else {
-      this.entries.delete(key);
+      // A scan in flight for an entry evicted here finishes and is dropped (see finish()).
       this.entries.set(key, entry);
     }
     const expired = entry.result === undefined || this.clock.now() >= entry.result.expiresAt;
@@ -248,15 +268,6 @@ export class ImageScanner {
     abort.abort();
   }
 
-  private evictOverflow(): void {
-    while (this.entries.size > this.maxTrackedImages) {
-      const oldest = this.entries.keys().next();
-      if (oldest.done === true) return;
-      // A scan in flight for an evicted entry finishes and is dropped (see finish()).
-      this.entries.delete(oldest.value);
-    }
-  }
-
   private startScan(entry: TrackedImage): void {
     entry.scanning = true;
     const scan = this.slots
@@ -279,7 +290,7 @@ export class ImageScanner {
 
   private async scan(entry: TrackedImage): Promise<void> {
     // Queued scans of images evicted meanwhile, or after shutdown, are not worth starting.
-    if (this.stopped || this.entries.get(entry.key) !== entry) return;
+    if (this.stopped || this.entries.peek(entry.key) !== entry) return;
     const outcome = await this.analyzeWithCredentials(entry);
     this.finish(entry, outcome);
   }
@@ -319,8 +330,14 @@ export class ImageScanner {
       };
     }
     if (analysis.ok) {
+      const summary: ImageSummary = {
+        digest: analysis.digest,
+        manifestDigest: analysis.manifestDigest,
+        ...(analysis.inventory.os === undefined ? {} : { os: analysis.inventory.os }),
+        packages: analysis.inventory.packages.length,
+      };
       return {
-        status: { state: 'Analyzed', digest: analysis.digest, facts: analysis.facts, analysis },
+        status: { state: 'Analyzed', digest: analysis.digest, facts: analysis.facts, summary },
         retryable: false,
       };
     }
@@ -339,6 +356,16 @@ export class ImageScanner {
       },
       retryable: analysis.retryable,
     };
+  }
+
+  /** Records what a scan learned under the digest, merging the reference it came through. */
+  private remember(image: string, status: Extract<ImageStatus, { state: 'Analyzed' }>, now: number): void {
+    const known = this.digests.get(status.digest);
+    const references = new Set(known?.references ?? []);
+    references.delete(image);
+    references.add(image);
+    while (references.size > MAX_REFERENCES_PER_DIGEST) references.delete(references.values().next().value!);
+    this.digests.set(status.digest, { summary: status.summary, facts: status.facts, references, analyzedAt: now });
   }
 
   private finish(entry: TrackedImage, outcome: { status: SettledStatus; retryable: boolean }): void {
@@ -362,7 +389,8 @@ export class ImageScanner {
           ? this.retryableFailureTtlMs
           : this.failureTtlMs;
     entry.result = { status, expiresAt: now + ttl };
-    if (this.stopped || this.entries.get(entry.key) !== entry) return;
+    if (status.state === 'Analyzed') this.remember(entry.image, status, now);
+    if (this.stopped || this.entries.peek(entry.key) !== entry) return;
     if (previous !== undefined && sameStatus(previous, status)) return;
     if (status.state === 'Analyzed')
       this.logger?.debug('image analysed', { ...fields, digest: status.digest });
@@ -372,15 +400,23 @@ export class ImageScanner {
         reason: status.reason,
         message: status.message,
       });
-    try {
-      this.onResult(entry.image, entry.namespace);
-    } catch (err) {
-      this.logger?.warn('image result handler failed', { ...fields, error: errorText(err) });
+    const result: ImageResult = {
+      image: entry.image,
+      namespace: entry.namespace,
+      ...(status.state === 'Analyzed' ? { digest: status.digest } : {}),
+    };
+    for (const listener of this.listeners) {
+      try {
+        listener(result);
+      } catch (err) {
+        this.logger?.warn('image result handler failed', { ...fields, error: errorText(err) });
+      }
     }
   }
 }
 
 function sameStatus(a: SettledStatus, b: SettledStatus): boolean {
+  // Facts and the digest decide the verdicts; the summary comes with the digest.
   if (a.state === 'Analyzed' && b.state === 'Analyzed') {
     return a.digest === b.digest && JSON.stringify(a.facts) === JSON.stringify(b.facts);
   }
@@ -390,40 +426,4 @@ function sameStatus(a: SettledStatus, b: SettledStatus): boolean {
   return false;
 }
 
-function serviceAccountOf(podSpec: ScannedPodSpec): string {
-  return podSpec.serviceAccountName !== undefined && podSpec.serviceAccountName !== ''
-    ? podSpec.serviceAccountName
-    : 'default';
-}
 
-function podSecretNames(podSpec: ScannedPodSpec): string[] {
-  const names = (podSpec.imagePullSecrets ?? []).map((r) => r.name ?? '').filter((n) => n !== '');
-  return [...new Set(names)].sort();
-}
-
-/** "service account shop/default and pull secrets shop/a, shop/b": names only. */
-function describeSecrets(namespace: string, podSpec: ScannedPodSpec): string {
-  const secrets = podSecretNames(podSpec).map((name) => `${namespace}/${name}`);
-  const account = `service account ${namespace}/${serviceAccountOf(podSpec)}`;
-  if (secrets.length === 0) return account;
-  return `${account} and pull ${secrets.length === 1 ? 'secret' : 'secrets'} ${secrets.join(', ')}`;
-}
-
-/** An API failure in words that carry no object content: the status code when there is one. */
-function apiFailure(err: unknown): string {
-  const code = typeof err === 'object' && err !== null && 'code' in err ? err.code : undefined;
-  if (typeof code === 'number') {
-    return code === 403
-      ? 'the API server answered 403 (the operator may lack RBAC permission to read them)'
-      : `the API server answered ${code}`;
-  }
-  return truncate(errorText(err), 200);
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
-}

@@ -7,7 +7,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { VERSION } from '../version.js';
 
 export type Compliance = 'compliant' | 'noncompliant' | 'unknown';
-export type ReconcileResultLabel = 'success' | 'error' | 'requeue';
+export type ReconcileResultLabel = 'success' | 'error' | 'requeue' | 'terminal';
 export type ReportWriteResult = 'created' | 'updated' | 'unchanged' | 'conflict' | 'error';
 export type EventResultLabel = 'sent' | 'deduplicated' | 'ratelimited' | 'error';
 
@@ -64,7 +64,7 @@ export function createMetrics(options: MetricsOptions = {}): ShipshapeMetrics {
     }),
     reconcileTotal: new Counter({
       name: 'shipshape_reconcile_total',
-      help: 'Reconciles finished, by controller and result (success, error, requeue).',
+      help: 'Reconciles finished, by controller and result (success, error, requeue, terminal).',
       labelNames: ['controller', 'result'] as const,
       registers,
     }),

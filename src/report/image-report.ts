@@ -5,7 +5,7 @@
 // and at most MAX_IMAGE_REFERENCES references.
 import { GROUP_VERSION } from '../api/policy-types.js';
 import type { ImageReport, ImageReportStatus } from '../api/report-types.js';
-import type { ImageInventory } from '../sbom/types.js';
+import type { OsInfo } from '../sbom/types.js';
 import { osLabel } from '../sbom/analyzers/os-release.js';
 import { VERSION } from '../version.js';
 import { canonical, MANAGED_BY_LABEL } from './security-report.js';
@@ -23,8 +23,8 @@ export interface ImageReportInput {
   readonly digest: string;
   /** References that resolved to this digest; merged with the existing report's. */
   readonly references: readonly string[];
-  /** The analysis result (ImageAnalysisSuccess fits). */
-  readonly analysis: { readonly inventory: Pick<ImageInventory, 'os' | 'packages'> };
+  /** What the analysis found (the image service's ImageSummary fits). */
+  readonly summary: { readonly os?: OsInfo; readonly packages: number };
   readonly now: Date;
   readonly existing?: ImageReport;
   /** Defaults to the product version. */
@@ -41,10 +41,9 @@ export function imageReportName(digest: string): string {
 export function buildImageReport(input: ImageReportInput): ImageReport {
   const { existing, now } = input;
   const nowIso = now.toISOString();
-  const inventory = input.analysis.inventory;
-  const os = inventory.os;
+  const os = input.summary.os;
   const label = osLabel(os);
-  const packageCount = inventory.packages.length;
+  const packageCount = input.summary.packages;
 
   const status: ImageReportStatus = {
     ...(os === undefined

@@ -16,6 +16,7 @@ import { compareSeverity, type Severity } from '../api/severity.js';
 import type { Finding } from '../policy/finding.js';
 import type { PodTemplate } from '../policy/workload.js';
 import { withTransition } from '../api/conditions.js';
+import { truncate } from '../runtime/text.js';
 
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const WORKLOAD_KIND_LABEL = 'shipshape.dev/workload-kind';
@@ -259,9 +260,6 @@ function ownerReferenceTo(workload: KubernetesObject): V1OwnerReference {
   };
 }
 
-function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
-}
 
 /** Label values are at most 63 characters of [A-Za-z0-9_.-]. */
 function labelValue(value: string): string {

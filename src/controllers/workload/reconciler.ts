@@ -1,39 +1,35 @@
 // Reconciles one workload: evaluate its pod template against the policies that
 // match it, then make its SecurityReport, the compliance tally, Events and
-// metrics agree with the result. Idempotent; writes only differences.
-import type { KubernetesObject, V1Namespace, V1Pod, V1PodSpec } from '@kubernetes/client-node';
+// metrics agree with the result. Idempotent; writes only differences. When a
+// matching policy has a rescan schedule, the result asks to run again then.
+import type { KubernetesObject, V1Namespace, V1PodSpec } from '@kubernetes/client-node';
 import type { AnySecurityPolicy } from '../../api/policy-types.js';
 import type { SecurityReport } from '../../api/report-types.js';
 import { compilePolicy, type CompiledPolicy } from '../../policy/compile.js';
 import { evaluateWorkload } from '../../policy/evaluate.js';
 import type { ImageFactsSource } from '../../policy/image-facts.js';
 import { matchingPolicies } from '../../policy/match.js';
+import { policyTargetOf } from '../../policy/target.js';
 import { podTemplateOf, type WorkloadObject } from '../../policy/workload.js';
 import type { EventSpec } from '../../runtime/event-recorder.js';
 import { buildSecurityReport, findingIdentity, isViolation, sameReport } from '../../report/security-report.js';
-import type { ReportWriter } from './io.js';
-import { reportedAnalysisOf, type ImageScanStatus } from '../../image/image-service.js';
+import { reportedAnalysisOf, type ImageStatus } from '../../image/image-service.js';
+import type { ObjectStore } from '../../runtime/cluster-cache.js';
+import { systemClock, type Clock } from '../../runtime/clock.js';
+import { done, requeueAfter, type ReconcileResult } from '../../runtime/controller.js';
 import type { ComplianceIndex } from '../compliance-index.js';
-import { resolveTopController } from './owners.js';
-import { formatWorkloadKey, parseWorkloadKey, reportNameFor, type WorkloadKey } from './key.js';
+import type { ReportWriter } from './io.js';
+import { parseWorkloadKey, reportNameFor, type WorkloadKey } from './key.js';
+import { msUntilNextRescan } from './rescan.js';
+import { Workloads } from './workloads.js';
 
-/** The seam to image analysis (ImageScanner in production). */
+export type { ObjectStore } from '../../runtime/cluster-cache.js';
+
+/** The seam to image analysis (the ImageService in production). */
 export interface ImageFactsProvider {
   /** What is known of `image` for pods with this spec; starts a scan when nothing (fresh) is. */
-  statusOf(namespace: string, podSpec: V1PodSpec, image: string): ImageScanStatus;
+  statusOf(namespace: string, podSpec: V1PodSpec, image: string): ImageStatus;
   factsSource(namespace: string, podSpec: V1PodSpec): ImageFactsSource;
-  /** An analysed image, for its ImageReport. */
-  analyzed?(image: string, status: Extract<ImageScanStatus, { state: 'Analyzed' }>): void;
-}
-
-/** Read access to the informer caches. */
-export interface ObjectStore {
-  get<T extends KubernetesObject = KubernetesObject>(
-    kind: string,
-    namespace: string | undefined,
-    name: string,
-  ): T | undefined;
-  list<T extends KubernetesObject = KubernetesObject>(kind: string, namespace?: string): T[];
 }
 
 export interface WorkloadReconcilerDeps {
@@ -47,27 +43,15 @@ export interface WorkloadReconcilerDeps {
   images?: ImageFactsProvider;
   /** Namespaces never reported on (the operator's own, kube-system, flags). */
   isExcludedNamespace: (namespace: string) => boolean;
-  now?: () => Date;
+  clock?: Pick<Clock, 'now'>;
 }
-
-export const WORKLOAD_KINDS = [
-  'Deployment',
-  'StatefulSet',
-  'DaemonSet',
-  'CronJob',
-  'Job',
-  'ReplicaSet',
-  'ReplicationController',
-  'Pod',
-] as const;
-
-const WATCHED = new Set<string>(WORKLOAD_KINDS);
 
 /** How long our own write may stay ahead of the informer cache before we stop trusting it. */
 const OWN_WRITE_TTL_MS = 30_000;
 
 export class WorkloadReconciler {
-  private readonly now: () => Date;
+  private readonly clock: Pick<Clock, 'now'>;
+  readonly workloads: Workloads;
   /**
    * Reports this replica wrote that the cache may not show yet, keyed by
    * namespace/name, with the resourceVersions they replaced: reconciling again
@@ -75,48 +59,18 @@ export class WorkloadReconciler {
    * A write over our own earlier write inherits its versions, as the cache may
    * still show any of them (or no report at all).
    */
-  private readonly podOwner = new Map<string, string>();
-  private readonly podsByWorkload = new Map<string, Set<string>>();
   private readonly ownWrites = new Map<
     string,
     { replacedVersions: Set<string | undefined>; report: SecurityReport; at: number }
   >();
 
   constructor(private readonly deps: WorkloadReconcilerDeps) {
-    this.now = deps.now ?? (() => new Date());
+    this.clock = deps.clock ?? systemClock;
+    this.workloads = new Workloads(deps.store);
   }
 
-  /** The top-level workload of any watched object, or undefined when its chain is not cached yet. */
-  topWorkloadOf(object: KubernetesObject): WorkloadKey | undefined {
-    const lookup = (kind: string, namespace: string, name: string) =>
-      WATCHED.has(kind) ? this.deps.store.get(kind, namespace, name) : undefined;
-    const resolution = resolveTopController(object, lookup);
-    let top = resolution.workload;
-    if (resolution.outcome === 'owner-missing') {
-      // An owner of a kind we do not watch (a custom controller): report on the highest kind we know.
-      // A missing owner of a watched kind is a cache race; its own add event will enqueue the right key.
-      if (WATCHED.has(top.kind)) return undefined;
-      const below = resolution.chain[resolution.chain.length - 2];
-      if (!below) return undefined;
-      top = below;
-    } else if (resolution.outcome !== 'complete') {
-      return undefined;
-    }
-    const { kind, namespace, name } = top;
-    if (!WATCHED.has(kind) || !namespace) return undefined;
-    return { kind, namespace, name };
-  }
-
-  /** Every top-level workload in the caches (optionally one namespace). */
-  allWorkloads(namespace?: string): WorkloadKey[] {
-    const keys: WorkloadKey[] = [];
-    for (const kind of WORKLOAD_KINDS) {
-      for (const object of this.deps.store.list(kind, namespace)) {
-        const top = this.topWorkloadOf(object);
-        if (top && top.kind === kind && top.name === object.metadata?.name) keys.push(top);
-      }
-    }
-    return keys;
+  private now(): Date {
+    return new Date(this.clock.now());
   }
 
   policies(): AnySecurityPolicy[] {
@@ -126,42 +80,38 @@ export class WorkloadReconciler {
     ];
   }
 
-  async reconcile(keyText: string): Promise<void> {
+  async reconcile(keyText: string): Promise<ReconcileResult> {
     const key = parseWorkloadKey(keyText);
     const workload = this.deps.store.get<WorkloadObject>(key.kind, key.namespace, key.name);
-    const stillTop = workload && !workload.metadata?.deletionTimestamp && this.isTop(workload, key);
+    const stillTop = workload && !workload.metadata?.deletionTimestamp && this.workloads.isTop(workload, key);
     const template = stillTop ? podTemplateOf(workload) : undefined;
     if (!workload || !template || this.deps.isExcludedNamespace(key.namespace)) {
       // Gone (Kubernetes GC removes its report through the owner reference) or no longer ours.
       this.deps.policiesTouched(this.deps.index.delete(keyText));
-      return;
+      return done;
     }
 
     const namespace = this.deps.store.get<V1Namespace>('Namespace', undefined, key.namespace);
-    const images = [
-      ...(template.spec.initContainers ?? []),
-      ...(template.spec.containers ?? []),
-      ...(template.spec.ephemeralContainers ?? []),
-    ].map((c) => c.image ?? '');
-    const policies: CompiledPolicy[] = matchingPolicies(this.policies().map(safeCompile).filter(isDefined), {
+    const target = policyTargetOf({
       namespace: key.namespace,
       namespaceLabels: namespace?.metadata?.labels,
       kind: key.kind,
-      labels: template.metadata?.labels ?? {},
-      images,
+      template,
     });
+    const images = target.images ?? [];
+    const policies: CompiledPolicy[] = matchingPolicies(this.policies().map(safeCompile).filter(isDefined), target);
     const existing = this.latestReport(key, workload);
     if (policies.length === 0 && !existing) {
       this.deps.policiesTouched(this.deps.index.delete(keyText));
-      return;
+      return done;
     }
+    const rescanIn = msUntilNextRescan(policies.flatMap((p) => p.spec.rescan?.schedule ?? []));
+    const result = rescanIn === undefined ? done : requeueAfter(rescanIn);
 
-    const imageStatus = new Map<string, ImageScanStatus>();
+    const imageStatus = new Map<string, ImageStatus>();
     for (const image of new Set(images)) {
       const status = this.deps.images?.statusOf(key.namespace, template.spec, image);
-      if (!status) continue;
-      imageStatus.set(image, status);
-      if (status.state === 'Analyzed') this.deps.images?.analyzed?.(image, status);
+      if (status) imageStatus.set(image, status);
     }
     const facts = this.deps.images?.factsSource(key.namespace, template.spec);
     const findings = evaluateWorkload(workload, policies, facts, { now: this.now() });
@@ -169,7 +119,7 @@ export class WorkloadReconciler {
       name: reportNameFor(key),
       workload,
       template,
-      pods: this.podsOf(key),
+      pods: this.workloads.podsOf(key),
       findings,
       policies: policies.map((p) => p.name),
       existing,
@@ -181,7 +131,7 @@ export class WorkloadReconciler {
         return status.state === 'Analyzed' ? { ...reported, digest: status.digest } : reported;
       },
     });
-    // After a restart (or a rescan) the scanner knows less than the stored report did. Do not
+    // After a restart (or a rescan) the image service knows less than the stored report did. Do not
     // rewrite a report with less knowledge: the scan's result requeues this workload.
     const waitingForImages = [...imageStatus.values()].some((status) => status.state === 'Pending');
     if (waitingForImages && existing) {
@@ -192,7 +142,7 @@ export class WorkloadReconciler {
           findings,
         }),
       );
-      return;
+      return result;
     }
     if (!sameReport(existing, desired)) {
       const { stored } = await this.deps.writer.write(desired, existing);
@@ -212,6 +162,7 @@ export class WorkloadReconciler {
         findings,
       }),
     );
+    return result;
   }
 
   /** The cached report, or our own newer write when the cache has not caught up with it yet. */
@@ -229,54 +180,6 @@ export class WorkloadReconciler {
     if (behind && fresh && own.report.spec.subject.uid === workload.metadata?.uid) return own.report;
     this.ownWrites.delete(id);
     return cached;
-  }
-
-  private isTop(workload: KubernetesObject, key: WorkloadKey): boolean {
-    const top = this.topWorkloadOf(workload);
-    return top !== undefined && top.kind === key.kind && top.name === key.name;
-  }
-
-  /**
-   * Keeps the pods-by-workload index current; the operator calls it for every
-   * pod event, so reconciles need not scan every pod of a namespace.
-   */
-  notePod(type: 'add' | 'update' | 'delete', pod: KubernetesObject): void {
-    const podId = `${pod.metadata?.namespace}/${pod.metadata?.name}`;
-    const before = this.podOwner.get(podId);
-    const top = type === 'delete' ? undefined : this.topWorkloadOf(pod);
-    const after = top && top.kind !== 'Pod' ? formatWorkloadKey(top) : undefined;
-    if (before === after) return;
-    if (before) {
-      const pods = this.podsByWorkload.get(before);
-      pods?.delete(pod.metadata?.name ?? '');
-      if (pods?.size === 0) this.podsByWorkload.delete(before);
-      this.podOwner.delete(podId);
-    }
-    if (after) {
-      let pods = this.podsByWorkload.get(after);
-      if (!pods) this.podsByWorkload.set(after, (pods = new Set()));
-      pods.add(pod.metadata?.name ?? '');
-      this.podOwner.set(podId, after);
-    }
-  }
-
-  /** Pods whose top controller is this workload, for the digests they run. */
-  private podsOf(key: WorkloadKey): V1Pod[] {
-    if (key.kind === 'Pod') {
-      const pod = this.deps.store.get<V1Pod & KubernetesObject>('Pod', key.namespace, key.name);
-      return pod ? [pod] : [];
-    }
-    const indexed = this.podsByWorkload.get(formatWorkloadKey(key));
-    if (indexed) {
-      return [...indexed]
-        .map((name) => this.deps.store.get<V1Pod & KubernetesObject>('Pod', key.namespace, name))
-        .filter((pod): pod is V1Pod & KubernetesObject => pod !== undefined);
-    }
-    // Not indexed yet (its pods arrived before their owners were cached): look them all up.
-    return this.deps.store.list<V1Pod & KubernetesObject>('Pod', key.namespace).filter((pod) => {
-      const top = this.topWorkloadOf(pod);
-      return top?.kind === key.kind && top.name === key.name;
-    });
   }
 
   /** Events on transitions only: new violations (Warning) and becoming compliant (Normal). */

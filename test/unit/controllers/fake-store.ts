@@ -21,7 +21,8 @@ import type {
   SecurityPolicySpec,
 } from '../../../src/api/policy-types.js';
 import type { SecurityReport } from '../../../src/api/report-types.js';
-import type { ObjectStore } from '../../../src/controllers/workload/reconciler.js';
+import type { ObjectStore } from '../../../src/runtime/cluster-cache.js';
+import { ALL_RESOURCES } from '../../../src/controllers/resources.js';
 import type { ReportClient } from '../../../src/controllers/workload/io.js';
 
 const keyOf = (kind: string, namespace: string | undefined, name: string) =>
@@ -52,6 +53,13 @@ export class FakeStore implements ObjectStore {
     name: string,
   ): T | undefined {
     return this.objects.get(keyOf(kind, namespace, name)) as T | undefined;
+  }
+
+  /** The production index functions, evaluated over every stored object of the kind. */
+  byIndex<T extends KubernetesObject = KubernetesObject>(kind: string, index: string, value: string): T[] {
+    const indexer = ALL_RESOURCES.find((r) => r.kind === kind)?.indexers?.[index];
+    if (!indexer) throw new Error(`no index "${index}" on ${kind}`);
+    return this.list<T>(kind).filter((o) => indexer(o).includes(value));
   }
 
   list<T extends KubernetesObject = KubernetesObject>(kind: string, namespace?: string): T[] {

@@ -61,13 +61,10 @@ describe('ImageAnalyzer', () => {
   let server: TestServer;
   const clients: RegistryClient[] = [];
 
-  function analyzer(
-    config: Partial<RegistryClientConfig> = {},
-    extra: { maxConcurrentImages?: number } = {},
-  ): ImageAnalyzer {
+  function analyzer(config: Partial<RegistryClientConfig> = {}): ImageAnalyzer {
     const client = new RegistryClient({ config: loopbackConfig(config) });
     clients.push(client);
-    return new ImageAnalyzer({ registry: client, cache: new TieredInventoryCache(), ...extra });
+    return new ImageAnalyzer({ registry: client, cache: new TieredInventoryCache() });
   }
 
   beforeEach(async () => {
@@ -132,34 +129,6 @@ describe('ImageAnalyzer', () => {
       const second = success(await a.analyze(`${server.host}/team/app@${image.digest}`));
       assert.deepEqual(second.inventory.packages, first.inventory.packages);
       for (const layer of image.layers) assert.equal(blobGets(server, layer.digest), 1);
-    });
-
-    it('walks at most maxConcurrentImages images at once', async () => {
-      const digests = new Set<string>();
-      for (let i = 0; i < 5; i++) {
-        const image = storeTarImage(registry, `team/app${i}`, 'v1', [
-          layerTar([{ path: `file-${i}`, content: `${i}` }]),
-        ]);
-        digests.add(image.layers[0]!.digest);
-      }
-      let active = 0;
-      let peak = 0;
-      registry.override = (req: http.IncomingMessage, res: http.ServerResponse): boolean => {
-        const digest = /\/blobs\/(.+)$/.exec(req.url ?? '')?.[1];
-        if (digest === undefined || !digests.has(digest)) return false;
-        active++;
-        peak = Math.max(peak, active);
-        res.once('close', () => active--);
-        const blob = registry.blobs.get(digest)!;
-        setTimeout(() => res.writeHead(200, { 'content-length': blob.length }).end(blob), 100);
-        return true;
-      };
-      const a = analyzer({}, { maxConcurrentImages: 2 });
-      const results = await Promise.all(
-        [0, 1, 2, 3, 4].map((i) => a.analyze(`${server.host}/team/app${i}:v1`)),
-      );
-      for (const r of results) success(r);
-      assert.equal(peak, 2);
     });
   });
 

@@ -3,14 +3,17 @@ import assert from 'node:assert/strict';
 import type { V1Secret, V1ServiceAccount } from '@kubernetes/client-node';
 
 import {
-  ImageScanner,
+  ImageService,
+  reportedAnalysisOf,
+  type ImageResult,
+  type ImageServiceOptions,
+} from '../../../src/image/image-service.js';
+import {
   imageScanKey,
   pullCredentialsFromApi,
-  reportedAnalysisOf,
-  type ImageScannerOptions,
   type ScanCredentials,
   type ScannedPodSpec,
-} from '../../../src/image/image-service.js';
+} from '../../../src/image/credentials.js';
 import { securityReportStatusSchema } from '../../../src/api/report-schema.js';
 import { validateAgainstSchema } from '../../../src/api/validate.js';
 import type {
@@ -104,18 +107,18 @@ class FakeAnalyzer {
 const credentials: ScanCredentials = { source: ANONYMOUS, secrets: [], problems: [] };
 const plainSpec: ScannedPodSpec = {};
 
-describe('ImageScanner', () => {
+describe('ImageService', () => {
   let clock: ManualClock;
   let analyzer: FakeAnalyzer;
   let results: [string, string][];
-  let scanner: ImageScanner;
+  let scanner: ImageService;
 
-  function makeScanner(options: Partial<ImageScannerOptions> = {}): ImageScanner {
-    return new ImageScanner({
+  function makeScanner(options: Partial<ImageServiceOptions> = {}): ImageService {
+    return new ImageService({
       analyzer,
       credentialsFor: () => Promise.resolve(credentials),
       clock,
-      onResult: (image, namespace) => results.push([image, namespace]),
+      onResult: (result: ImageResult) => results.push([result.image, result.namespace]),
       ...options,
     });
   }
@@ -427,12 +430,21 @@ describe('ImageScanner', () => {
   });
 });
 
+function summaryOf(analysis: ImageAnalysisSuccess) {
+  return {
+    digest: analysis.digest,
+    manifestDigest: analysis.manifestDigest,
+    ...(analysis.inventory.os === undefined ? {} : { os: analysis.inventory.os }),
+    packages: analysis.inventory.packages.length,
+  };
+}
+
 describe('reportedAnalysisOf', () => {
   it('describes each state as a SecurityReport image entry shows it', () => {
     assert.deepEqual(reportedAnalysisOf({ state: 'Pending' }), { analysis: 'Pending' });
     const analysis = success('nginx:1.27');
     assert.deepEqual(
-      reportedAnalysisOf({ state: 'Analyzed', digest: DIGEST_A, facts: analysis.facts, analysis }),
+      reportedAnalysisOf({ state: 'Analyzed', digest: DIGEST_A, facts: analysis.facts, summary: summaryOf(analysis) }),
       { analysis: 'Analyzed', os: 'debian 12', packages: 3 },
     );
     const long = reportedAnalysisOf({ state: 'Failed', reason: 'Unauthorized', message: 'x'.repeat(2000) });
@@ -447,7 +459,7 @@ describe('reportedAnalysisOf', () => {
       { image: 'a:1', ...reportedAnalysisOf({ state: 'Pending' }) },
       {
         image: 'b:1',
-        ...reportedAnalysisOf({ state: 'Analyzed', digest: DIGEST_A, facts: analysis.facts, analysis }),
+        ...reportedAnalysisOf({ state: 'Analyzed', digest: DIGEST_A, facts: analysis.facts, summary: summaryOf(analysis) }),
       },
       {
         image: 'c:1',

@@ -19,7 +19,7 @@ import {
   type ImageReportClient,
 } from '../../../src/controllers/image/io.js';
 import { osLabel } from '../../../src/sbom/analyzers/os-release.js';
-import type { InventoryPackage, OsInfo } from '../../../src/sbom/types.js';
+import type { OsInfo } from '../../../src/sbom/types.js';
 
 const HEX = 'c'.repeat(64);
 const DIGEST = `sha256:${HEX}`;
@@ -36,22 +36,11 @@ const DEBIAN: OsInfo = {
 const _productionClientFits: (kc: KubeConfig) => ImageReportClient = customObjectsImageReportClient;
 void _productionClientFits;
 
-function packages(count: number): InventoryPackage[] {
-  return Array.from({ length: count }, (_, i) => ({
-    name: `pkg${i}`,
-    version: '1.0',
-    ecosystem: 'deb',
-    location: '/var/lib/dpkg/status',
-    purl: `pkg:deb/debian/pkg${i}@1.0`,
-    layerDigest: DIGEST,
-  }));
-}
-
 function input(overrides: Partial<ImageReportInput> = {}): ImageReportInput {
   return {
     digest: DIGEST,
     references: ['nginx:1.27'],
-    analysis: { inventory: { os: DEBIAN, packages: packages(120) } },
+    summary: { os: DEBIAN, packages: 120 },
     now: T0,
     scannerVersion: '0.1.0',
     ...overrides,
@@ -106,7 +95,7 @@ describe('ImageReport construction', () => {
   it('moves the scan time when the content changed', () => {
     const first = buildImageReport(input());
     const changed = buildImageReport(
-      input({ now: T1, existing: first, analysis: { inventory: { os: DEBIAN, packages: packages(121) } } }),
+      input({ now: T1, existing: first, summary: { os: DEBIAN, packages: 121 } }),
     );
     assert.equal(changed.status?.scannedAt, T1.toISOString());
     assert.equal(changed.status?.packageCount, 121);
@@ -127,7 +116,7 @@ describe('ImageReport construction', () => {
   });
 
   it('reports an image without a known distribution', () => {
-    const report = buildImageReport(input({ analysis: { inventory: { packages: [] } } }));
+    const report = buildImageReport(input({ summary: { packages: 0 } }));
     assert.equal(report.status?.os, undefined);
     assert.equal(report.status?.conditions?.[0]?.message, 'Found 0 packages.');
   });
@@ -230,7 +219,7 @@ describe('ImageReportWriter', () => {
     const { stored } = await writer.write(buildImageReport(input()), undefined);
     api.calls.length = 0;
     const desired = buildImageReport(
-      input({ now: T1, existing: stored, analysis: { inventory: { os: DEBIAN, packages: packages(3) } } }),
+      input({ now: T1, existing: stored, summary: { os: DEBIAN, packages: 3 } }),
     );
     const { result, stored: after } = await writer.write(desired, stored);
     assert.equal(result, 'updated');

@@ -84,7 +84,7 @@ describe('WorkloadReconciler', () => {
       recordEvent: (event) => events.push(event),
       policiesTouched: (policies) => touched.push(...[...policies].sort()),
       isExcludedNamespace: (ns) => excluded.has(ns),
-      now: () => new Date(time),
+      clock: { now: () => time },
     });
   });
 
@@ -111,7 +111,7 @@ describe('WorkloadReconciler', () => {
       const web = deployment('web', rootSpec);
       const rs = replicaSetOf(web);
       store.put(web, rs);
-      assert.deepEqual(reconciler.topWorkloadOf(pod('web-5d8f7c-x2x9z', rootSpec, rs)), {
+      assert.deepEqual(reconciler.workloads.topWorkloadOf(pod('web-5d8f7c-x2x9z', rootSpec, rs)), {
         kind: 'Deployment',
         namespace: NAMESPACE,
         name: 'web',
@@ -122,7 +122,7 @@ describe('WorkloadReconciler', () => {
       const backup = cronJob('backup', rootSpec);
       const job = jobOf(backup);
       store.put(backup, job);
-      assert.deepEqual(reconciler.topWorkloadOf(pod('backup-28901234-abcde', rootSpec, job)), {
+      assert.deepEqual(reconciler.workloads.topWorkloadOf(pod('backup-28901234-abcde', rootSpec, job)), {
         kind: 'CronJob',
         namespace: NAMESPACE,
         name: 'backup',
@@ -130,7 +130,7 @@ describe('WorkloadReconciler', () => {
     });
 
     it('takes a pod without a controller as its own workload', () => {
-      assert.deepEqual(reconciler.topWorkloadOf(pod('debug', rootSpec)), {
+      assert.deepEqual(reconciler.workloads.topWorkloadOf(pod('debug', rootSpec)), {
         kind: 'Pod',
         namespace: NAMESPACE,
         name: 'debug',
@@ -146,7 +146,7 @@ describe('WorkloadReconciler', () => {
       const rs = replicaSetOf(deployment('web', rootSpec));
       rs.metadata = { ...rs.metadata, ownerReferences: [ownerRef(rollout)] };
       store.put(rs);
-      assert.deepEqual(reconciler.topWorkloadOf(pod('web-5d8f7c-x2x9z', rootSpec, rs)), {
+      assert.deepEqual(reconciler.workloads.topWorkloadOf(pod('web-5d8f7c-x2x9z', rootSpec, rs)), {
         kind: 'ReplicaSet',
         namespace: NAMESPACE,
         name: 'web-5d8f7c',
@@ -155,7 +155,7 @@ describe('WorkloadReconciler', () => {
 
     it('knows nothing yet while an owner of a watched kind is not in the cache', () => {
       const rs = replicaSetOf(deployment('web', rootSpec));
-      assert.equal(reconciler.topWorkloadOf(pod('web-5d8f7c-x2x9z', rootSpec, rs)), undefined);
+      assert.equal(reconciler.workloads.topWorkloadOf(pod('web-5d8f7c-x2x9z', rootSpec, rs)), undefined);
     });
   });
 
@@ -171,7 +171,7 @@ describe('WorkloadReconciler', () => {
       other.metadata = { ...other.metadata, namespace: 'billing' };
       store.put(other);
 
-      const keys = reconciler.allWorkloads().map((k) => `${k.kind}/${k.namespace}/${k.name}`);
+      const keys = reconciler.workloads.all().map((k) => `${k.kind}/${k.namespace}/${k.name}`);
       assert.deepEqual(keys.sort(), [
         'CronJob/shop/backup',
         'Deployment/billing/ledger',
@@ -179,7 +179,7 @@ describe('WorkloadReconciler', () => {
         'Pod/shop/debug',
       ]);
       assert.deepEqual(
-        reconciler.allWorkloads('billing').map((k) => k.name),
+        reconciler.workloads.all('billing').map((k) => k.name),
         ['ledger'],
       );
     });
@@ -233,7 +233,7 @@ describe('WorkloadReconciler', () => {
       ]);
     });
 
-    it('finds the pods of a workload through the pod index kept from pod events', async () => {
+    it('finds the pods of a workload through the cache\'s owner index', async () => {
       const web = deployment('web', rootSpec);
       const rs = replicaSetOf(web);
       store.put(securityPolicy('default'), web, rs);
@@ -244,12 +244,9 @@ describe('WorkloadReconciler', () => {
         web: `docker-pullable://nginx@sha256:${'b'.repeat(64)}`,
       });
       store.put(running, stranger);
-      reconciler.notePod('add', running);
-      reconciler.notePod('add', stranger);
       await reconciler.reconcile('Deployment/shop/web');
       assert.equal(report()?.spec.containers?.[0]?.digest, NGINX_DIGEST);
 
-      reconciler.notePod('delete', running);
       store.remove('Pod', NAMESPACE, running.metadata?.name ?? '');
       await reconciler.reconcile('Deployment/shop/web');
       assert.equal(report()?.spec.containers?.[0]?.digest, undefined, 'the deleted pod no longer counts');

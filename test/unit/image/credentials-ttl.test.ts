@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import type { ScanCredentials } from '../../../src/image/image-service.js';
-import { remembered } from '../../../src/image/setup-service.js';
+import type { ScanCredentials } from '../../../src/image/credentials.js';
+import { remembered } from '../../../src/image/credentials.js';
 
 describe('pull credentials reuse', () => {
   const credentials: ScanCredentials = { source: { credentialsFor: () => [] }, secrets: [], problems: [] };

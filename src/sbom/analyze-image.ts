@@ -2,13 +2,17 @@
 // the layers into the image's view, run the OS detection and package analyzers'
 // results through it, and add the configuration facts. Failures come back as an
 // ImageAnalysisError value naming the layer and limit, never as an exception.
+// Besides each layer's limits, the image as a whole has a layer count, a
+// decompression budget and a budget for kept names and link targets: a tenant
+// cannot spread the cost of one hostile image over many layers that each pass.
 import { DEFAULT_ANALYZERS, analyzeFile, analyzerSetVersion, selectorFor } from './analyzers/index.js';
 import type { Analyzer, FileAnalysis, OsReleaseFragment } from './analyzers/index.js';
 import { detectOs } from './analyzers/os-release.js';
 import type { InventoryCache, LayerAnalysis } from './cache.js';
 import { imageConfigFacts } from './image-config.js';
 import type { ImageConfigJson } from './image-config.js';
-import { walkLayer } from './layer-walker.js';
+import { layerMetadataBytes, walkLayer } from './layer-walker.js';
+import type { ImageBudgetLeft, LayerWalk } from './layer-walker.js';
 import { purlFor } from './purl.js';
 import { DEFAULT_WALK_LIMITS, isImageAnalysisError } from './types.js';
 import type {
@@ -16,6 +20,7 @@ import type {
   ImageInventory,
   InventoryPackage,
   LayerSource,
+  LimitName,
   WalkLimits,
 } from './types.js';
 import { VirtualFilesystem } from './virtual-fs.js';
@@ -46,8 +51,11 @@ export async function analyzeImage(input: AnalyzeImageInput): Promise<ImageInven
     if (hit !== undefined) return hit;
   }
 
+  const tooMany = layerCountError(input.layers, limits);
+  if (tooMany !== undefined) return tooMany;
   const selector = selectorFor(analyzers);
   const walks: LayerAnalysis[] = [];
+  const budget = new ImageBudget(limits);
   for (const [index, layer] of input.layers.entries()) {
     let walk = await cache?.getLayer(layer.digest, analyzerVersion);
     if (walk === undefined) {
@@ -57,11 +65,15 @@ export async function analyzeImage(input: AnalyzeImageInput): Promise<ImageInven
         selector,
         (file) => analyzeFile(analyzers, file),
         limits,
+        budget.left(),
       );
       if (isImageAnalysisError(result)) return result;
       walk = result;
       await cache?.setLayer(layer.digest, analyzerVersion, walk).catch(cacheNote);
     }
+    // A cached layer was walked for another image: it still counts against this one.
+    const over = budget.spend(walk, index);
+    if (over !== undefined) return over;
     walks.push(walk);
   }
 
@@ -70,7 +82,8 @@ export async function analyzeImage(input: AnalyzeImageInput): Promise<ImageInven
   const fragments: Array<{ path: string; fragment: OsReleaseFragment }> = [];
   for (const file of visible) {
     if (file.value.os !== undefined) fragments.push({ path: file.path, fragment: file.value.os });
-    warnings.push(...(file.value.errors ?? []));
+    // A loop, not push(...errors): a spread of a long array overflows the stack.
+    for (const error of file.value.errors ?? []) warnings.push(error);
   }
   const os = detectOs(fragments);
   const packages: InventoryPackage[] = [];
@@ -114,7 +127,10 @@ export async function buildVirtualFilesystem(
   limits: Partial<WalkLimits> = {},
 ): Promise<VirtualFilesystem<Buffer> | ImageAnalysisError> {
   const full: WalkLimits = { ...DEFAULT_WALK_LIMITS, ...limits };
+  const tooMany = layerCountError(layers, full);
+  if (tooMany !== undefined) return tooMany;
   const walks = [];
+  const budget = new ImageBudget(full);
   for (const [index, layer] of layers.entries()) {
     const walk = await walkLayer<Buffer>(
       layer,
@@ -122,9 +138,67 @@ export async function buildVirtualFilesystem(
       { select: (path) => (wants(path) ? {} : undefined) },
       (file) => file.content,
       full,
+      budget.left(),
     );
     if (isImageAnalysisError(walk)) return walk;
+    const over = budget.spend(walk, index);
+    if (over !== undefined) return over;
     walks.push(walk);
   }
   return new VirtualFilesystem(walks, full.maxSymlinkHops);
+}
+
+function layerCountError(
+  layers: readonly LayerSource[],
+  limits: Pick<WalkLimits, 'maxLayers'>,
+): ImageAnalysisError | undefined {
+  if (layers.length <= limits.maxLayers) return undefined;
+  return {
+    kind: 'ImageAnalysisError',
+    reason: 'LimitExceeded',
+    message: `image has ${layers.length} layers, over the limit of ${limits.maxLayers} (maxLayers); no layer was read`,
+    limit: { name: 'layers', value: limits.maxLayers },
+  };
+}
+
+/** The image-wide decompression and metadata budgets, spent layer by layer. */
+class ImageBudget {
+  private bytes = 0;
+  private metadataBytes = 0;
+
+  constructor(private readonly limits: WalkLimits) {}
+
+  left(): ImageBudgetLeft {
+    return {
+      bytes: this.limits.maxImageBytes - this.bytes,
+      metadataBytes: this.limits.maxImageMetadataBytes - this.metadataBytes,
+    };
+  }
+
+  spend(
+    walk: Pick<LayerWalk<unknown>, 'digest' | 'uncompressedBytes' | 'records' | 'whiteouts' | 'opaqueDirs'>,
+    index: number,
+  ): ImageAnalysisError | undefined {
+    this.bytes += walk.uncompressedBytes;
+    this.metadataBytes += layerMetadataBytes(walk);
+    const layer = { index, digest: walk.digest };
+    const over = (name: LimitName, value: number, what: string): ImageAnalysisError => ({
+      kind: 'ImageAnalysisError',
+      reason: 'LimitExceeded',
+      message: `layer ${index} (${walk.digest}): the image's layers ${what}, over the limit of ${value} (${name})`,
+      layer,
+      limit: { name, value },
+    });
+    if (this.bytes > this.limits.maxImageBytes) {
+      return over('imageBytes', this.limits.maxImageBytes, `inflate to ${this.bytes} bytes`);
+    }
+    if (this.metadataBytes > this.limits.maxImageMetadataBytes) {
+      return over(
+        'imageMetadataBytes',
+        this.limits.maxImageMetadataBytes,
+        `keep ${this.metadataBytes} bytes of names and link targets`,
+      );
+    }
+    return undefined;
+  }
 }

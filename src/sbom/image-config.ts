@@ -35,15 +35,26 @@ const SECRET_KEY =
   /(?:^|_)(?:PASSWORD|PASSWD|PASS|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|SECRET_?KEY|CREDENTIALS?)(?:$|_)/i;
 /** Keys naming where a secret is, not the secret. */
 const INDIRECT_KEY = /_(?:FILE|PATH|DIR|PATHS)$/i;
+/**
+ * Value patterns of well-known credentials. An env value is tenant data of any
+ * length, and a pattern tried at every offset that backtracks over the rest of the
+ * string is quadratic: a 120 KB value of letters made the URL pattern take seconds.
+ * So every pattern whose opening class can repeat starts only where a run of that
+ * class starts (a lookbehind), which makes each a single pass in V8's engine, and
+ * only the first MAX_SECRET_SCAN_CHARS of a value are scanned.
+ */
 const SECRET_VALUE = [
   /AKIA[0-9A-Z]{16}/, // AWS access key id
-  /gh[pousr]_[A-Za-z0-9]{36,}/, // GitHub tokens
-  /glpat-[A-Za-z0-9_-]{20,}/, // GitLab personal access token
-  /xox[abposr]-[A-Za-z0-9-]{10,}/, // Slack tokens
-  /-----BEGIN [A-Z ]*PRIVATE KEY-----/,
-  /eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}/, // JWT
-  /[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i, // URL with user:password
+  /(?<![A-Za-z0-9])gh[pousr]_[A-Za-z0-9]{36}/, // GitHub tokens
+  /(?<![A-Za-z0-9_-])glpat-[A-Za-z0-9_-]{20}/, // GitLab personal access token
+  /(?<![A-Za-z0-9-])xox[abposr]-[A-Za-z0-9-]{10}/, // Slack tokens
+  /-----BEGIN [A-Z ]{0,40}PRIVATE KEY-----/,
+  /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10}/, // JWT
+  /(?<![a-z0-9+.-])[a-z][a-z0-9+.-]{0,31}:\/\/[^/\s:@]+:[^/\s@]+@/i, // URL with user:password
 ];
+
+/** Credentials sit at the start of a value or near it; a longer value is scanned this far. */
+export const MAX_SECRET_SCAN_CHARS = 16 * 1024;
 
 /** Env keys whose key or value looks like a secret. */
 export function secretEnvKeys(env: readonly string[]): string[] {
@@ -51,7 +62,7 @@ export function secretEnvKeys(env: readonly string[]): string[] {
   for (const entry of env) {
     const eq = entry.indexOf('=');
     const key = eq < 0 ? entry : entry.slice(0, eq);
-    const value = eq < 0 ? '' : entry.slice(eq + 1);
+    const value = eq < 0 ? '' : entry.slice(eq + 1, eq + 1 + MAX_SECRET_SCAN_CHARS);
     const keyLooksSecret = SECRET_KEY.test(key) && !INDIRECT_KEY.test(key) && value !== '';
     if (keyLooksSecret || SECRET_VALUE.some((re) => re.test(value))) keys.add(key);
   }

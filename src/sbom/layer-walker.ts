@@ -2,6 +2,9 @@
 // streams, records whiteouts, opaque directories and links, and hands the content
 // of the files a selector asks for to a sink. What the sink returns (content, or an
 // analysis of it) is what the layer keeps, so memory holds one wanted file at a time.
+// Everything else the layer keeps (names, link targets, whiteouts) is counted against
+// a byte budget, names are capped at PATH_MAX, and reading stops at the tar's
+// end-of-archive marker: what a blob inflates to after it is never decompressed.
 import type { Readable } from 'node:stream';
 
 import { isLayerMediaType, tarChunks } from './decompress.js';
@@ -57,6 +60,14 @@ export interface LayerWalk<R> {
   opaqueDirs: string[];
 }
 
+/** What is left of the image-wide budgets when this layer is walked (see analyzeImage). */
+export interface ImageBudgetLeft {
+  /** Uncompressed bytes the image's decompression budget (maxImageBytes) still allows. */
+  bytes: number;
+  /** Bytes of names and link targets the image's metadata budget (maxImageMetadataBytes) still allows. */
+  metadataBytes: number;
+}
+
 export interface LayerToWalk {
   digest: string;
   mediaType: string;
@@ -69,8 +80,10 @@ export async function walkLayer<R>(
   selector: FileSelector,
   sink: FileSink<R>,
   limits: WalkLimits,
+  imageLeft?: ImageBudgetLeft,
 ): Promise<LayerWalk<R> | ImageAnalysisError> {
   const where = { index, digest: layer.digest };
+  const layerName = `layer ${index} (${layer.digest})`;
   if (!isLayerMediaType(layer.mediaType)) {
     return {
       kind: 'ImageAnalysisError',
@@ -91,24 +104,43 @@ export async function walkLayer<R>(
     };
   }
 
-  const collector = new LayerCollector(selector, sink, limits.maxFileBytes);
+  // The layer's own limits, or less when the image-wide budgets have less left.
+  const imageBytesBind = imageLeft !== undefined && imageLeft.bytes < limits.maxLayerBytes;
+  const metadataCap: MetadataCap =
+    imageLeft !== undefined && imageLeft.metadataBytes < limits.maxLayerMetadataBytes
+      ? { name: 'imageMetadataBytes', value: limits.maxImageMetadataBytes, left: imageLeft.metadataBytes }
+      : {
+          name: 'layerMetadataBytes',
+          value: limits.maxLayerMetadataBytes,
+          left: limits.maxLayerMetadataBytes,
+        };
+  const collector = new LayerCollector(selector, sink, limits, metadataCap);
   const parser = new TarParser(collector, {
     maxEntries: limits.maxEntriesPerLayer,
-    maxBytes: limits.maxLayerBytes,
+    maxBytes: imageBytesBind ? Math.max(0, imageLeft.bytes) : limits.maxLayerBytes,
     maxHeaderBytes: limits.maxHeaderBytes,
   });
   try {
     for await (const chunk of tarChunks(stream, layer.mediaType)) {
       parser.write(chunk);
-      if (collector.failure !== undefined) break;
+      // Past the two zero blocks nothing belongs to the archive: stop inflating.
+      if (collector.failure !== undefined || parser.finished) break;
     }
     if (collector.failure === undefined) parser.end();
   } catch (err) {
     stream.destroy();
     if (err instanceof TarLimitError) {
+      if (err.limit === 'bytes' && imageBytesBind) {
+        return limitError(
+          where,
+          'imageBytes',
+          limits.maxImageBytes,
+          `${layerName}: the image's layers inflate to more than ${limits.maxImageBytes} bytes (maxImageBytes): ${err.message}`,
+        );
+      }
       const name: LimitName =
         err.limit === 'entries' ? 'entriesPerLayer' : err.limit === 'bytes' ? 'layerBytes' : 'headerBytes';
-      return limitError(where, name, err.value, `layer ${index} (${layer.digest}): ${err.message}`);
+      return limitError(where, name, err.value, `${layerName}: ${err.message}`);
     }
     const what = err instanceof TarFormatError ? 'is not a valid tar' : 'could not be read';
     return {
@@ -119,16 +151,8 @@ export async function walkLayer<R>(
     };
   }
   if (collector.failure !== undefined) {
-    const { path, size } = collector.failure;
-    return {
-      ...limitError(
-        where,
-        'fileBytes',
-        limits.maxFileBytes,
-        `layer ${index} (${layer.digest}): /${path} is ${size} bytes, over the per-file limit of ${limits.maxFileBytes}`,
-      ),
-      path: `/${path}`,
-    };
+    const { name, value, message, path } = collector.failure;
+    return { ...limitError(where, name, value, `${layerName}: ${message}`), path: `/${path}` };
   }
   return {
     digest: layer.digest,
@@ -153,34 +177,100 @@ function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/**
+ * Bytes of names and link targets a walk keeps: what limits maxLayerMetadataBytes and
+ * maxImageMetadataBytes count. Computed from the records, so cached walks are counted too.
+ */
+export function layerMetadataBytes(
+  walk: Pick<LayerWalk<unknown>, 'records' | 'whiteouts' | 'opaqueDirs'>,
+): number {
+  let bytes = 0;
+  for (const record of walk.records) bytes += recordBytes(record);
+  for (const path of walk.whiteouts) bytes += Buffer.byteLength(path);
+  for (const dir of walk.opaqueDirs) bytes += Buffer.byteLength(dir);
+  return bytes;
+}
+
+function recordBytes(record: LayerRecord<unknown>): number {
+  const target = record.kind === 'symlink' || record.kind === 'hardlink' ? record.target : '';
+  return Buffer.byteLength(record.path) + Buffer.byteLength(target);
+}
+
+/** Shown instead of a name over PATH_MAX: the error names the entry without repeating 4 KiB of it. */
+function shortName(name: string): string {
+  return name.length <= 120 ? name : `${name.slice(0, 120)}… (${Buffer.byteLength(name)} bytes)`;
+}
+
+interface MetadataCap {
+  name: 'layerMetadataBytes' | 'imageMetadataBytes';
+  /** The configured limit, for the error. */
+  value: number;
+  /** What this layer may keep under it. */
+  left: number;
+}
+
+interface CollectorFailure {
+  name: LimitName;
+  value: number;
+  message: string;
+  /** Root-relative path of the entry. */
+  path: string;
+}
+
 /** Tar visitor that keeps what the image view needs from one layer. */
 class LayerCollector<R> {
   readonly records = new Map<string, LayerRecord<R>>();
   readonly whiteouts: string[] = [];
   readonly opaqueDirs: string[] = [];
-  failure: { path: string; size: number } | undefined;
+  failure: CollectorFailure | undefined;
+  private metadataBytes = 0;
 
   constructor(
     private readonly selector: FileSelector,
     private readonly sink: FileSink<R>,
-    private readonly maxFileBytes: number,
+    private readonly limits: Pick<WalkLimits, 'maxFileBytes' | 'maxPathBytes'>,
+    private readonly metadataCap: MetadataCap,
   ) {}
 
   entry(entry: TarEntry): TarContentReader | undefined {
+    if (this.failure !== undefined) return undefined;
+    // Checked before the name is split or used as a key, so an over-long name costs one pass.
+    for (const [what, name] of [
+      ['name', entry.name],
+      ['link target', entry.linkName],
+    ] as const) {
+      const bytes = Buffer.byteLength(name);
+      if (bytes > this.limits.maxPathBytes) {
+        this.failure = {
+          name: 'pathBytes',
+          value: this.limits.maxPathBytes,
+          message: `entry ${JSON.stringify(shortName(entry.name))} has a ${bytes}-byte ${what}, over the limit of ${this.limits.maxPathBytes} bytes (PATH_MAX)`,
+          path: normalizeImagePath(shortName(entry.name)),
+        };
+        return undefined;
+      }
+    }
     const path = normalizeImagePath(entry.name);
-    if (path === '' || this.failure !== undefined) return undefined;
+    if (path === '') return undefined;
     const whiteout = classifyWhiteout(path);
     if (whiteout !== undefined) {
-      if (whiteout.kind === 'whiteout') this.whiteouts.push(whiteout.target);
-      else if (whiteout.kind === 'opaque') this.opaqueDirs.push(whiteout.directory);
+      if (whiteout.kind === 'whiteout') {
+        if (this.keep(path, Buffer.byteLength(whiteout.target))) this.whiteouts.push(whiteout.target);
+      } else if (whiteout.kind === 'opaque') {
+        if (this.keep(path, Buffer.byteLength(whiteout.directory))) this.opaqueDirs.push(whiteout.directory);
+      }
       return undefined;
     }
     // A later entry for the same path in the same layer replaces the earlier one.
-    this.records.delete(path);
+    const replaced = this.records.get(path);
+    if (replaced !== undefined) {
+      this.records.delete(path);
+      this.metadataBytes -= recordBytes(replaced);
+    }
     switch (entry.type) {
       case 'symlink':
         // Kept verbatim: resolution against the merged image happens later, inside the root.
-        this.records.set(path, { path, kind: 'symlink', target: entry.linkName });
+        this.record({ path, kind: 'symlink', target: entry.linkName });
         return undefined;
       case 'hardlink':
         return this.hardlink(path, normalizeImagePath(entry.linkName));
@@ -189,7 +279,7 @@ class LayerCollector<R> {
       case 'sparse': {
         // The "real size" of a sparse file is a claim, not data: never reconstructed.
         if (this.selector.select(path, { size: entry.size, mode: entry.mode }) !== undefined) {
-          this.records.set(path, { path, kind: 'unreadable', reason: 'sparse file' });
+          this.record({ path, kind: 'unreadable', reason: 'sparse file' });
         }
         return undefined;
       }
@@ -202,9 +292,9 @@ class LayerCollector<R> {
     const linked = this.records.get(target);
     if (linked?.kind === 'file' && this.selector.select(path, linked) !== undefined) {
       // Same inode, same content: reuse what the sink made of the target.
-      this.records.set(path, { ...linked, path });
+      this.record({ ...linked, path });
     } else {
-      this.records.set(path, { path, kind: 'hardlink', target });
+      this.record({ path, kind: 'hardlink', target });
     }
     return undefined;
   }
@@ -212,8 +302,13 @@ class LayerCollector<R> {
   private file(path: string, entry: TarEntry): TarContentReader | undefined {
     const request = this.selector.select(path, { size: entry.size, mode: entry.mode });
     if (request === undefined) return undefined;
-    if (entry.size > this.maxFileBytes) {
-      this.failure = { path, size: entry.size };
+    if (entry.size > this.limits.maxFileBytes) {
+      this.failure = {
+        name: 'fileBytes',
+        value: this.limits.maxFileBytes,
+        message: `/${path} is ${entry.size} bytes, over the per-file limit of ${this.limits.maxFileBytes}`,
+        path,
+      };
       return undefined;
     }
     const magic = request.magic;
@@ -224,7 +319,7 @@ class LayerCollector<R> {
     let received = 0;
     let head = magic === undefined ? undefined : Buffer.alloc(0);
     const notKept = (reason: string): void => {
-      this.records.set(path, { path, kind: 'unreadable', reason });
+      this.record({ path, kind: 'unreadable', reason });
     };
     const append = (chunk: Buffer): void => {
       content ??= Buffer.allocUnsafe(entry.size);
@@ -254,10 +349,32 @@ class LayerCollector<R> {
       end: () => {
         if (head !== undefined) return notKept('file shorter than the wanted magic bytes');
         const captured = content === undefined ? Buffer.alloc(0) : content.subarray(0, received);
+        if (this.failure !== undefined) return;
         const value = this.sink({ path, size: entry.size, mode: entry.mode, content: captured });
         if (value === undefined) return notKept('no analyzer kept anything');
-        this.records.set(path, { path, kind: 'file', size: entry.size, mode: entry.mode, value });
+        this.record({ path, kind: 'file', size: entry.size, mode: entry.mode, value });
       },
     };
+  }
+
+  private record(record: LayerRecord<R>): void {
+    const previous = this.records.get(record.path);
+    if (previous !== undefined) this.metadataBytes -= recordBytes(previous);
+    if (this.keep(record.path, recordBytes(record))) this.records.set(record.path, record);
+  }
+
+  /** Counts bytes the layer keeps; false (and a failure) once the metadata budget is spent. */
+  private keep(path: string, bytes: number): boolean {
+    this.metadataBytes += bytes;
+    if (this.metadataBytes <= this.metadataCap.left) return true;
+    const { name, value } = this.metadataCap;
+    const scope = name === 'layerMetadataBytes' ? 'this layer' : "the image's layers";
+    this.failure = {
+      name,
+      value,
+      message: `names and link targets kept from ${scope} exceed ${value} bytes (${name}) at /${path}`,
+      path,
+    };
+    return false;
   }
 }

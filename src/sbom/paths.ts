@@ -2,6 +2,13 @@
 // root, and `..` can never climb above it (like a chroot), whatever a layer claims.
 
 /**
+ * Longest entry name or link target accepted, in bytes: Linux's PATH_MAX. Names are
+ * map keys everywhere, and V8 hashes a string longer than 16,383 characters by its
+ * length alone, so thousands of long same-length names would all collide.
+ */
+export const PATH_MAX_BYTES = 4096;
+
+/**
  * Normalises a tar entry name or link target to a root-relative path without a
  * leading slash: `./a//b/../c` → `a/c`, `/../../etc/passwd` → `etc/passwd`.
  * The root itself is ''.

@@ -77,7 +77,7 @@ export class TarParser {
   private pax: PaxOverrides = {};
   private globalPax: PaxOverrides = {};
   private pendingEntry: TarEntry | undefined;
-  /** Bytes of tar stream consumed so far (the uncompressed layer size). */
+  /** Bytes of tar stream consumed so far, up to and including the end-of-archive marker (the uncompressed layer size). */
   bytes = 0;
   entries = 0;
 
@@ -92,14 +92,22 @@ export class TarParser {
 
   write(chunk: Buffer): void {
     this.bytes += chunk.length;
+    // Entry sizes are checked against maxBytes from their headers, so a chunk can
+    // overshoot the limit only by itself: it is parsed, and the limit checked after.
+    this.consume(chunk);
     if (this.bytes > this.limits.maxBytes) {
       throw new TarLimitError('bytes', this.limits.maxBytes, `layer exceeds ${this.limits.maxBytes} bytes`);
     }
+  }
+
+  private consume(chunk: Buffer): void {
     let offset = 0;
     while (offset < chunk.length) {
       switch (this.state) {
         case 'done':
-          // Trailing zero padding after the end-of-archive marker: counted, ignored.
+          // Whatever follows the end-of-archive marker (a blocking factor's zero
+          // padding, or anything else) is not part of the layer: not counted, not read.
+          this.bytes -= chunk.length - offset;
           return;
         case 'header':
         case 'sparseExt': {

@@ -2,6 +2,8 @@
 // error values that image analysis returns instead of throwing.
 import type { Readable } from 'node:stream';
 
+import { PATH_MAX_BYTES } from './paths.js';
+
 /** Package ecosystems, named as their package-url types. */
 export type Ecosystem = 'deb' | 'apk' | 'rpm' | 'npm' | 'pypi' | 'golang' | 'maven';
 
@@ -74,7 +76,16 @@ export interface ImageInventory {
   warnings: string[];
 }
 
-export type LimitName = 'fileBytes' | 'entriesPerLayer' | 'layerBytes' | 'headerBytes';
+export type LimitName =
+  | 'fileBytes'
+  | 'entriesPerLayer'
+  | 'layerBytes'
+  | 'headerBytes'
+  | 'pathBytes'
+  | 'layerMetadataBytes'
+  | 'imageMetadataBytes'
+  | 'imageBytes'
+  | 'layers';
 
 export interface WalkLimits {
   /** Largest file whose content an analyzer may read. */
@@ -87,6 +98,20 @@ export interface WalkLimits {
   maxHeaderBytes: number;
   /** Most symlinks followed while resolving one path. */
   maxSymlinkHops: number;
+  /** Longest entry name or link target, in bytes (PATH_MAX). */
+  maxPathBytes: number;
+  /**
+   * Most bytes of names and link targets one layer's walk keeps (symlinks, hardlinks,
+   * whiteouts, opaque directories, captured files): a layer of 500,000 symlinks with
+   * 4 KiB targets would otherwise hold 2 GiB.
+   */
+  maxLayerMetadataBytes: number;
+  /** The same, summed over every layer of an image (cached layers included). */
+  maxImageMetadataBytes: number;
+  /** Most uncompressed tar bytes over all layers of an image: the decompression budget. */
+  maxImageBytes: number;
+  /** Most layers in one image. overlayfs mounts at most 128 lower layers, so no runnable image has more. */
+  maxLayers: number;
 }
 
 export const DEFAULT_WALK_LIMITS: Readonly<WalkLimits> = Object.freeze({
@@ -95,6 +120,11 @@ export const DEFAULT_WALK_LIMITS: Readonly<WalkLimits> = Object.freeze({
   maxLayerBytes: 8 * 1024 * 1024 * 1024,
   maxHeaderBytes: 1024 * 1024,
   maxSymlinkHops: 40,
+  maxPathBytes: PATH_MAX_BYTES,
+  maxLayerMetadataBytes: 32 * 1024 * 1024,
+  maxImageMetadataBytes: 128 * 1024 * 1024,
+  maxImageBytes: 32 * 1024 * 1024 * 1024,
+  maxLayers: 128,
 });
 
 export type ImageAnalysisErrorReason =

@@ -17,7 +17,7 @@ const DEVEL_VERSION = '(devel)';
 
 export const goBinaryAnalyzer: Analyzer = {
   name: 'go-binary',
-  version: 2,
+  version: 3,
   magic: ELF_MAGIC,
   wants: (path, info) =>
     info.size >= 64 &&
@@ -128,7 +128,21 @@ export function goPackages(info: GoBuildInfo, location: string): DetectedPackage
   return packages;
 }
 
-/** File offset of a named ELF section, or undefined when the headers do not say. */
+/**
+ * Most section headers read. Go binaries have a few dozen; e_shnum is a 16-bit field,
+ * and 65,535 headers that each sent a name lookup through the whole file made one
+ * small hostile ELF cost minutes.
+ */
+export const MAX_ELF_SECTIONS = 4096;
+
+/** An ELF whose section table breaks a rule or a bound: reported for the file, not skipped silently. */
+export class ElfFormatError extends Error {}
+
+/**
+ * File offset of a named ELF section, or undefined when the headers do not say.
+ * The section table is read once, and each name is compared in place inside the
+ * section-name table, so the work is O(e_shnum) whatever the offsets point at.
+ */
 export function elfSection(elf: Buffer, name: string): number | undefined {
   if (elf.length < 64 || !elf.subarray(0, 4).equals(ELF_MAGIC)) return undefined;
   const is64 = elf[4] === 2;
@@ -137,32 +151,41 @@ export function elfSection(elf: Buffer, name: string): number | undefined {
   const u32 = (o: number): number => (little ? elf.readUInt32LE(o) : elf.readUInt32BE(o));
   const uword = (o: number): number =>
     is64 ? Number(little ? elf.readBigUInt64LE(o) : elf.readBigUInt64BE(o)) : u32(o);
-  try {
-    const shoff = uword(is64 ? 0x28 : 0x20);
-    const shentsize = u16(is64 ? 0x3a : 0x2e);
-    const shnum = u16(is64 ? 0x3c : 0x30);
-    const shstrndx = u16(is64 ? 0x3e : 0x32);
-    if (shoff === 0 || shnum === 0 || shstrndx >= shnum || shoff + shnum * shentsize > elf.length)
-      return undefined;
-    const header = (i: number): { name: number; offset: number; size: number } => {
-      const at = shoff + i * shentsize;
-      return {
-        name: u32(at),
-        offset: uword(at + (is64 ? 0x18 : 0x10)),
-        size: uword(at + (is64 ? 0x20 : 0x14)),
-      };
+  const shoff = uword(is64 ? 0x28 : 0x20);
+  const shentsize = u16(is64 ? 0x3a : 0x2e);
+  const shnum = u16(is64 ? 0x3c : 0x30);
+  const shstrndx = u16(is64 ? 0x3e : 0x32);
+  // 0 sections (or e_shnum 0 with the count in section 0, for huge tables): nothing to read.
+  if (shoff === 0 || shnum === 0) return undefined;
+  const minEntry = is64 ? 64 : 40;
+  if (shentsize < minEntry) {
+    throw new ElfFormatError(
+      `ELF section header size e_shentsize=${shentsize} is below the ${minEntry} bytes of a section header`,
+    );
+  }
+  if (shnum > MAX_ELF_SECTIONS) {
+    throw new ElfFormatError(
+      `ELF declares ${shnum} sections, over the limit of ${MAX_ELF_SECTIONS} (MAX_ELF_SECTIONS)`,
+    );
+  }
+  if (shstrndx >= shnum || shoff + shnum * shentsize > elf.length) return undefined;
+  const header = (i: number): { name: number; offset: number; size: number } => {
+    const at = shoff + i * shentsize;
+    return {
+      name: u32(at),
+      offset: uword(at + (is64 ? 0x18 : 0x10)),
+      size: uword(at + (is64 ? 0x20 : 0x14)),
     };
-    const strtab = header(shstrndx);
-    for (let i = 0; i < shnum; i++) {
-      const h = header(i);
-      const start = strtab.offset + h.name;
-      const end = elf.indexOf(0, start);
-      if (start >= elf.length || end < 0) continue;
-      if (elf.toString('latin1', start, end) === name && h.offset + h.size <= elf.length) return h.offset;
-    }
-  } catch {
-    // Offsets past the end of a truncated file: no section table to trust.
-    return undefined;
+  };
+  const strtab = header(shstrndx);
+  if (strtab.offset + strtab.size > elf.length) return undefined;
+  const wanted = Buffer.from(`${name}\0`, 'latin1');
+  for (let i = 0; i < shnum; i++) {
+    const h = header(i);
+    if (h.name + wanted.length > strtab.size) continue;
+    const start = strtab.offset + h.name;
+    if (elf.compare(wanted, 0, wanted.length, start, start + wanted.length) !== 0) continue;
+    if (h.offset + h.size <= elf.length) return h.offset;
   }
   return undefined;
 }

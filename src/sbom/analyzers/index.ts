@@ -61,7 +61,9 @@ export function analyzeFile(analyzers: readonly Analyzer[], file: CapturedFile):
     if (a.magic !== undefined && !file.content.subarray(0, a.magic.length).equals(a.magic)) continue;
     try {
       const out = a.analyze({ path: `/${file.path}`, content: file.content, mode: file.mode });
-      result.packages.push(...out.packages);
+      // A loop, not push(...packages): spreading 150,000 packages overflows the stack,
+      // and the catch below would have dropped them all as one error note.
+      for (const pkg of out.packages) result.packages.push(pkg);
       if (out.os !== undefined) result.os = out.os;
     } catch (err) {
       (result.errors ??= []).push(

@@ -232,7 +232,7 @@ describe('evaluateWorkload', () => {
   });
 
   it('reports a policy setting the engine cannot use instead of failing', () => {
-    const p = compilePolicy(policy({ rules: { secrets: { credentialNamePatterns: ['(?P<x>y)'] } } }));
+    const p = compilePolicy(policy({ rules: { secrets: { credentialNamePatterns: ['(?=x)y'] } } }));
     // Both rules that read spec.rules.secrets.credentialNamePatterns are skipped, and say so.
     assert.deepEqual(p.problems.map((m) => m.split(' ')[1]).sort(), [
       'image.secretEnv',

@@ -6,6 +6,9 @@
 // in time linear in the input, and its syntax is the RE2 syntax the CRD
 // promises and the API server's CEL check accepts. Cluster policies go
 // through the same engine: an admin's typo should not hang the operator either.
+// Every regular expression field of a policy is compiled here: today
+// spec.rules.secrets.credentialNamePatterns; keyless subjectRegExp too once
+// signature verification reads it.
 import { RE2JS, RE2JSException, RE2JSSyntaxException } from 're2js';
 
 /** Longest pattern accepted: the maxLength of every regular expression field in the CRD schema. */

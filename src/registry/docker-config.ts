@@ -116,7 +116,9 @@ interface SchemelessUrl {
 /** Like Go's url.Parse("https://" + s) for the parts the keyring uses: host[:port] and path. */
 function parseSchemeless(text: string): SchemelessUrl {
   let rest = text.replace(/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//, '');
-  rest = rest.replace(/[?#].*$/, '');
+  // Cut by index, not by /[?#].*$/, which rescans to the end of the line from every `?`.
+  const query = rest.search(/[?#]/);
+  if (query >= 0) rest = rest.slice(0, query);
   const slash = rest.indexOf('/');
   const authority = slash < 0 ? rest : rest.slice(0, slash);
   const host = authority.includes('@') ? authority.slice(authority.lastIndexOf('@') + 1) : authority;
@@ -141,34 +143,163 @@ function splitHostPort(host: string): { labels: string[]; port: string } {
   return { labels: host.split('.'), port: '' };
 }
 
-/** Go's path/filepath.Match for one host label (no separators occur inside a label). */
+/** Thrown inside the glob matcher for what Go reports as ErrBadPattern; the kubelet treats that as no match. */
+class BadPattern extends Error {}
+
+/**
+ * Go's path/filepath.Match for one host label, ported rather than translated to
+ * a RegExp: keys come from tenants' pull secrets and hosts from their images,
+ * and `*a*a*a…` as a backtracking RegExp takes exponential time. Go's algorithm
+ * tries each star's chunk at each position once, so a match costs at most
+ * len(pattern) × len(label) steps. Works on UTF-16 code units (hosts are ASCII).
+ */
 function globLabelMatches(pattern: string, label: string): boolean {
-  let source = '^';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i] as string;
-    if (c === '*') source += '.*';
-    else if (c === '?') source += '.';
-    else if (c === '\\' && i + 1 < pattern.length) source += `\\${pattern[++i] as string}`;
-    else if (c === '[') {
-      const end = pattern.indexOf(']', i + 2);
-      if (end < 0) return false; // Go reports ErrBadPattern; the kubelet treats that as no match.
-      let cls = pattern.slice(i + 1, end).replace(/\\/g, '\\\\');
-      if (cls.startsWith('^')) cls = `^${cls.slice(1)}`;
-      source += `[${cls}]`;
-      i = end;
-    } else source += c.replace(/[.+^${}()|\]\\/-]/g, '\\$&');
-  }
   try {
-    return new RegExp(`${source}$`).test(label);
-  } catch {
-    return false;
+    return goMatch(pattern, label);
+  } catch (err) {
+    if (err instanceof BadPattern) return false;
+    throw err;
   }
 }
+
+function goMatch(pattern: string, name: string): boolean {
+  let rest = pattern;
+  let subject = name;
+  chunks: while (rest.length > 0) {
+    const { star, chunk, after } = scanChunk(rest);
+    rest = after;
+    // A trailing star matches the rest of the name unless it has a separator.
+    if (star && chunk === '') return !subject.includes('/');
+    const here = matchChunk(chunk, subject);
+    // The last chunk must use up the name; otherwise a star before it may still match.
+    if (here !== undefined && (here.length === 0 || rest.length > 0)) {
+      subject = here;
+      continue;
+    }
+    if (star) {
+      for (let i = 0; i < subject.length && subject[i] !== '/'; i++) {
+        const t = matchChunk(chunk, subject.slice(i + 1));
+        if (t === undefined) continue;
+        if (rest.length === 0 && t.length > 0) continue;
+        subject = t;
+        continue chunks;
+      }
+    }
+    // Go reports a malformed rest of the pattern even when the match has failed.
+    while (rest.length > 0) {
+      const next = scanChunk(rest);
+      rest = next.after;
+      matchChunk(next.chunk, '');
+    }
+    return false;
+  }
+  return subject.length === 0;
+}
+
+/** The stars, then the text up to the next star outside a character class. */
+function scanChunk(pattern: string): { star: boolean; chunk: string; after: string } {
+  let p = pattern;
+  let star = false;
+  while (p.startsWith('*')) {
+    p = p.slice(1);
+    star = true;
+  }
+  let inRange = false;
+  let i = 0;
+  for (; i < p.length; i++) {
+    const c = p[i];
+    if (c === '\\') {
+      if (i + 1 < p.length) i++;
+    } else if (c === '[') inRange = true;
+    else if (c === ']') inRange = false;
+    else if (c === '*' && !inRange) break;
+  }
+  return { star, chunk: p.slice(0, i), after: p.slice(i) };
+}
+
+/** What is left of `s` after a star-free chunk matched its start, or undefined; throws BadPattern. */
+function matchChunk(chunk: string, s: string): string | undefined {
+  // After a mismatch Go keeps reading the chunk, only to report a malformed one.
+  let failed = false;
+  let c = chunk;
+  let rest = s;
+  while (c.length > 0) {
+    if (!failed && rest.length === 0) failed = true;
+    const head = c[0];
+    if (head === '[') {
+      const r = failed ? -1 : rest.charCodeAt(0);
+      if (!failed) rest = rest.slice(1);
+      c = c.slice(1);
+      let negated = false;
+      if (c.startsWith('^')) {
+        negated = true;
+        c = c.slice(1);
+      }
+      let match = false;
+      let ranges = 0;
+      for (;;) {
+        if (c.startsWith(']') && ranges > 0) {
+          c = c.slice(1);
+          break;
+        }
+        const lo = classChar(c);
+        c = lo.after;
+        let hi = lo.code;
+        if (c.startsWith('-')) {
+          const h = classChar(c.slice(1));
+          hi = h.code;
+          c = h.after;
+        }
+        if (lo.code <= r && r <= hi) match = true;
+        ranges++;
+      }
+      if (match === negated) failed = true;
+    } else if (head === '?') {
+      if (!failed) {
+        if (rest[0] === '/') failed = true;
+        rest = rest.slice(1);
+      }
+      c = c.slice(1);
+    } else {
+      if (head === '\\') {
+        c = c.slice(1);
+        if (c.length === 0) throw new BadPattern();
+      }
+      if (!failed) {
+        if (c[0] !== rest[0]) failed = true;
+        rest = rest.slice(1);
+      }
+      c = c.slice(1);
+    }
+  }
+  return failed ? undefined : rest;
+}
+
+/** Go's getEsc: one possibly escaped character of a class, which must not end the pattern. */
+function classChar(chunk: string): { code: number; after: string } {
+  let c = chunk;
+  if (c.length === 0 || c[0] === '-' || c[0] === ']') throw new BadPattern();
+  if (c[0] === '\\') {
+    c = c.slice(1);
+    if (c.length === 0) throw new BadPattern();
+  }
+  const after = c.slice(1);
+  if (after.length === 0) throw new BadPattern();
+  return { code: c.charCodeAt(0), after };
+}
+
+/**
+ * Longest host (with port) matched: far above a DNS name's 253 characters, and
+ * a bound on the glob matching of tenant-written keys. Longer hosts match no key.
+ */
+export const MAX_KEYRING_HOST_LENGTH = 512;
 
 /** keyring.go URLsMatch: same port, same number of labels, path prefix, each label glob-matches. */
 export function keyMatchesImage(key: string, image: string): boolean {
   const glob = parseSchemeless(key);
   const target = parseSchemeless(image);
+  if (glob.host.length > MAX_KEYRING_HOST_LENGTH || target.host.length > MAX_KEYRING_HOST_LENGTH)
+    return false;
   const g = splitHostPort(glob.host);
   const t = splitHostPort(target.host);
   if (g.port !== t.port) return false;

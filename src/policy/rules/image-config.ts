@@ -8,7 +8,8 @@ import { lookupImageFacts, type ImageFacts } from '../image-facts.js';
 import { describeContainer, type ContainerView, type PodView } from '../workload.js';
 import { needsProbes } from './probes.js';
 import { NO_HITS, quote, type RuleDefinition, type RuleHit, type RuleInput } from './rule.js';
-import { looksLikeCredentialName, type EnvCredentialParams } from './secrets.js';
+import type { PolicyPattern } from '../pattern.js';
+import { looksLikeCredentialName, prepareCredentialNames, type EnvCredentialParams } from './secrets.js';
 
 const MB = 1_000_000;
 const DAY_MS = 86_400_000;
@@ -82,7 +83,7 @@ export const imageHealthcheck: RuleDefinition = {
 };
 
 /** Env names of an image that look like credentials: by name, or flagged by the analyzer for their value. */
-export function secretImageEnvKeys(facts: ImageFacts, extraNames: readonly RegExp[] = []): string[] {
+export function secretImageEnvKeys(facts: ImageFacts, extraNames: readonly PolicyPattern[] = []): string[] {
   const keys = new Set(facts.secretEnvKeys ?? []);
   for (const key of facts.envKeys ?? []) if (looksLikeCredentialName(key, extraNames)) keys.add(key);
   return [...keys];
@@ -99,7 +100,7 @@ export const imageSecretEnv: RuleDefinition<EnvCredentialParams> = {
     'Remove the ENV from the Dockerfile (and rotate the credential: it is in every copy of the image), then pass it at run time from a Secret.',
   prepare(rules) {
     const patterns = rules.secrets?.credentialNamePatterns ?? [];
-    return { key: JSON.stringify(patterns), params: { extraNames: patterns.map((p) => new RegExp(p, 'i')) } };
+    return { key: JSON.stringify(patterns), params: prepareCredentialNames(patterns) };
   },
   check: eachImage((c, facts, p: EnvCredentialParams) => {
     const keys = secretImageEnvKeys(facts, p.extraNames);

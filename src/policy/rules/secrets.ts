@@ -1,7 +1,12 @@
 // Secret rules: credentials written as literal env values, and secrets mounted
 // where a policy forbids. Messages name the variable, never its value.
+//
+// Env names and values come from pod specs and image configs, which tenants
+// write: every pattern here runs in linear time (re2js, see ../pattern.ts) and
+// only on a bounded prefix, so a hostile value costs no more than a long one.
 import type { V1Volume } from '@kubernetes/client-node';
 import { compileGlobs, type GlobMatcher } from '../glob.js';
+import { builtInPattern, compilePolicyPatterns, type PolicyPattern } from '../pattern.js';
 import { eachContainer, notEphemeral, quote, type RuleDefinition, type RuleHit } from './rule.js';
 import { describeContainer } from '../workload.js';
 
@@ -56,6 +61,11 @@ const REFERENCE_WORDS = new Set([
   'version',
 ]);
 
+/** Characters of an env name that are classified and matched; a longer name is judged by this prefix. */
+export const MAX_ENV_NAME_LENGTH = 1024;
+/** Characters of an env value scanned for credential formats; a credential further in is not seen. */
+export const ENV_VALUE_SCAN_PREFIX = 4096;
+
 function nameWords(name: string): string[] {
   return name
     .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
@@ -98,28 +108,54 @@ const CREDENTIAL_VALUE = [
   /\bglpat-[A-Za-z0-9_-]{20,}/, // GitLab
   /:\/\/[^/\s:@]+:[^/\s:@]+@/, // URL with user:password
 ];
-/** All of CREDENTIAL_VALUE as one pattern: one scan of each env value instead of eight. */
-const ANY_CREDENTIAL_VALUE = new RegExp(CREDENTIAL_VALUE.map((re) => `(?:${re.source})`).join('|'));
+/**
+ * All of CREDENTIAL_VALUE as one pattern: one scan of each env value instead of
+ * eight. Run by RE2, not V8: V8 rescans the rest of the value from every `eyJ`
+ * for the JWT pattern, quadratic time that reaches seconds for a 120 KB value.
+ */
+const ANY_CREDENTIAL_VALUE = builtInPattern(CREDENTIAL_VALUE.map((re) => `(?:${re.source})`).join('|'));
+/**
+ * The fixed text each of CREDENTIAL_VALUE starts with. Made of literals only,
+ * so V8 runs it in linear time too; most values contain none of them and are
+ * done without starting RE2, which costs more per call.
+ */
+const CREDENTIAL_MARKER = /AKIA|-----BEGIN |gh[pousr]_|xox[abprs]-|sk_live_|eyJ|glpat-|:\/\//;
 /** Values that are plainly not secrets even under a credential-like name. */
 const HARMLESS_VALUE = /^(|true|false|yes|no|on|off|none|null|changeme|\d{1,5}|\$\(.*\)|\/[\w./-]*)$/i;
 
 export interface EnvCredentialParams {
-  extraNames: RegExp[];
+  extraNames: PolicyPattern[];
+}
+
+/** spec.rules.secrets.credentialNamePatterns compiled, for the rules that read env names. */
+export function prepareCredentialNames(patterns: readonly string[]): EnvCredentialParams {
+  return {
+    extraNames: compilePolicyPatterns(patterns, 'spec.rules.secrets.credentialNamePatterns', {
+      ignoreCase: true,
+    }),
+  };
+}
+
+function prefix(value: string, length: number): string {
+  return value.length > length ? value.slice(0, length) : value;
 }
 
 /** Whether an env variable's name alone marks it as a credential (for image configs, where only names are known). */
-export function looksLikeCredentialName(name: string, extraNames: readonly RegExp[] = []): boolean {
-  return extraNames.some((re) => re.test(name)) || isCredentialName(name);
+export function looksLikeCredentialName(name: string, extraNames: readonly PolicyPattern[] = []): boolean {
+  const subject = prefix(name, MAX_ENV_NAME_LENGTH);
+  return extraNames.some((re) => re.test(subject)) || isCredentialName(subject);
 }
 
 /** Whether an env variable with this literal value looks like a credential; the value is never stored. */
 export function looksLikeCredential(
   name: string,
   value: string,
-  extraNames: readonly RegExp[] = [],
+  extraNames: readonly PolicyPattern[] = [],
 ): boolean {
-  if (ANY_CREDENTIAL_VALUE.test(value)) return true;
-  if (HARMLESS_VALUE.test(value.trim())) return false;
+  const scanned = prefix(value, ENV_VALUE_SCAN_PREFIX);
+  if (CREDENTIAL_MARKER.test(scanned) && ANY_CREDENTIAL_VALUE.test(scanned)) return true;
+  // Harmless values are short; a longer one is never harmless, and is not trimmed or matched.
+  if (value.length <= ENV_VALUE_SCAN_PREFIX && HARMLESS_VALUE.test(value.trim())) return false;
   return looksLikeCredentialName(name, extraNames);
 }
 
@@ -134,7 +170,7 @@ export const envLiteralCredential: RuleDefinition<EnvCredentialParams> = {
     'Move the value into a Secret and reference it with env[].valueFrom.secretKeyRef, or mount it as a file.',
   prepare(rules) {
     const patterns = rules.secrets?.credentialNamePatterns ?? [];
-    return { key: JSON.stringify(patterns), params: { extraNames: patterns.map((p) => new RegExp(p, 'i')) } };
+    return { key: JSON.stringify(patterns), params: prepareCredentialNames(patterns) };
   },
   check: eachContainer((c, p: EnvCredentialParams) => {
     const names: string[] = [];

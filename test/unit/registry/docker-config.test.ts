@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import {
   credentialsFor,
   keyMatchesImage,
+  MAX_KEYRING_HOST_LENGTH,
   keyringKey,
   parsePullSecret,
   type DockerConfig,
@@ -44,12 +45,39 @@ describe('pull secret keyring matching (kubelet rules)', () => {
     ['registry.example.com:5000', 'registry.example.com:5000/team/app', true],
     ['https://registry.example.com:5000/v1/', 'registry.example.com:5000/team/app', true],
     ['docker.io', 'docker.io/library/nginx', true],
+    // Go's filepath.Match: classes negate with ^, a backslash quotes the next character.
+    ['[^a-q]egistry.example.com', 'registry.example.com/team/app', true],
+    ['[^r]egistry.example.com', 'registry.example.com/team/app', false],
+    ['\\registry.example.\\com', 'registry.example.com/team/app', true],
+    ['\\d.example.com', 'd.example.com/team/app', true],
+    ['\\d.example.com', '7.example.com/team/app', false],
+    // A malformed pattern (Go's ErrBadPattern) matches nothing.
+    ['registry.example.co[', 'registry.example.co[/team/app', false],
+    ['registry.example.[]om', 'registry.example.com/team/app', false],
+    ['*.example.co\\', 'registry.example.co/team/app', false],
   ];
   for (const [key, image, expected] of matches) {
     it(`${expected ? 'matches' : 'does not match'} key ${key} for ${image}`, () => {
       assert.equal(keyMatchesImage(keyringKey(key), image), expected);
     });
   }
+
+  it('matches a key with 24 stars against a long host in linear time', () => {
+    const key = `${'*a'.repeat(24)}.example.com`;
+    const start = performance.now();
+    assert.equal(keyMatchesImage(key, `${'a'.repeat(60)}.example.com/team/app`), true);
+    assert.equal(keyMatchesImage(key, `${'a'.repeat(60)}b.example.com/team/app`), false);
+    assert.equal(keyMatchesImage(key, `${'a'.repeat(200)}!.example.com/team/app`), false);
+    const ms = performance.now() - start;
+    // As a backtracking RegExp, ten stars already take minutes.
+    assert.ok(ms < 2000, `${ms} ms`);
+  });
+
+  it('matches no host longer than MAX_KEYRING_HOST_LENGTH', () => {
+    const host = `${'a'.repeat(MAX_KEYRING_HOST_LENGTH)}.example.com`;
+    assert.equal(keyMatchesImage('*.example.com', `${host}/team/app`), false);
+    assert.equal(keyMatchesImage('*.example.com', `${host.slice(-MAX_KEYRING_HOST_LENGTH)}/team/app`), true);
+  });
 
   it('reduces keys to host plus path, /v1/ and /v2/ meaning the bare host', () => {
     assert.equal(keyringKey('https://index.docker.io/v1/'), 'index.docker.io');

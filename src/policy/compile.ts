@@ -1,12 +1,13 @@
 // Policies compiled once per generation: defaults filled in from the CRD
 // schema, globs, selectors and regexes built, and each rule's settings
 // prepared, so evaluating a pod does no parsing at all.
+import { LRUCache } from 'lru-cache';
 import type { AnySecurityPolicy, EnforcementMode, SecurityPolicySpec } from '../api/policy-types.js';
 import { policySpecSchema } from '../api/policy-schema.js';
 import type { Severity } from '../api/severity.js';
 import { applyDefaults } from '../api/validate.js';
 import { compileGlobs, type GlobMatcher } from './glob.js';
-import type { ImageReference } from './image-ref.js';
+import type { ContainerImage } from './container-image.js';
 import { RULES } from './rules/catalog.js';
 import { parsePodSecurityVersion, podSecurityCheckList } from './pss/index.js';
 import type { AnyRule } from './rules/rule.js';
@@ -68,7 +69,7 @@ export interface CompiledPolicy {
   /** False when the policy checks every container, so evaluation can skip includesImage. */
   filtersImages: boolean;
   /** Whether a container with this image is checked by the policy. */
-  includesImage(image: ImageReference): boolean;
+  includesImage(image: ContainerImage): boolean;
   rules: CompiledRule[];
   podSecurity: CompiledPodSecurity | undefined;
   exceptions: CompiledException[];
@@ -104,7 +105,7 @@ function imageMatcher(globs: readonly string[] | undefined): GlobMatcher | undef
   return compileGlobs(globs);
 }
 
-function matchesImage(match: GlobMatcher, image: ImageReference): boolean {
+function matchesImage(match: GlobMatcher, image: ContainerImage): boolean {
   return match(image.raw) || match(image.normalized);
 }
 
@@ -115,7 +116,7 @@ function ruleRefMatcher(refs: readonly string[]): (ruleId: string) => boolean {
 }
 
 const byObject = new WeakMap<AnySecurityPolicy, CompiledPolicy>();
-const byGeneration = new Map<string, CompiledPolicy>();
+const byGeneration = new LRUCache<string, CompiledPolicy>({ max: 10_000 });
 
 /** Compiles a policy, reusing the result for the same object or the same uid and generation. */
 export function compilePolicy(policy: AnySecurityPolicy | CompiledPolicy): CompiledPolicy {
@@ -128,7 +129,6 @@ export function compilePolicy(policy: AnySecurityPolicy | CompiledPolicy): Compi
   if (!compiled) {
     compiled = build(policy);
     if (generationKey !== undefined) {
-      if (byGeneration.size > 10_000) byGeneration.clear();
       byGeneration.set(generationKey, compiled);
     }
   }

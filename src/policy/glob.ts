@@ -8,6 +8,7 @@
 // glob is a small automaton run over the set of its live states, so a match
 // costs at most len(glob) × len(value) steps, whatever the glob. picomatch
 // translates to a RegExp too, so it would not help.
+import { LRUCache } from 'lru-cache';
 
 export type GlobMatcher = (value: string) => boolean;
 
@@ -128,14 +129,14 @@ function run(a: Automaton, value: string): boolean {
   return live[accept] === 1;
 }
 
-const cache = new Map<string, Automaton>();
+const cache = new LRUCache<string, Automaton>({ max: 10_000 });
 
 /** A matcher for one glob. */
 export function compileGlob(glob: string): GlobMatcher {
   let a = cache.get(glob);
   if (a === undefined) {
     a = automatonOf(glob);
-    if (cache.size < 10_000) cache.set(glob, a);
+    cache.set(glob, a);
   }
   const automaton = a;
   return (value) => value.length <= MAX_GLOB_SUBJECT_LENGTH && run(automaton, value);
@@ -154,14 +155,13 @@ export function compileGlobs(globs: readonly string[] | undefined): GlobMatcher 
   if (patterns.length === 0) return (value) => literal.has(value);
   // A policy tests the same few images, registries and paths on every pod: one
   // map lookup is cheaper than running every pattern again.
-  const answers = new Map<string, boolean>();
+  const answers = new LRUCache<string, boolean>({ max: MATCHER_MEMORY });
   return (value) => {
     // Over-long values match no pattern, and are not remembered: they would keep big strings alive.
     if (value.length > MAX_GLOB_SUBJECT_LENGTH) return literal.has(value);
     let answer = answers.get(value);
     if (answer === undefined) {
       answer = literal.has(value) || patterns.some((match) => match(value));
-      if (answers.size >= MATCHER_MEMORY) answers.clear();
       answers.set(value, answer);
     }
     return answer;

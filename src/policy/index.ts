@@ -1,7 +1,7 @@
 // The pure rule engine: workloads and policies in, findings out.
 export * from './finding.js';
 export * from './image-facts.js';
-export * from './image-ref.js';
+export * from './container-image.js';
 export * from './glob.js';
 export * from './selector.js';
 export * from './workload.js';

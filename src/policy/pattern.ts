@@ -9,6 +9,7 @@
 // Every regular expression field of a policy is compiled here: today
 // spec.rules.secrets.credentialNamePatterns; keyless subjectRegExp too once
 // signature verification reads it.
+import { LRUCache } from 'lru-cache';
 import { RE2JS, RE2JSException, RE2JSSyntaxException } from 're2js';
 
 /** Longest pattern accepted: the maxLength of every regular expression field in the CRD schema. */
@@ -29,9 +30,9 @@ export interface PolicyPatternOptions {
   ignoreCase?: boolean;
 }
 
-const compiled = new Map<string, RE2JS>();
 /** Distinct patterns remembered; beyond that the cache starts over, so policies cannot grow it without bound. */
 const COMPILED_MEMORY = 4096;
+const compiled = new LRUCache<string, RE2JS>({ max: COMPILED_MEMORY });
 
 /**
  * Compiles a pattern from a policy, or says why it cannot: too long, or not
@@ -53,7 +54,6 @@ export function compilePolicyPattern(source: string, options: PolicyPatternOptio
     } catch (err) {
       return { ok: false, error: `${options.field} ${JSON.stringify(source)} ${syntaxProblem(err)}` };
     }
-    if (compiled.size >= COMPILED_MEMORY) compiled.clear();
     compiled.set(key, re);
   }
   const engine = re;

@@ -1,6 +1,7 @@
 // Workloads and their pod templates: every kind that makes pods is evaluated
 // through the pod spec it would create, with a per-container view that
 // resolves pod-level vs container-level security settings once.
+import { LRUCache } from 'lru-cache';
 import type {
   KubernetesObject,
   V1AppArmorProfile,
@@ -12,7 +13,7 @@ import type {
   V1SELinuxOptions,
 } from '@kubernetes/client-node';
 import type { ContainerKind } from '../api/report-types.js';
-import { parseImageReference, type ImageReference } from './image-ref.js';
+import { parseContainerImage, type ContainerImage } from './container-image.js';
 
 export interface PodTemplate {
   metadata: V1ObjectMeta;
@@ -63,7 +64,7 @@ export interface ContainerView {
   kind: ContainerKind;
   /** Ephemeral containers share V1Container's shape for everything rules read. */
   container: V1Container;
-  image: ImageReference;
+  image: ContainerImage;
   securityContext: V1SecurityContext | undefined;
   /** An init container with restartPolicy Always: it runs beside the app containers. */
   sidecar: boolean;
@@ -86,14 +87,13 @@ export interface PodView {
   containers: ContainerView[];
 }
 
-const imageCache = new Map<string, ImageReference>();
+const imageCache = new LRUCache<string, ContainerImage>({ max: 50_000 });
 
 /** Parses an image reference, memoized: the same few images appear in thousands of pods. */
-export function imageOf(raw: string): ImageReference {
+export function imageOf(raw: string): ContainerImage {
   let ref = imageCache.get(raw);
   if (!ref) {
-    ref = parseImageReference(raw);
-    if (imageCache.size > 50_000) imageCache.clear();
+    ref = parseContainerImage(raw);
     imageCache.set(raw, ref);
   }
   return ref;

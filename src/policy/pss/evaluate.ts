@@ -1,5 +1,6 @@
 // Evaluates a pod against a Pod Security Standards level and version: the verdicts
 // the Kubernetes PodSecurity admission would give, one violation per failed check.
+import { LRUCache } from 'lru-cache';
 import type { V1ObjectMeta, V1PodSpec } from '@kubernetes/client-node';
 import { podSecurityChecks } from './catalog.js';
 import { PodSecurityRegistry, type ActiveCheck } from './registry.js';
@@ -74,7 +75,7 @@ function rememberedVerdict(
 type ChecksByLevel = Readonly<Record<PodSecurityLevel, readonly ActiveCheck[]>>;
 
 /** Checks by version string as written, so a pod's evaluation neither parses nor selects. */
-const checksByVersion = new Map<string, ChecksByLevel>();
+const checksByVersion = new LRUCache<string, ChecksByLevel>({ max: 1_000 });
 
 function checksFor(version: string): ChecksByLevel {
   let checks = checksByVersion.get(version);
@@ -86,7 +87,6 @@ function checksFor(version: string): ChecksByLevel {
       restricted: registry.activeChecks('restricted', parsed),
     };
     // Valid spellings are few ("latest", "v1.N"); the bound only guards against hostile input.
-    if (checksByVersion.size >= 1_000) checksByVersion.clear();
     checksByVersion.set(version, checks);
   }
   return checks;

@@ -3,6 +3,7 @@
 // without facts (not analysed yet, or analysis failed) gets no finding here:
 // the report shows its analysis status instead. Without any facts source these
 // rules return at once, so plain spec evaluation pays nothing for them.
+import { LRUCache } from 'lru-cache';
 import { DEFAULT_MAX_IMAGE_AGE_DAYS, DEFAULT_MAX_IMAGE_SIZE_MB } from '../../api/policy-types.js';
 import { lookupImageFacts, type ImageFacts } from '../image-facts.js';
 import { describeContainer, type ContainerView, type PodView } from '../workload.js';
@@ -134,14 +135,13 @@ export const imageSize: RuleDefinition<number> = {
   ),
 };
 
-const createdTimes = new Map<string, number>();
+const createdTimes = new LRUCache<string, number>({ max: 10_000 });
 
 /** Epoch milliseconds of a creation time, NaN when unusable; memoized, as few distinct images recur in many pods. */
 function createdTime(created: string): number {
   let t = createdTimes.get(created);
   if (t === undefined) {
     t = Date.parse(created);
-    if (createdTimes.size > 10_000) createdTimes.clear();
     createdTimes.set(created, t);
   }
   return t;

@@ -1,7 +1,7 @@
 // Image rules: tags, digests, registries, pull policy and pull secrets.
 import type { PullPolicy } from '../../api/policy-types.js';
 import { compileGlobs, type GlobMatcher } from '../glob.js';
-import type { ImageReference } from '../image-ref.js';
+import type { ContainerImage } from '../container-image.js';
 import { eachContainer, quote, type RuleDefinition } from './rule.js';
 
 export const imageTag: RuleDefinition = {
@@ -40,7 +40,7 @@ interface RegistryParams {
   denied: GlobMatcher;
 }
 
-function registryMatches(match: GlobMatcher, image: ImageReference): boolean {
+function registryMatches(match: GlobMatcher, image: ContainerImage): boolean {
   return match(image.registry) || match(`${image.registry}/${image.repository}`);
 }
 
@@ -74,7 +74,7 @@ export const imageRegistry: RuleDefinition<RegistryParams> = {
 };
 
 /** The pull policy Kubernetes fills in when the spec leaves it empty. */
-export function effectivePullPolicy(policy: string | undefined, image: ImageReference): string {
+export function effectivePullPolicy(policy: string | undefined, image: ContainerImage): string {
   if (policy) return policy;
   return image.digest === undefined && (image.tag === undefined || image.tag === 'latest')
     ? 'Always'

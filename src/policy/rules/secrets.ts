@@ -4,6 +4,7 @@
 // Env names and values come from pod specs and image configs, which tenants
 // write: every pattern here runs in linear time (re2js, see ../pattern.ts) and
 // only on a bounded prefix, so a hostile value costs no more than a long one.
+import { LRUCache } from 'lru-cache';
 import type { V1Volume } from '@kubernetes/client-node';
 import { compileGlobs, type GlobMatcher } from '../glob.js';
 import { builtInPattern, compilePolicyPatterns, type PolicyPattern } from '../pattern.js';
@@ -74,14 +75,13 @@ function nameWords(name: string): string[] {
     .filter((w) => w !== '');
 }
 
-const nameVerdicts = new Map<string, boolean>();
+const nameVerdicts = new LRUCache<string, boolean>({ max: 10_000 });
 
 function isCredentialName(name: string): boolean {
   let verdict = nameVerdicts.get(name);
   if (verdict === undefined) {
     verdict = classifyName(name);
     // Env names repeat across pods; the bound keeps hostile input from growing the map.
-    if (nameVerdicts.size > 10_000) nameVerdicts.clear();
     nameVerdicts.set(name, verdict);
   }
   return verdict;

@@ -7,7 +7,7 @@ import { compilePolicy } from '../../../src/policy/compile.js';
 import { defaultPolicy } from '../../../src/policy/default-policy.js';
 import { evaluateWorkload } from '../../../src/policy/evaluate.js';
 import { compileGlob } from '../../../src/policy/glob.js';
-import { parseImageReference } from '../../../src/policy/image-ref.js';
+import { parseContainerImage } from '../../../src/policy/container-image.js';
 import { policyAppliesTo } from '../../../src/policy/match.js';
 import { podTemplateOf } from '../../../src/policy/workload.js';
 import { goodContainer, goodPodSpec, pod, policy } from './helpers.js';
@@ -57,12 +57,12 @@ describe('podTemplateOf', () => {
 
 describe('image references', () => {
   it('normalizes Docker Hub names', () => {
-    assert.equal(parseImageReference('nginx').normalized, 'docker.io/library/nginx');
-    assert.equal(parseImageReference('bitnami/redis:7').normalized, 'docker.io/bitnami/redis:7');
+    assert.equal(parseContainerImage('nginx').normalized, 'docker.io/library/nginx');
+    assert.equal(parseContainerImage('bitnami/redis:7').normalized, 'docker.io/bitnami/redis:7');
   });
 
   it('splits registry with port, tag and digest', () => {
-    const ref = parseImageReference(`localhost:5000/a/b:1.0@sha256:${'c'.repeat(64)}`);
+    const ref = parseContainerImage(`localhost:5000/a/b:1.0@sha256:${'c'.repeat(64)}`);
     assert.deepEqual([ref.registry, ref.repository, ref.tag], ['localhost:5000', 'a/b', '1.0']);
     assert.equal(ref.digest, `sha256:${'c'.repeat(64)}`);
   });

@@ -428,7 +428,9 @@ export class RegistryClient {
         if (authorization === 'refused') break;
         if (round > 0 && authorization === undefined) break;
         const response = await send(authorization?.header);
-        if (response.status !== 401) return response;
+        // A 401 from a redirect target is another host:port's challenge: answering it would
+        // hand this registry's credentials (or a token for them) to a realm that host names.
+        if (response.status !== 401 || response.url.origin !== new URL(origin).origin) return response;
         response.body.destroy();
         lastResponse = response;
         const header = response.headers['www-authenticate'];
@@ -494,11 +496,14 @@ export class RegistryClient {
     }
     if (service !== '') url.searchParams.set('service', service);
     url.searchParams.set('scope', scope);
+    // The realm is judged by the address policy like any host:port (the transport refuses
+    // it before connecting), so the pull secret reaches only realms the policy allows.
     const response = await this.transport.request({
       method: 'GET',
       url,
       headers: credential === undefined ? {} : { authorization: basicAuthorization(credential) },
       registry: ctx.ref.registry,
+      label: `token realm ${url.host} of ${ctx.endpoint.label}`,
     });
     if (response.status === 401 || response.status === 403) {
       response.body.destroy();

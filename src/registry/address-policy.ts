@@ -205,7 +205,8 @@ function isLocalhostName(host: string): boolean {
  */
 export const DEFAULT_ALLOWED_PORTS: readonly number[] = [443, 80];
 
-const HOST_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$/;
+const HOST_NAME =
+  /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$/;
 
 type AllowTarget =
   | { readonly kind: 'cidr'; readonly cidr: Cidr }
@@ -234,8 +235,7 @@ function parseAllowEntry(entry: string): AllowRule | string {
   if (portText !== undefined) {
     if (!/^\d+$/.test(portText)) return invalid;
     const port = Number(portText);
-    if (port < 1 || port > 65535)
-      return `registry allow list entry "${entry}" has an invalid port (1-65535)`;
+    if (port < 1 || port > 65535) return `registry allow list entry "${entry}" has an invalid port (1-65535)`;
     ports = [port];
   }
   const cidr = parseCidr(host);
@@ -304,7 +304,8 @@ export class AddressPolicy {
     if (category === 'public' && this.allowPublic) return { allowed: true };
     if (ports.length > 0)
       return { allowed: false, reason: `${shown} is allow-listed only on ${describePorts(ports)}` };
-    if (category === 'public') return { allowed: false, reason: 'only allow-listed registries may be contacted' };
+    if (category === 'public')
+      return { allowed: false, reason: 'only allow-listed registries may be contacted' };
     return { allowed: false, reason: `${categoryWords[category]} addresses are blocked` };
   }
 

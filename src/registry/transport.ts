@@ -438,7 +438,10 @@ export class RegistryTransport implements HttpTransport {
         (addresses) => {
           const family = options.family === 4 || options.family === 6 ? options.family : undefined;
           const candidates = addresses.filter((a) => family === undefined || a.family === family);
-          const verdicts = candidates.map((a) => ({ a, v: this.policy.checkResolved(hostname, a.address, port) }));
+          const verdicts = candidates.map((a) => ({
+            a,
+            v: this.policy.checkResolved(hostname, a.address, port),
+          }));
           const allowed = verdicts.filter((x) => x.v.allowed).map((x) => x.a);
           const first = allowed[0];
           if (first === undefined) {

@@ -176,7 +176,13 @@ describe('address policy', () => {
 
   it('admits a host:port entry on exactly that port', () => {
     const policy = new AddressPolicy({
-      allow: ['127.0.0.1:5000', '[::1]:5001', '10.0.0.0/8:5002', 'registry.internal:5003', '*.corp.example:5004'],
+      allow: [
+        '127.0.0.1:5000',
+        '[::1]:5001',
+        '10.0.0.0/8:5002',
+        'registry.internal:5003',
+        '*.corp.example:5004',
+      ],
     });
     assert.equal(policy.checkHost('127.0.0.1', 5000).allowed, true);
     assert.equal(policy.checkHost('localhost', 5000).allowed, true);

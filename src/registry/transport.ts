@@ -24,7 +24,11 @@ export interface Clock {
 
 export const systemClock: Clock = {
   now: () => Date.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms).unref?.()),
+  // The timer stays referenced: a caller awaiting a backoff is pending work, and an
+  // unref'd timer as its only handle lets the event loop empty, so `shipshape sbom`
+  // exited with 13 ("unsettled top-level await") in the middle of a retry. The waits
+  // are bounded by RetryConfig (maxDelayMs, maxRetryAfterMs) and the rate limits.
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };
 
 export interface RegistryHostConfig {

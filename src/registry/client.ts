@@ -354,7 +354,10 @@ export class RegistryClient {
       throw err instanceof RegistryError ? err : this.bodyError(err, ctx);
     });
     const expected = digestProblem(reference) === undefined ? reference : undefined;
-    const digest = computeDigest(bytes, expected === undefined ? 'sha256' : digestAlgorithm(expected));
+    const digest =
+      expected === undefined
+        ? canonicalDigest(bytes, response)
+        : computeDigest(bytes, digestAlgorithm(expected));
     if (expected !== undefined && digest !== expected) {
       throw new RegistryError(
         'DigestMismatch',
@@ -572,6 +575,24 @@ export class RegistryClient {
       return make('TooManyRedirects', 'a redirect without a usable Location');
     return make('UnexpectedStatus', 'unexpected answer');
   }
+}
+
+/**
+ * The digest of a manifest fetched by tag: sha256, unless the registry's
+ * Docker-Content-Digest names another algorithm (a sha512-canonical registry) and the
+ * bytes really have that digest. Then it is the digest the kubelet reports as the
+ * pod's imageID, and a tag resolves to the same digest by HEAD and by GET. A header
+ * that does not match is ignored, not an error: many registries get it wrong.
+ */
+function canonicalDigest(bytes: Buffer, response: TransportResponse): string {
+  const raw = response.headers['docker-content-digest'];
+  const header = Array.isArray(raw) ? raw[0] : raw;
+  const algorithm = header === undefined ? undefined : digestAlgorithm(header);
+  if (algorithm !== undefined && algorithm !== 'sha256') {
+    const digest = computeDigest(bytes, algorithm);
+    if (digest === header) return digest;
+  }
+  return computeDigest(bytes, 'sha256');
 }
 
 function sameChallenge(a: AuthChallenge | undefined, b: AuthChallenge): boolean {

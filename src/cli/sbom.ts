@@ -117,6 +117,11 @@ function hint(failure: ImageAnalysisFailure): string {
     return ` [if ${failure.registry} speaks plain HTTP, use --plain-http ${failure.registry}]`;
   if (failure.reason !== 'RegistryNotAllowed') return '';
   if (failure.message.includes('plain HTTP')) return ` [use --plain-http ${failure.registry}]`;
+  // A refused token realm or redirect target is another host:port than the registry.
+  const realm = /^token realm (\S+) of /.exec(failure.message)?.[1];
+  if (realm !== undefined) return ` [use --allow-registry ${realm} if this token realm is trusted]`;
+  const target = / redirected to (\S+), which is not allowed/.exec(failure.message)?.[1];
+  if (target !== undefined) return ` [use --allow-registry ${target} if this redirect target is trusted]`;
   return ` [use --allow-registry ${failure.registry} if this registry is trusted]`;
 }
 

@@ -5,7 +5,10 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+
+import { runSbom } from '../../../src/cli/sbom.js';
 
 const MAIN = fileURLToPath(new URL('../../../src/cli/main.js', import.meta.url));
 
@@ -24,7 +27,7 @@ function runCli(args: readonly string[]): Promise<CliRun> {
   });
 }
 
-describe('shipshape sbom (child process)', function () {
+describe('shipshape sbom against a registry on 127.0.0.1', function () {
   this.timeout(15_000);
   let server: http.Server;
   let requests: string[];
@@ -45,7 +48,7 @@ describe('shipshape sbom (child process)', function () {
     await new Promise((resolve) => server.close(resolve));
   });
 
-  it('waits out a Retry-After and goes on, instead of exiting 13 during the backoff', async () => {
+  it('waits out a Retry-After and goes on, instead of exiting 13 during the backoff (as a child process)', async () => {
     const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
     answers.push((res) => res.writeHead(503, { 'retry-after': '1' }).end());
     const run = await runCli(['sbom', `${host}/team/app:v1`, '--allow-registry', host, '--plain-http', host]);
@@ -58,5 +61,38 @@ describe('shipshape sbom (child process)', function () {
       ),
     );
     assert.equal(requests.length, 2, 'the request was retried after the backoff');
+  });
+
+  it('names a refused token realm, not the registry, and suggests allowing the realm', async () => {
+    const realm = http.createServer((_req, res) => res.writeHead(500).end());
+    let realmConnections = 0;
+    realm.on('connection', () => realmConnections++);
+    await new Promise<void>((resolve) => realm.listen(0, '127.0.0.1', resolve));
+    try {
+      const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const realmHost = `127.0.0.1:${(realm.address() as AddressInfo).port}`;
+      answers.push((res) =>
+        res.writeHead(401, { 'www-authenticate': `Bearer realm="http://${realmHost}/token"` }).end(),
+      );
+      const stdout = new PassThrough();
+      const stderr = new PassThrough();
+      let errText = '';
+      stderr.on('data', (chunk: Buffer) => (errText += chunk.toString()));
+      const code = await runSbom(
+        [`${host}/team/app:v1`, '--allow-registry', host, '--plain-http', '127.0.0.1'],
+        { stdout, stderr, stdin: new PassThrough() },
+      );
+      assert.equal(code, 1);
+      assert.match(
+        errText,
+        new RegExp(
+          `^shipshape sbom: RegistryNotAllowed: token realm ${realmHost} of registry ${host} is not allowed: .*\\[use --allow-registry ${realmHost} if this token realm is trusted\\]\n$`,
+        ),
+      );
+      assert.equal(realmConnections, 0);
+    } finally {
+      realm.closeAllConnections();
+      await new Promise((resolve) => realm.close(resolve));
+    }
   });
 });

@@ -26,8 +26,8 @@ Options:
   -o, --format <format>          cyclonedx, json or table (default table)
       --platform <os/arch[/v]>   platform to pick from a multi-platform image (default linux/amd64)
       --allow-registry <host>    allow a registry on a loopback/private address (host[:port] or
-                                 CIDR[:port]; without a port only 443 and 80); repeatable.
-                                 Public registries are always allowed.
+                                 CIDR[:port]; without a port only 443 and 80, :* any port);
+                                 repeatable. Public registries are always allowed.
       --plain-http <host[:port]> speak plain HTTP (no TLS) to this registry; repeatable
       --docker-config <path>     credentials from a docker config.json (auths entries)
       --registry-config <path>   registry configuration file (YAML/JSON: allow, hosts, timeouts, ...)

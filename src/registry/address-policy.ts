@@ -25,7 +25,7 @@ export interface AddressPolicyConfig {
   /**
    * Host names (exact or `*.suffix`), IP addresses or CIDRs that may be contacted even
    * if not public, each with an optional `:port` (`[v6]:port` for IPv6); without a port
-   * an entry covers only 443 and 80 (DEFAULT_ALLOWED_PORTS).
+   * an entry covers only 443 and 80 (DEFAULT_ALLOWED_PORTS), with `:*` every port.
    */
   readonly allow?: readonly string[];
   /** Whether public addresses are allowed at all (default true); false means "only the allow list". */
@@ -205,6 +205,13 @@ function isLocalhostName(host: string): boolean {
  */
 export const DEFAULT_ALLOWED_PORTS: readonly number[] = [443, 80];
 
+/**
+ * `host:*` admits every port: an explicit opt-in for hosts where anything listening is
+ * a trusted registry (a developer's or a test's loopback registry on a random port).
+ * Stored as 0, a port nothing connects to.
+ */
+const ANY_PORT = 0;
+
 const HOST_NAME =
   /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$/;
 
@@ -232,7 +239,8 @@ function parseAllowEntry(entry: string): AllowRule | string {
   else if (cidrPort !== null) [host, portText] = [cidrPort[1] ?? '', cidrPort[2]];
   else if (hostPort !== null) [host, portText] = [hostPort[1] ?? '', hostPort[2]];
   let ports = DEFAULT_ALLOWED_PORTS;
-  if (portText !== undefined) {
+  if (portText === '*') ports = [ANY_PORT];
+  else if (portText !== undefined) {
     if (!/^\d+$/.test(portText)) return invalid;
     const port = Number(portText);
     if (port < 1 || port > 65535) return `registry allow list entry "${entry}" has an invalid port (1-65535)`;
@@ -250,6 +258,10 @@ function parseAllowEntry(entry: string): AllowRule | string {
   }
   if (!HOST_NAME.test(host)) return invalid;
   return { target: { kind: 'name', name: normalizeHostName(host) }, ports };
+}
+
+function covers(ports: readonly number[], port: number): boolean {
+  return ports.includes(port) || ports.includes(ANY_PORT);
 }
 
 function describePorts(ports: readonly number[]): string {
@@ -295,12 +307,12 @@ export class AddressPolicy {
 
   /** Whether configuration names this host for this port (then its resolved addresses are trusted too). */
   isHostNameAllowed(host: string, port: number): boolean {
-    return this.namePorts(host).includes(port);
+    return covers(this.namePorts(host), port);
   }
 
   private checkIp(ip: Uint8Array, category: AddressCategory, port: number, shown: string): PolicyVerdict {
     const ports = this.ipPorts(ip);
-    if (ports.includes(port)) return { allowed: true };
+    if (covers(ports, port)) return { allowed: true };
     if (category === 'public' && this.allowPublic) return { allowed: true };
     if (ports.length > 0)
       return { allowed: false, reason: `${shown} is allow-listed only on ${describePorts(ports)}` };

@@ -202,6 +202,16 @@ describe('address policy', () => {
     assert.equal(policy.checkResolved('a.corp.example', '192.168.1.1', 443).allowed, false);
   });
 
+  it('admits every port only when an entry says so with :*', () => {
+    const policy = new AddressPolicy({ allow: ['127.0.0.1:*', 'registry.internal:*', '10.0.0.0/8:*'] });
+    for (const port of [1, 80, 5000, 65535]) {
+      assert.equal(policy.checkHost('127.0.0.1', port).allowed, true);
+      assert.equal(policy.checkResolved('registry.internal', '192.168.1.1', port).allowed, true);
+      assert.equal(policy.checkResolved('x.test', '10.1.1.1', port).allowed, true);
+    }
+    assert.equal(policy.checkHost('127.0.0.2', 5000).allowed, false);
+  });
+
   it('can refuse everything that is not allow-listed, ports included', () => {
     const policy = new AddressPolicy({ allowPublic: false, allow: ['ghcr.io'] });
     assert.equal(policy.checkHost('ghcr.io', 443).allowed, true);
@@ -227,6 +237,8 @@ describe('address policy', () => {
     ['127.0.0.1:0', /invalid port/],
     ['127.0.0.1:65536', /invalid port/],
     ['registry.internal:', /neither a host name/],
+    ['registry.internal:**', /neither a host name/],
+    ['*:*', /neither a host name/],
     ['[registry.internal]:5000', /neither a host name/],
   ];
   for (const [entry, message] of invalid) {

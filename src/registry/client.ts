@@ -556,10 +556,15 @@ export class RegistryClient {
     response.body.destroy();
     const status = response.status;
     const details = { registry: ref.registry, repository: ref.repository, status };
+    // After a redirect the answer came from elsewhere (storage); say so, without its query string.
+    const who =
+      response.url.origin === new URL(endpoint.base).origin
+        ? endpoint.label
+        : `${endpoint.label} (redirected to ${response.url.host})`;
     const make = (reason: RegistryErrorReason, text: string, retryable = false): RegistryError =>
       new RegistryError(
         reason,
-        `${endpoint.label} answered ${status} for ${what} in repository ${ref.repository}: ${text}`,
+        `${who} answered ${status} for ${what} in repository ${ref.repository}: ${text}`,
         {
           ...details,
           retryable,

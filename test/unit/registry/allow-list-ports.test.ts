@@ -245,6 +245,10 @@ describe('registry allow list with ports', () => {
         }),
       );
       assert.equal(err.reason, 'Unauthorized');
+      assert.match(
+        err.message,
+        new RegExp(`^registry ${registry.host} \\(redirected to ${storage.host}\\) answered 401`),
+      );
       assert.ok(storage.requests.length >= 1, 'the redirect was followed');
       assert.deepEqual(
         storage.requests.filter((r) => r.authorization !== undefined),

@@ -25,7 +25,8 @@ read directly from its registry.
 Options:
   -o, --format <format>          cyclonedx, json or table (default table)
       --platform <os/arch[/v]>   platform to pick from a multi-platform image (default linux/amd64)
-      --allow-registry <host>    allow a registry on a loopback/private address (host[:port] or CIDR);
+      --allow-registry <host>    allow a registry on a loopback/private address (host[:port] or
+                                 CIDR[:port]; without a port only 443 and 80, :* any port);
                                  repeatable. Public registries are always allowed.
       --plain-http <host[:port]> speak plain HTTP (no TLS) to this registry; repeatable
       --docker-config <path>     credentials from a docker config.json (auths entries)
@@ -116,6 +117,11 @@ function hint(failure: ImageAnalysisFailure): string {
     return ` [if ${failure.registry} speaks plain HTTP, use --plain-http ${failure.registry}]`;
   if (failure.reason !== 'RegistryNotAllowed') return '';
   if (failure.message.includes('plain HTTP')) return ` [use --plain-http ${failure.registry}]`;
+  // A refused token realm or redirect target is another host:port than the registry.
+  const realm = /^token realm (\S+) of /.exec(failure.message)?.[1];
+  if (realm !== undefined) return ` [use --allow-registry ${realm} if this token realm is trusted]`;
+  const target = / redirected to (\S+), which is not allowed/.exec(failure.message)?.[1];
+  if (target !== undefined) return ` [use --allow-registry ${target} if this redirect target is trusted]`;
   return ` [use --allow-registry ${failure.registry} if this registry is trusted]`;
 }
 

@@ -25,7 +25,10 @@ export interface RegistryHostSettings {
 
 /** The operator's registry settings, file and flags merged. */
 export interface RegistrySettings {
-  /** Non-public hosts, IP addresses or CIDRs that may be contacted (`host[:port]` accepted, port ignored). */
+  /**
+   * Non-public hosts, IP addresses or CIDRs that may be contacted, as `entry[:port]`:
+   * with a port exactly that port, without one only 443 and 80 (see AddressPolicy).
+   */
   allow: string[];
   /** Whether public registries may be contacted (default true). */
   allowPublic: boolean;
@@ -59,19 +62,9 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** The host part of `host[:port]`, `[v6]:port` or a CIDR, as the address policy judges it. */
-export function allowEntryHost(entry: string): string {
-  const e = entry.trim();
-  if (e.includes('/')) return e;
-  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(e);
-  if (bracketed !== null) return bracketed[1] ?? e;
-  const hostPort = /^([^:]+):\d+$/.exec(e);
-  return hostPort !== null ? (hostPort[1] ?? e) : e;
-}
-
 function checkAllowEntries(entries: readonly string[]): string | undefined {
   try {
-    new AddressPolicy({ allow: entries.map(allowEntryHost) });
+    new AddressPolicy({ allow: entries });
     return undefined;
   } catch (err) {
     return err instanceof Error ? err.message : String(err);
@@ -269,7 +262,7 @@ export async function toRegistryClientConfig(
     };
   }
   return {
-    policy: { allow: settings.allow.map(allowEntryHost), allowPublic: settings.allowPublic },
+    policy: { allow: [...settings.allow], allowPublic: settings.allowPublic },
     hosts,
     timeouts: settings.timeouts,
     ...(settings.maxManifestBytes === undefined ? {} : { maxManifestBytes: settings.maxManifestBytes }),

@@ -2,18 +2,31 @@
 // from pod specs that any namespace user writes, so without this rule the operator
 // could be steered at cloud metadata services (169.254.169.254), the API server or
 // other in-cluster services. By default any public address is allowed and loopback,
-// link-local, private, unspecified, multicast and reserved ranges are refused unless
-// configuration allows a host name, an address or a CIDR explicitly. Pure: the
+// link-local, private, unspecified, multicast, documentation and reserved ranges are
+// refused (also when an IPv6 form embeds such an IPv4 address) unless configuration
+// allows a host name, an address or a CIDR explicitly, each on its own port. Pure: the
 // transport calls it for the literal host and again for every resolved address.
 import { isIP } from 'node:net';
 
 export type AddressCategory =
-  'public' | 'loopback' | 'private' | 'link-local' | 'unspecified' | 'multicast' | 'shared' | 'reserved';
+  | 'public'
+  | 'loopback'
+  | 'private'
+  | 'link-local'
+  | 'unspecified'
+  | 'multicast'
+  | 'shared'
+  | 'reserved'
+  | 'documentation';
 
 export type PolicyVerdict = { allowed: true } | { allowed: false; reason: string };
 
 export interface AddressPolicyConfig {
-  /** Host names (exact or `*.suffix`), IP addresses or CIDRs that may be contacted even if not public. */
+  /**
+   * Host names (exact or `*.suffix`), IP addresses or CIDRs that may be contacted even
+   * if not public, each with an optional `:port` (`[v6]:port` for IPv6); without a port
+   * an entry covers only 443 and 80 (DEFAULT_ALLOWED_PORTS), with `:*` every port.
+   */
   readonly allow?: readonly string[];
   /** Whether public addresses are allowed at all (default true); false means "only the allow list". */
   readonly allowPublic?: boolean;
@@ -27,6 +40,7 @@ const categoryWords: Record<Exclude<AddressCategory, 'public'>, string> = {
   multicast: 'multicast',
   shared: 'shared (carrier-grade NAT)',
   reserved: 'reserved',
+  documentation: 'documentation-range',
 };
 
 interface Cidr {
@@ -111,25 +125,66 @@ const blockedRanges: ReadonlyArray<[string, Exclude<AddressCategory, 'public'>]>
   ['100.64.0.0/10', 'shared'],
   ['169.254.0.0/16', 'link-local'],
   ['192.0.0.0/24', 'reserved'],
+  ['192.0.2.0/24', 'documentation'],
+  ['192.88.99.0/24', 'reserved'],
   ['198.18.0.0/15', 'reserved'],
+  ['198.51.100.0/24', 'documentation'],
+  ['203.0.113.0/24', 'documentation'],
   ['224.0.0.0/4', 'multicast'],
   ['240.0.0.0/4', 'reserved'],
   ['::/128', 'unspecified'],
   ['::1/128', 'loopback'],
   ['fe80::/10', 'link-local'],
+  // Deprecated site-local (RFC 3879), still routed inside some networks like fc00::/7.
+  ['fec0::/10', 'private'],
   ['fc00::/7', 'private'],
   ['ff00::/8', 'multicast'],
   ['64:ff9b:1::/48', 'private'],
   ['100::/64', 'reserved'],
+  ['2001:db8::/32', 'documentation'],
+  ['3fff::/20', 'documentation'],
 ];
 const blockedCidrs = blockedRanges.map(([text, category]) => ({ cidr: parseCidr(text) as Cidr, category }));
+
+/**
+ * IPv6 forms that carry an IPv4 address a translator or tunnel relays to; each is
+ * judged by the IPv4 address it reaches, so `64:ff9b::a9fe:a9fe` is as link-local as
+ * 169.254.169.254. Checked after the IPv6 table, so `::` and `::1` keep their meaning.
+ */
+const embeddingRanges: ReadonlyArray<[string, (ip: Uint8Array) => Uint8Array[]]> = [
+  // IPv4-compatible ::a.b.c.d (RFC 4291, deprecated but still parsed by stacks).
+  ['::/96', (ip) => [ip.slice(12, 16)]],
+  // SIIT ::ffff:0:a.b.c.d (RFC 2765).
+  ['::ffff:0:0:0/96', (ip) => [ip.slice(12, 16)]],
+  // NAT64 well-known prefix 64:ff9b::/96 (RFC 6052).
+  ['64:ff9b::/96', (ip) => [ip.slice(12, 16)]],
+  // 6to4 2002:AABB:CCDD::/48 (RFC 3056): the IPv4 address sits in bits 16-48.
+  ['2002::/16', (ip) => [ip.slice(2, 6)]],
+  // Teredo 2001:0::/32 (RFC 4380): server IPv4 in bits 32-64, client IPv4 inverted in the last 32.
+  ['2001::/32', (ip) => [ip.slice(4, 8), ip.slice(12, 16).map((b) => b ^ 0xff)]],
+];
+const embeddingCidrs = embeddingRanges.map(([text, decode]) => ({ cidr: parseCidr(text) as Cidr, decode }));
+
+function categoryOf(ip: Uint8Array): AddressCategory {
+  for (const { cidr, category } of blockedCidrs) if (inCidr(ip, cidr)) return category;
+  if (ip.length === 16) {
+    for (const { cidr, decode } of embeddingCidrs) {
+      if (!inCidr(ip, cidr)) continue;
+      // Any embedded address that is not public makes the whole address not public.
+      for (const v4 of decode(ip)) {
+        const category = categoryOf(v4);
+        if (category !== 'public') return category;
+      }
+      return 'public';
+    }
+  }
+  return 'public';
+}
 
 /** The category of an IP literal, or undefined when the text is not an IP address. */
 export function classifyAddress(address: string): AddressCategory | undefined {
   const ip = parseIp(address);
-  if (ip === undefined) return undefined;
-  for (const { cidr, category } of blockedCidrs) if (inCidr(ip, cidr)) return category;
-  return 'public';
+  return ip === undefined ? undefined : categoryOf(ip);
 }
 
 function normalizeHostName(host: string): string {
@@ -142,67 +197,161 @@ function isLocalhostName(host: string): boolean {
   return h === 'localhost' || h.endsWith('.localhost');
 }
 
+/**
+ * The ports an allow entry written without a port covers: HTTPS and HTTP defaults only.
+ * A bare `registry.internal` must not open every service on that host (etcd, kubelet,
+ * admin ports) to whoever writes an image reference or answers with a redirect or a
+ * token realm; a registry elsewhere is named with its port, `registry.internal:5000`.
+ */
+export const DEFAULT_ALLOWED_PORTS: readonly number[] = [443, 80];
+
+/**
+ * `host:*` admits every port: an explicit opt-in for hosts where anything listening is
+ * a trusted registry (a developer's or a test's loopback registry on a random port).
+ * Stored as 0, a port nothing connects to.
+ */
+const ANY_PORT = 0;
+
+const HOST_NAME =
+  /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$/;
+
+type AllowTarget =
+  | { readonly kind: 'cidr'; readonly cidr: Cidr }
+  | { readonly kind: 'name'; readonly name: string }
+  | { readonly kind: 'suffix'; readonly suffix: string };
+
+interface AllowRule {
+  readonly target: AllowTarget;
+  /** The ports it covers. */
+  readonly ports: readonly number[];
+}
+
+/** Parses `host`, `host:port`, `*.suffix[:port]`, `a.b.c.d[:port]`, `[v6][:port]`, a bare IPv6 address, or `cidr[:port]`. */
+function parseAllowEntry(entry: string): AllowRule | string {
+  const invalid = `registry allow list entry "${entry}" is neither a host name, an IP address nor a CIDR (with an optional :port)`;
+  const text = entry.trim();
+  let host = text;
+  let portText: string | undefined;
+  const bracketed = /^\[([^\]]+)\](?::([^:]*))?$/.exec(text);
+  const cidrPort = /^([^/]+\/\d{1,3}):([^:]*)$/.exec(text);
+  const hostPort = /^([^:]+):([^:]*)$/.exec(text);
+  if (bracketed !== null) [host, portText] = [bracketed[1] ?? '', bracketed[2]];
+  else if (cidrPort !== null) [host, portText] = [cidrPort[1] ?? '', cidrPort[2]];
+  else if (hostPort !== null) [host, portText] = [hostPort[1] ?? '', hostPort[2]];
+  let ports = DEFAULT_ALLOWED_PORTS;
+  if (portText === '*') ports = [ANY_PORT];
+  else if (portText !== undefined) {
+    if (!/^\d+$/.test(portText)) return invalid;
+    const port = Number(portText);
+    if (port < 1 || port > 65535) return `registry allow list entry "${entry}" has an invalid port (1-65535)`;
+    ports = [port];
+  }
+  const cidr = parseCidr(host);
+  if (cidr !== undefined) return { target: { kind: 'cidr', cidr }, ports };
+  if (bracketed !== null) return invalid;
+  if (host.startsWith('*.')) {
+    // `*.` alone would become the empty suffix, which every host name ends with.
+    const suffix = host.slice(2);
+    if (!HOST_NAME.test(suffix))
+      return `registry allow list entry "${entry}" is not a valid wildcard: write "*." followed by a domain, e.g. "*.corp.example"`;
+    return { target: { kind: 'suffix', suffix: `.${normalizeHostName(suffix)}` }, ports };
+  }
+  if (!HOST_NAME.test(host)) return invalid;
+  return { target: { kind: 'name', name: normalizeHostName(host) }, ports };
+}
+
+function covers(ports: readonly number[], port: number): boolean {
+  return ports.includes(port) || ports.includes(ANY_PORT);
+}
+
+function describePorts(ports: readonly number[]): string {
+  const list = [...new Set(ports)].sort((a, b) => a - b);
+  return list.length === 1 ? `port ${list[0]}` : `ports ${list.join(', ')}`;
+}
+
+/**
+ * The verdicts of the allow list and the address ranges. Every check takes the port
+ * that will be connected to: an allow entry admits its host only on its own port (or
+ * on 443/80 when it names none). Public addresses need no entry, on any port, unless
+ * `allowPublic` is false. An IPv6 address that embeds an IPv4 one (NAT64, 6to4,
+ * Teredo, ...) is classified by what it embeds, but matched against the allow list
+ * only as written: allowing 10.0.0.0/8 does not allow 2002:a00:1:: too.
+ */
 export class AddressPolicy {
-  private readonly allowedCidrs: Cidr[] = [];
-  private readonly allowedNames: string[] = [];
-  private readonly allowedSuffixes: string[] = [];
+  private readonly rules: AllowRule[] = [];
   private readonly allowPublic: boolean;
 
   constructor(config: AddressPolicyConfig = {}) {
     this.allowPublic = config.allowPublic ?? true;
     for (const entry of config.allow ?? []) {
-      const cidr = parseCidr(entry);
-      if (cidr !== undefined) this.allowedCidrs.push(cidr);
-      else if (entry.startsWith('*.')) this.allowedSuffixes.push(normalizeHostName(entry.slice(1)));
-      else if (/^[A-Za-z0-9.-]+$/.test(entry)) this.allowedNames.push(normalizeHostName(entry));
-      else
-        throw new Error(
-          `registry allow list entry "${entry}" is neither a host name, an IP address nor a CIDR`,
-        );
+      const rule = parseAllowEntry(entry);
+      if (typeof rule === 'string') throw new Error(rule);
+      this.rules.push(rule);
     }
   }
 
-  /** Whether configuration names this host explicitly (then its resolved addresses are trusted too). */
-  isHostNameAllowed(host: string): boolean {
+  private namePorts(host: string): number[] {
     const h = normalizeHostName(host);
-    return this.allowedNames.includes(h) || this.allowedSuffixes.some((s) => h.endsWith(s));
+    return this.rules.flatMap(({ target, ports }) =>
+      (target.kind === 'name' && target.name === h) || (target.kind === 'suffix' && h.endsWith(target.suffix))
+        ? ports
+        : [],
+    );
   }
 
-  private checkIp(ip: Uint8Array, category: AddressCategory): PolicyVerdict {
-    if (this.allowedCidrs.some((c) => inCidr(ip, c))) return { allowed: true };
-    if (category === 'public') {
-      return this.allowPublic
-        ? { allowed: true }
-        : { allowed: false, reason: 'only allow-listed registries may be contacted' };
-    }
+  private ipPorts(ip: Uint8Array): number[] {
+    return this.rules.flatMap(({ target, ports }) =>
+      target.kind === 'cidr' && inCidr(ip, target.cidr) ? ports : [],
+    );
+  }
+
+  /** Whether configuration names this host for this port (then its resolved addresses are trusted too). */
+  isHostNameAllowed(host: string, port: number): boolean {
+    return covers(this.namePorts(host), port);
+  }
+
+  private checkIp(ip: Uint8Array, category: AddressCategory, port: number, shown: string): PolicyVerdict {
+    const ports = this.ipPorts(ip);
+    if (covers(ports, port)) return { allowed: true };
+    if (category === 'public' && this.allowPublic) return { allowed: true };
+    if (ports.length > 0)
+      return { allowed: false, reason: `${shown} is allow-listed only on ${describePorts(ports)}` };
+    if (category === 'public')
+      return { allowed: false, reason: 'only allow-listed registries may be contacted' };
     return { allowed: false, reason: `${categoryWords[category]} addresses are blocked` };
   }
 
-  /** Judges the host as written in a reference or redirect (before any DNS). */
-  checkHost(host: string): PolicyVerdict {
+  /** Judges the host as written in a reference, redirect or token realm (before any DNS), for `port`. */
+  checkHost(host: string, port: number): PolicyVerdict {
     const ip = parseIp(host);
-    if (ip !== undefined) return this.checkIp(ip, classifyAddress(host) ?? 'public');
-    if (this.isHostNameAllowed(host)) return { allowed: true };
+    if (ip !== undefined) return this.checkIp(ip, categoryOf(ip), port, host);
+    if (this.isHostNameAllowed(host, port)) return { allowed: true };
     if (isLocalhostName(host)) {
       // Judged as the loopback address it must resolve to, so allowing 127.0.0.1 allows it.
-      const verdict = this.checkIp(Uint8Array.of(127, 0, 0, 1), 'loopback');
+      const verdict = this.checkIp(Uint8Array.of(127, 0, 0, 1), 'loopback', port, '127.0.0.1');
       if (!verdict.allowed)
         return { allowed: false, reason: `${host} is a loopback name, and ${verdict.reason}` };
       return verdict;
     }
-    if (!this.allowPublic) return { allowed: false, reason: 'only allow-listed registries may be contacted' };
+    const ports = this.namePorts(host);
+    if (!this.allowPublic) {
+      return ports.length > 0
+        ? { allowed: false, reason: `${host} is allow-listed only on ${describePorts(ports)}` }
+        : { allowed: false, reason: 'only allow-listed registries may be contacted' };
+    }
     return { allowed: true };
   }
 
-  /** Judges one address that a host name resolved to; this is what is actually connected to. */
-  checkResolved(host: string, address: string): PolicyVerdict {
-    if (this.isHostNameAllowed(host)) return { allowed: true };
+  /** Judges one address that a host name resolved to, for `port`; this is what is actually connected to. */
+  checkResolved(host: string, address: string, port: number): PolicyVerdict {
+    if (this.isHostNameAllowed(host, port)) return { allowed: true };
     const ip = parseIp(address);
-    const category = classifyAddress(address);
-    if (ip === undefined || category === undefined)
-      return { allowed: false, reason: `${host} resolved to an unparsable address` };
-    const verdict = this.checkIp(ip, category);
+    if (ip === undefined) return { allowed: false, reason: `${host} resolved to an unparsable address` };
+    const category = categoryOf(ip);
+    const verdict = this.checkIp(ip, category, port, address);
     if (verdict.allowed || category === 'public') return verdict;
-    return { allowed: false, reason: `${host} resolves to ${address}, and ${verdict.reason}` };
+    const named = this.namePorts(host);
+    const hint = named.length > 0 ? ` (${host} is allow-listed only on ${describePorts(named)})` : '';
+    return { allowed: false, reason: `${host} resolves to ${address}, and ${verdict.reason}${hint}` };
   }
 }

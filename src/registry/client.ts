@@ -354,7 +354,10 @@ export class RegistryClient {
       throw err instanceof RegistryError ? err : this.bodyError(err, ctx);
     });
     const expected = digestProblem(reference) === undefined ? reference : undefined;
-    const digest = computeDigest(bytes, expected === undefined ? 'sha256' : digestAlgorithm(expected));
+    const digest =
+      expected === undefined
+        ? canonicalDigest(bytes, response)
+        : computeDigest(bytes, digestAlgorithm(expected));
     if (expected !== undefined && digest !== expected) {
       throw new RegistryError(
         'DigestMismatch',
@@ -428,7 +431,9 @@ export class RegistryClient {
         if (authorization === 'refused') break;
         if (round > 0 && authorization === undefined) break;
         const response = await send(authorization?.header);
-        if (response.status !== 401) return response;
+        // A 401 from a redirect target is another host:port's challenge: answering it would
+        // hand this registry's credentials (or a token for them) to a realm that host names.
+        if (response.status !== 401 || response.url.origin !== new URL(origin).origin) return response;
         response.body.destroy();
         lastResponse = response;
         const header = response.headers['www-authenticate'];
@@ -494,11 +499,14 @@ export class RegistryClient {
     }
     if (service !== '') url.searchParams.set('service', service);
     url.searchParams.set('scope', scope);
+    // The realm is judged by the address policy like any host:port (the transport refuses
+    // it before connecting), so the pull secret reaches only realms the policy allows.
     const response = await this.transport.request({
       method: 'GET',
       url,
       headers: credential === undefined ? {} : { authorization: basicAuthorization(credential) },
       registry: ctx.ref.registry,
+      label: `token realm ${url.host} of ${ctx.endpoint.label}`,
     });
     if (response.status === 401 || response.status === 403) {
       response.body.destroy();
@@ -548,10 +556,15 @@ export class RegistryClient {
     response.body.destroy();
     const status = response.status;
     const details = { registry: ref.registry, repository: ref.repository, status };
+    // After a redirect the answer came from elsewhere (storage); say so, without its query string.
+    const who =
+      response.url.origin === new URL(endpoint.base).origin
+        ? endpoint.label
+        : `${endpoint.label} (redirected to ${response.url.host})`;
     const make = (reason: RegistryErrorReason, text: string, retryable = false): RegistryError =>
       new RegistryError(
         reason,
-        `${endpoint.label} answered ${status} for ${what} in repository ${ref.repository}: ${text}`,
+        `${who} answered ${status} for ${what} in repository ${ref.repository}: ${text}`,
         {
           ...details,
           retryable,
@@ -567,6 +580,24 @@ export class RegistryClient {
       return make('TooManyRedirects', 'a redirect without a usable Location');
     return make('UnexpectedStatus', 'unexpected answer');
   }
+}
+
+/**
+ * The digest of a manifest fetched by tag: sha256, unless the registry's
+ * Docker-Content-Digest names another algorithm (a sha512-canonical registry) and the
+ * bytes really have that digest. Then it is the digest the kubelet reports as the
+ * pod's imageID, and a tag resolves to the same digest by HEAD and by GET. A header
+ * that does not match is ignored, not an error: many registries get it wrong.
+ */
+function canonicalDigest(bytes: Buffer, response: TransportResponse): string {
+  const raw = response.headers['docker-content-digest'];
+  const header = Array.isArray(raw) ? raw[0] : raw;
+  const algorithm = header === undefined ? undefined : digestAlgorithm(header);
+  if (algorithm !== undefined && algorithm !== 'sha256') {
+    const digest = computeDigest(bytes, algorithm);
+    if (digest === header) return digest;
+  }
+  return computeDigest(bytes, 'sha256');
 }
 
 function sameChallenge(a: AuthChallenge | undefined, b: AuthChallenge): boolean {

@@ -24,7 +24,11 @@ export interface Clock {
 
 export const systemClock: Clock = {
   now: () => Date.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms).unref?.()),
+  // The timer stays referenced: a caller awaiting a backoff is pending work, and an
+  // unref'd timer as its only handle lets the event loop empty, so `shipshape sbom`
+  // exited with 13 ("unsettled top-level await") in the middle of a retry. The waits
+  // are bounded by RetryConfig (maxDelayMs, maxRetryAfterMs) and the rate limits.
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };
 
 export interface RegistryHostConfig {
@@ -86,6 +90,8 @@ export interface TransportRequest {
   readonly headers?: Readonly<Record<string, string>>;
   /** The registry as the user named it, for messages and limits. */
   readonly registry: string;
+  /** How messages name the first hop when it is not the registry itself (e.g. its token realm). */
+  readonly label?: string;
   readonly timeouts?: Partial<TransportTimeouts>;
 }
 
@@ -321,11 +327,9 @@ export class RegistryTransport implements HttpTransport {
     const headers: Record<string, string> = { ...request.headers };
     if (this.config.userAgent !== undefined) headers['user-agent'] = this.config.userAgent;
     const origin = url.origin;
+    const first = request.label ?? `registry ${request.registry}`;
     for (let hop = 0; ; hop++) {
-      const label =
-        hop === 0
-          ? `registry ${request.registry}`
-          : `registry ${request.registry} redirected to ${url.host}, which`;
+      const label = hop === 0 ? first : `${first} redirected to ${url.host}, which`;
       const response = await this.withRetries(
         request.method,
         url,
@@ -369,7 +373,8 @@ export class RegistryTransport implements HttpTransport {
           { registry: request.registry },
         );
       }
-      // Credentials belong to the registry's origin; storage backends get signed URLs instead.
+      // Credentials belong to the scheme://host:port they were issued for; storage backends
+      // get signed URLs instead, and once dropped they stay dropped for later hops.
       if (next.origin !== origin) delete headers['authorization'];
       url = next;
     }
@@ -431,13 +436,16 @@ export class RegistryTransport implements HttpTransport {
   }
 
   /** The connection's DNS step: resolve, keep only allowed addresses, connect to exactly those. */
-  private lookupFor(label: string, registry: string): LookupFunction {
+  private lookupFor(label: string, registry: string, port: number): LookupFunction {
     return (hostname, options, callback) => {
       this.resolve(hostname).then(
         (addresses) => {
           const family = options.family === 4 || options.family === 6 ? options.family : undefined;
           const candidates = addresses.filter((a) => family === undefined || a.family === family);
-          const verdicts = candidates.map((a) => ({ a, v: this.policy.checkResolved(hostname, a.address) }));
+          const verdicts = candidates.map((a) => ({
+            a,
+            v: this.policy.checkResolved(hostname, a.address, port),
+          }));
           const allowed = verdicts.filter((x) => x.v.allowed).map((x) => x.a);
           const first = allowed[0];
           if (first === undefined) {
@@ -513,7 +521,9 @@ export class RegistryTransport implements HttpTransport {
       throw this.notAllowed(label, registry, `plain HTTP to ${url.host} is not configured`);
     }
     const hostname = stripBrackets(url.hostname);
-    const verdict = this.policy.checkHost(hostname);
+    // The port that is connected to is part of what the policy judges: URL drops default ports.
+    const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
+    const verdict = this.policy.checkHost(hostname, port);
     if (!verdict.allowed) throw this.notAllowed(label, registry, verdict.reason);
 
     await this.rateLimit(registry);
@@ -527,11 +537,11 @@ export class RegistryTransport implements HttpTransport {
         method,
         protocol: url.protocol,
         hostname,
-        port: url.port === '' ? undefined : Number(url.port),
+        port,
         path: `${url.pathname}${url.search}`,
         headers,
         agent: this.agentFor(url),
-        lookup: this.lookupFor(label, registry),
+        lookup: this.lookupFor(label, registry, port),
         ...(url.protocol === 'https:' ? { servername: hostname } : {}),
       });
       let settled = false;

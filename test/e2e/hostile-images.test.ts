@@ -80,7 +80,7 @@ function ok(result: ImageAnalysis): Extract<ImageAnalysis, { ok: true }> {
 
 function loopback(hosts: string[], extra: Partial<RegistryClientConfig> = {}): RegistryClientConfig {
   return {
-    policy: { allow: ['127.0.0.1'] },
+    policy: { allow: ['127.0.0.1:*'] },
     hosts: Object.fromEntries(hosts.map((h) => [h, { plainHttp: true }])),
     retry: { maxAttempts: 1 },
     ...extra,

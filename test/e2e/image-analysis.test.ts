@@ -45,7 +45,7 @@ const CONFIG = { config: { User: '10001', Env: ['PATH=/usr/bin', 'NODE_ENV=produ
 
 function clientConfig(...hosts: string[]): RegistryClientConfig {
   return {
-    policy: { allow: ['127.0.0.1'] },
+    policy: { allow: ['127.0.0.1:*'] },
     hosts: Object.fromEntries(hosts.map((h) => [h, { plainHttp: true }])),
     retry: { maxAttempts: 2, baseDelayMs: 50 },
   };

@@ -165,7 +165,7 @@ describe('inventory accuracy against Trivy', function () {
 
   before(() => {
     client = new RegistryClient({
-      config: { policy: { allow: ['127.0.0.1'] }, hosts: { [registryHost()]: { plainHttp: true } } },
+      config: { policy: { allow: ['127.0.0.1:*'] }, hosts: { [registryHost()]: { plainHttp: true } } },
     });
   });
 

@@ -103,7 +103,7 @@ describe('operator image analysis', function () {
       '--namespace=shipshape-system',
       '--leader-elect=false',
       '--log-level=warn',
-      `--allow-registry=127.0.0.1`,
+      `--allow-registry=127.0.0.1:*`,
       `--plain-http=${registry.host}`,
     ]);
     await operator.waitReady();

@@ -101,7 +101,8 @@ export function layerTar(entries: TarEntry[]): Buffer {
 /** Client configuration for a registry on 127.0.0.1 over plain HTTP, without retries. */
 export function loopbackConfig(extra: Partial<RegistryClientConfig> = {}): RegistryClientConfig {
   return {
-    policy: { allow: ['127.0.0.1'] },
+    // Test registries listen on random ports; an entry without a port would admit 443/80 only.
+    policy: { allow: ['127.0.0.1:*'] },
     hosts: { '127.0.0.1': { plainHttp: true } },
     retry: { maxAttempts: 1 },
     ...extra,

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 
 import {
-  allowEntryHost,
   applyRegistryFlags,
   defaultRegistrySettings,
   parseRegistrySettings,
@@ -17,9 +16,9 @@ describe('registry configuration', () => {
     assert.deepEqual(config.policy, { allow: [], allowPublic: true });
     assert.deepEqual(config.hosts, {});
     const policy = new AddressPolicy(config.policy);
-    assert.equal(policy.checkHost('127.0.0.1').allowed, false);
-    assert.equal(policy.checkHost('169.254.169.254').allowed, false);
-    assert.equal(policy.checkHost('ghcr.io').allowed, true);
+    assert.equal(policy.checkHost('127.0.0.1', 443).allowed, false);
+    assert.equal(policy.checkHost('169.254.169.254', 80).allowed, false);
+    assert.equal(policy.checkHost('ghcr.io', 443).allowed, true);
   });
 
   it('reads allow lists, per-host settings, timeouts and limits from YAML', async () => {
@@ -45,7 +44,7 @@ describe('registry configuration', () => {
       Buffer.from(`PEM of ${path}`),
     );
     assert.deepEqual(config.policy, {
-      allow: ['registry.internal', '10.20.0.0/16', '127.0.0.1'],
+      allow: ['registry.internal', '10.20.0.0/16', '127.0.0.1:5000'],
       allowPublic: true,
     });
     assert.deepEqual(config.hosts?.['registry.internal:5000'], {
@@ -61,11 +60,30 @@ describe('registry configuration', () => {
     assert.deepEqual(config.platform, { os: 'linux', architecture: 'arm64', variant: 'v8' });
   });
 
-  it('judges host:port allow entries by their host', () => {
-    assert.equal(allowEntryHost('127.0.0.1:5000'), '127.0.0.1');
-    assert.equal(allowEntryHost('[::1]:5000'), '::1');
-    assert.equal(allowEntryHost('registry.internal'), 'registry.internal');
-    assert.equal(allowEntryHost('10.0.0.0/8'), '10.0.0.0/8');
+  it('keeps the port of host:port allow entries, from the file and from flags', async () => {
+    const parsed = parseRegistrySettings('allow: ["127.0.0.1:5000", "[::1]:5001"]', 'registries.yaml');
+    assert.ok(parsed.ok, parsed.ok ? '' : parsed.error);
+    const flagged = applyRegistryFlags(parsed.settings, { allow: ['registry.internal:5002', '10.0.0.0/8'] });
+    assert.ok(flagged.ok, flagged.ok ? '' : flagged.error);
+    const config = await toRegistryClientConfig(flagged.settings, noCa);
+    const policy = new AddressPolicy(config.policy);
+    assert.equal(policy.checkHost('127.0.0.1', 5000).allowed, true);
+    assert.equal(policy.checkHost('127.0.0.1', 5001).allowed, false, 'the port is not dropped');
+    assert.equal(policy.checkHost('::1', 5001).allowed, true);
+    assert.equal(policy.checkHost('::1', 5000).allowed, false);
+    assert.equal(policy.checkResolved('registry.internal', '10.1.1.1', 5002).allowed, true);
+    assert.equal(policy.checkResolved('registry.internal', '192.168.1.1', 5003).allowed, false);
+    assert.equal(policy.checkResolved('x.test', '10.1.1.1', 443).allowed, true);
+    assert.equal(policy.checkResolved('x.test', '10.1.1.1', 5000).allowed, false);
+  });
+
+  it('refuses a wildcard allow entry that would match every host', () => {
+    const parsed = parseRegistrySettings('allow: ["*."]', 'registries.yaml');
+    assert.ok(!parsed.ok);
+    assert.match(parsed.error, /registries.yaml: .*"\*\." is not a valid wildcard/);
+    const flagged = applyRegistryFlags(defaultRegistrySettings(), { allow: ['*.'] });
+    assert.ok(!flagged.ok);
+    assert.match(flagged.error, /--allow-registry: .*not a valid wildcard/);
   });
 
   it('refuses unknown fields, bad allow entries and bad numbers, naming the file', () => {
@@ -94,7 +112,7 @@ describe('registry configuration', () => {
     });
     assert.ok(merged.ok);
     const config = await toRegistryClientConfig(merged.settings, async () => Buffer.from('pem'));
-    assert.deepEqual(config.policy?.allow, ['127.0.0.1']);
+    assert.deepEqual(config.policy?.allow, ['127.0.0.1:5000']);
     assert.deepEqual(config.hosts?.['127.0.0.1:5000'], { plainHttp: true });
     assert.deepEqual(config.hosts?.['docker.io'], { mirrors: ['mirror.internal:5000'] });
     assert.deepEqual(config.hosts?.['r.internal'], { ca: Buffer.from('pem') });

@@ -41,9 +41,12 @@ class FakeClock implements Clock {
   }
 }
 
+/** Servers started by the current test: the loopback allow list names each one's host:port. */
+const started: TestServer[] = [];
+
 function loopbackConfig(extra: Partial<RegistryClientConfig> = {}): RegistryClientConfig {
   return {
-    policy: { allow: ['127.0.0.1'] },
+    policy: { allow: started.map((s) => s.host) },
     hosts: { '127.0.0.1': { plainHttp: true } },
     ...extra,
   };
@@ -119,12 +122,14 @@ describe('RegistryClient against a registry on 127.0.0.1', function () {
   });
   afterEach(async () => {
     clients.splice(0).forEach((c) => c.close());
+    started.splice(0);
     await Promise.all(servers.splice(0).map((s) => s.close()));
   });
 
   async function serve(registry: FakeRegistry): Promise<TestServer> {
     const server = await startRegistry(registry);
     servers.push(server);
+    started.push(server);
     return server;
   }
   async function serveRaw(
@@ -132,6 +137,7 @@ describe('RegistryClient against a registry on 127.0.0.1', function () {
   ): Promise<TestServer> {
     const server = await startServer(handler);
     servers.push(server);
+    started.push(server);
     return server;
   }
   function client(
@@ -723,7 +729,7 @@ describe('RegistryClient against a registry on 127.0.0.1', function () {
           { address: '127.0.0.1', family: 4 },
         ];
         const config = {
-          policy: { allow: ['127.0.0.1/32'] },
+          policy: { allow: [`127.0.0.1/32:${server.port}`] },
           hosts: { 'registry.internal.test': { plainHttp: true } },
         };
         const c = new RegistryClient({

@@ -15,23 +15,35 @@ export interface TestServer {
   readonly port: number;
   readonly host: string;
   readonly requests: RecordedRequest[];
+  /** TCP connections accepted so far: 0 proves nothing was even attempted against this listener. */
+  readonly connections: number;
   close(): Promise<void>;
 }
 
 export type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
-export async function startServer(handler: Handler): Promise<TestServer> {
+/** Starts an HTTP server on a loopback address (127.0.0.1 unless another 127/8 one is asked for). */
+export async function startServer(handler: Handler, address = '127.0.0.1'): Promise<TestServer> {
+  if (!address.startsWith('127.')) throw new Error('test servers listen on loopback only');
   const requests: RecordedRequest[] = [];
+  let connections = 0;
   const server = http.createServer((req, res) => {
     requests.push({ method: req.method ?? '', url: req.url ?? '', authorization: req.headers.authorization });
     handler(req, res);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  server.on('connection', () => connections++);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, address, resolve);
+  });
   const port = (server.address() as AddressInfo).port;
   return {
     port,
-    host: `127.0.0.1:${port}`,
+    host: `${address}:${port}`,
     requests,
+    get connections() {
+      return connections;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -174,10 +186,13 @@ export class FakeRegistry {
   }
 }
 
-/** Starts a FakeRegistry on 127.0.0.1. */
-export async function startRegistry(registry: FakeRegistry): Promise<TestServer> {
+/** Starts a FakeRegistry on 127.0.0.1 (or another loopback address). */
+export async function startRegistry(registry: FakeRegistry, address = '127.0.0.1'): Promise<TestServer> {
   let base = '';
-  const server = await startServer(registry.handler(() => base));
+  const server = await startServer(
+    registry.handler(() => base),
+    address,
+  );
   base = `http://${server.host}`;
   return server;
 }

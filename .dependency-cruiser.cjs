@@ -1,3 +1,5 @@
+/* eslint-env node */
+/* global module */
 // Layering of src/ (see ARCHITECTURE.md): each folder may import only the
 // folders listed for it, so no arrow runs from a lower layer to a higher one.
 // Lowest first: runtime (the domain-free framework: clock, queues, caches,
@@ -14,9 +16,33 @@ const layers = {
   image: ['api', 'runtime', 'registry', 'sbom', 'policy', 'vuln', 'signature'],
   report: ['runtime', 'api', 'policy', 'sbom', 'image'],
   metrics: ['runtime', 'api'],
-  controllers: ['api', 'runtime', 'policy', 'registry', 'sbom', 'vuln', 'signature', 'image', 'report', 'metrics'],
+  controllers: [
+    'api',
+    'runtime',
+    'policy',
+    'registry',
+    'sbom',
+    'vuln',
+    'signature',
+    'image',
+    'report',
+    'metrics',
+  ],
   webhook: ['api', 'runtime', 'policy', 'registry', 'image', 'report', 'metrics', 'controllers'],
-  cli: ['api', 'runtime', 'policy', 'registry', 'sbom', 'vuln', 'signature', 'image', 'report', 'metrics', 'controllers', 'webhook'],
+  cli: [
+    'api',
+    'runtime',
+    'policy',
+    'registry',
+    'sbom',
+    'vuln',
+    'signature',
+    'image',
+    'report',
+    'metrics',
+    'controllers',
+    'webhook',
+  ],
 };
 const rootFiles = '^src/[^/]+\\.ts$'; // version.ts: a leaf every layer may read
 

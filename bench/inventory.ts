@@ -47,7 +47,11 @@ function clientConfig(registry: string): RegistryClientConfig {
   const host = registry.replace(/:\d+$/, '');
   const local = classifyAddress(host) === 'loopback' || host === 'localhost';
   return local
-    ? { policy: { allow: [registry] }, hosts: { [registry]: { plainHttp: true } }, blobTimeoutMs: 30 * 60_000 }
+    ? {
+        policy: { allow: [registry] },
+        hosts: { [registry]: { plainHttp: true } },
+        blobTimeoutMs: 30 * 60_000,
+      }
     : {};
 }
 

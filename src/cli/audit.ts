@@ -225,7 +225,12 @@ function auditWorkloads(
     const withNamespace = { ...object, metadata: { ...object.metadata, namespace } };
     const applicable = matchingPolicies(
       policies,
-      policyTargetOf({ namespace, namespaceLabels: namespaceLabels.get(namespace), kind: object.kind, template }),
+      policyTargetOf({
+        namespace,
+        namespaceLabels: namespaceLabels.get(namespace),
+        kind: object.kind,
+        template,
+      }),
     );
     const findings = evaluateWorkload(withNamespace, applicable).sort(
       (a, b) => compareSeverity(a.severity, b.severity) || a.ruleId.localeCompare(b.ruleId),

@@ -165,7 +165,10 @@ export async function runOperator(args: string[], io: CliIO): Promise<number> {
     (error: unknown) => error,
   );
 
-  const ended = await Promise.race([signalled.then((signal) => ({ signal })), startFailed.then((error) => ({ error }))]);
+  const ended = await Promise.race([
+    signalled.then((signal) => ({ signal })),
+    startFailed.then((error) => ({ error })),
+  ]);
   if ('error' in ended) {
     log.error('operator failed to start', { error: String(ended.error) });
     io.stderr.write(`shipshape operator: failed to start: ${String(ended.error)}\n`);

@@ -83,7 +83,11 @@ export class Manager {
       onChange: (resource, type, object) => this.onChange(resource, type, object),
       metricsFor: (resource) => informerMetricsFor(metrics, resource),
       onError: (error, resource) =>
-        log.warn('informer failed; restarting', { controller: 'informer', resource, error: errorText(error) }),
+        log.warn('informer failed; restarting', {
+          controller: 'informer',
+          resource,
+          error: errorText(error),
+        }),
       idleTimeoutMs: options.informerIdleTimeoutMs,
     });
     this.events = new EventRecorder({
@@ -114,7 +118,11 @@ export class Manager {
       isExcludedNamespace: (namespace) => options.excludedNamespaces.has(namespace),
     });
     this.fanOut = new PolicyFanOut(this.cache, this.reconciler.workloads);
-    const policyStatus = new PolicyStatusReconciler(this.cache, index, customObjectsPolicyStatusClient(kubeConfig));
+    const policyStatus = new PolicyStatusReconciler(
+      this.cache,
+      index,
+      customObjectsPolicyStatusClient(kubeConfig),
+    );
     this.workloadController = this.controller('workload', this.reconciler, options.workers);
     this.policyController = this.controller('policy', {
       reconcile: async (key) => void (await policyStatus.reconcile(key)),
@@ -153,7 +161,8 @@ export class Manager {
             log.info('stopped leading', { controller: 'leader-election', identity: options.identity });
             await this.stopControllers();
           },
-          onNewLeader: (identity) => log.info('leader observed', { controller: 'leader-election', leader: identity }),
+          onNewLeader: (identity) =>
+            log.info('leader observed', { controller: 'leader-election', leader: identity }),
         },
         onError: (error) =>
           log.warn('leader election call failed', { controller: 'leader-election', error: errorText(error) }),
@@ -212,12 +221,17 @@ export class Manager {
     this.imageController?.start();
     // A new leader reconciles everything once; what it already knows of images is published.
     for (const key of this.reconciler.workloads.all()) this.enqueueWorkload(key);
-    for (const policy of this.reconciler.policies()) this.policyController.enqueueAfter(policyName(policy), 2000);
+    for (const policy of this.reconciler.policies())
+      this.policyController.enqueueAfter(policyName(policy), 2000);
     for (const digest of this.options.images?.knownDigests() ?? []) this.imageController?.enqueue(digest);
   }
 
   private async stopControllers(): Promise<void> {
-    await Promise.all([this.workloadController.stop(), this.policyController.stop(), this.imageController?.stop()]);
+    await Promise.all([
+      this.workloadController.stop(),
+      this.policyController.stop(),
+      this.imageController?.stop(),
+    ]);
   }
 
   private enqueueWorkload(key: WorkloadKey): void {
@@ -227,7 +241,9 @@ export class Manager {
   /** A scan result changed: the image controller takes analysed digests; a failure requeues its workloads. */
   private imageResult(result: ImageResult): void {
     if (result.digest !== undefined && this.imageController) this.imageController.enqueue(result.digest);
-    else for (const key of this.reconciler.workloads.using(result.image, result.namespace)) this.enqueueWorkload(key);
+    else
+      for (const key of this.reconciler.workloads.using(result.image, result.namespace))
+        this.enqueueWorkload(key);
   }
 
   /** Event handlers only enqueue keys. */

@@ -66,7 +66,8 @@ const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 export function trimMetadata(metadata: V1ObjectMeta | undefined): V1ObjectMeta {
   if (metadata === undefined) return {};
   const { managedFields: _managed, annotations, ...rest } = metadata;
-  if (annotations === undefined || !(LAST_APPLIED in annotations)) return annotations ? { ...rest, annotations } : rest;
+  if (annotations === undefined || !(LAST_APPLIED in annotations))
+    return annotations ? { ...rest, annotations } : rest;
   const { [LAST_APPLIED]: _applied, ...kept } = annotations;
   return Object.keys(kept).length > 0 ? { ...rest, annotations: kept } : rest;
 }
@@ -111,7 +112,9 @@ export function trimPod(object: KubernetesObject): KubernetesObject {
       : {
           status: {
             ...(status.phase === undefined ? {} : { phase: status.phase }),
-            ...(status.containerStatuses ? { containerStatuses: status.containerStatuses.map(trimStatus) } : {}),
+            ...(status.containerStatuses
+              ? { containerStatuses: status.containerStatuses.map(trimStatus) }
+              : {}),
             ...(status.initContainerStatuses
               ? { initContainerStatuses: status.initContainerStatuses.map(trimStatus) }
               : {}),
@@ -138,7 +141,10 @@ export function trimWorkload(object: KubernetesObject): KubernetesObject {
   } as KubernetesObject;
 }
 
-const trimAll = (object: KubernetesObject): KubernetesObject => ({ ...object, metadata: trimMetadata(object.metadata) });
+const trimAll = (object: KubernetesObject): KubernetesObject => ({
+  ...object,
+  metadata: trimMetadata(object.metadata),
+});
 
 type AnyList = Promise<KubernetesListObject<KubernetesObject>>;
 
@@ -150,64 +156,66 @@ const custom = (plural: string) => (kc: KubeConfig) => () =>
 const workloadIndexers = { [INDEX.owner]: byOwner, [INDEX.image]: byImage };
 
 /** Workload kinds that can be the top controller of pods, and Pod itself. */
-export const WORKLOAD_RESOURCES: readonly WatchedResource[] = ([
-  {
-    kind: 'Pod',
-    apiVersion: 'v1',
-    path: '/api/v1/pods',
-    namespaced: true,
-    list: (kc) => () => kc.makeApiClient(CoreV1Api).listPodForAllNamespaces(),
-  },
-  {
-    kind: 'ReplicationController',
-    apiVersion: 'v1',
-    path: '/api/v1/replicationcontrollers',
-    namespaced: true,
-    list: (kc) => () => kc.makeApiClient(CoreV1Api).listReplicationControllerForAllNamespaces(),
-  },
-  {
-    kind: 'ReplicaSet',
-    apiVersion: 'apps/v1',
-    path: '/apis/apps/v1/replicasets',
-    namespaced: true,
-    list: (kc) => () => kc.makeApiClient(AppsV1Api).listReplicaSetForAllNamespaces(),
-  },
-  {
-    kind: 'Deployment',
-    apiVersion: 'apps/v1',
-    path: '/apis/apps/v1/deployments',
-    namespaced: true,
-    list: (kc) => () => kc.makeApiClient(AppsV1Api).listDeploymentForAllNamespaces(),
-  },
-  {
-    kind: 'StatefulSet',
-    apiVersion: 'apps/v1',
-    path: '/apis/apps/v1/statefulsets',
-    namespaced: true,
-    list: (kc) => () => kc.makeApiClient(AppsV1Api).listStatefulSetForAllNamespaces(),
-  },
-  {
-    kind: 'DaemonSet',
-    apiVersion: 'apps/v1',
-    path: '/apis/apps/v1/daemonsets',
-    namespaced: true,
-    list: (kc) => () => kc.makeApiClient(AppsV1Api).listDaemonSetForAllNamespaces(),
-  },
-  {
-    kind: 'Job',
-    apiVersion: 'batch/v1',
-    path: '/apis/batch/v1/jobs',
-    namespaced: true,
-    list: (kc) => () => kc.makeApiClient(BatchV1Api).listJobForAllNamespaces(),
-  },
-  {
-    kind: 'CronJob',
-    apiVersion: 'batch/v1',
-    path: '/apis/batch/v1/cronjobs',
-    namespaced: true,
-    list: (kc) => () => kc.makeApiClient(BatchV1Api).listCronJobForAllNamespaces(),
-  },
-] satisfies WatchedResource[]).map((resource) =>
+export const WORKLOAD_RESOURCES: readonly WatchedResource[] = (
+  [
+    {
+      kind: 'Pod',
+      apiVersion: 'v1',
+      path: '/api/v1/pods',
+      namespaced: true,
+      list: (kc) => () => kc.makeApiClient(CoreV1Api).listPodForAllNamespaces(),
+    },
+    {
+      kind: 'ReplicationController',
+      apiVersion: 'v1',
+      path: '/api/v1/replicationcontrollers',
+      namespaced: true,
+      list: (kc) => () => kc.makeApiClient(CoreV1Api).listReplicationControllerForAllNamespaces(),
+    },
+    {
+      kind: 'ReplicaSet',
+      apiVersion: 'apps/v1',
+      path: '/apis/apps/v1/replicasets',
+      namespaced: true,
+      list: (kc) => () => kc.makeApiClient(AppsV1Api).listReplicaSetForAllNamespaces(),
+    },
+    {
+      kind: 'Deployment',
+      apiVersion: 'apps/v1',
+      path: '/apis/apps/v1/deployments',
+      namespaced: true,
+      list: (kc) => () => kc.makeApiClient(AppsV1Api).listDeploymentForAllNamespaces(),
+    },
+    {
+      kind: 'StatefulSet',
+      apiVersion: 'apps/v1',
+      path: '/apis/apps/v1/statefulsets',
+      namespaced: true,
+      list: (kc) => () => kc.makeApiClient(AppsV1Api).listStatefulSetForAllNamespaces(),
+    },
+    {
+      kind: 'DaemonSet',
+      apiVersion: 'apps/v1',
+      path: '/apis/apps/v1/daemonsets',
+      namespaced: true,
+      list: (kc) => () => kc.makeApiClient(AppsV1Api).listDaemonSetForAllNamespaces(),
+    },
+    {
+      kind: 'Job',
+      apiVersion: 'batch/v1',
+      path: '/apis/batch/v1/jobs',
+      namespaced: true,
+      list: (kc) => () => kc.makeApiClient(BatchV1Api).listJobForAllNamespaces(),
+    },
+    {
+      kind: 'CronJob',
+      apiVersion: 'batch/v1',
+      path: '/apis/batch/v1/cronjobs',
+      namespaced: true,
+      list: (kc) => () => kc.makeApiClient(BatchV1Api).listCronJobForAllNamespaces(),
+    },
+  ] satisfies WatchedResource[]
+).map((resource) =>
   resource.kind === 'Pod'
     ? { ...resource, transform: trimPod, indexers: { ...workloadIndexers, [INDEX.digest]: byDigest } }
     : { ...resource, transform: trimWorkload, indexers: workloadIndexers },

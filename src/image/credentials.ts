@@ -206,7 +206,6 @@ export interface ScanCredentials {
 
 export type CredentialsFor = (namespace: string, podSpec: ScannedPodSpec) => Promise<ScanCredentials>;
 
-
 /**
  * The cache key of a scan: the image as written plus which pull secrets apply
  * (namespace, service account, the pod's secret names sorted). Names only, never contents.
@@ -214,7 +213,6 @@ export type CredentialsFor = (namespace: string, podSpec: ScannedPodSpec) => Pro
 export function imageScanKey(namespace: string, podSpec: ScannedPodSpec, image: string): string {
   return JSON.stringify([namespace, serviceAccountOf(podSpec), podSecretNames(podSpec), image]);
 }
-
 
 /** Production credentials: the pod's and its service account's pull secrets, read through CoreV1Api. */
 export function pullCredentialsFromApi(api: SecretReader, operatorSecret?: SecretRef): CredentialsFor {
@@ -234,7 +232,6 @@ export function pullCredentialsFromApi(api: SecretReader, operatorSecret?: Secre
     };
   };
 }
-
 
 export function serviceAccountOf(podSpec: ScannedPodSpec): string {
   return podSpec.serviceAccountName !== undefined && podSpec.serviceAccountName !== ''
@@ -273,7 +270,9 @@ const MAX_REMEMBERED = 512;
 /** Reuses the credentials of one namespace + service account + secret names for a minute. */
 export function remembered(credentialsFor: CredentialsFor, now: () => number = Date.now): CredentialsFor {
   // Ages are checked here rather than with lru-cache's ttl, so the injected clock may start at 0.
-  const cache = new LRUCache<string, { at: number; value: Promise<ScanCredentials> }>({ max: MAX_REMEMBERED });
+  const cache = new LRUCache<string, { at: number; value: Promise<ScanCredentials> }>({
+    max: MAX_REMEMBERED,
+  });
   return (namespace, podSpec) => {
     const key = imageScanKey(namespace, podSpec, '');
     const hit = cache.get(key);
@@ -287,4 +286,3 @@ export function remembered(credentialsFor: CredentialsFor, now: () => number = D
     return value;
   };
 }
-

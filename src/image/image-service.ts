@@ -190,7 +190,9 @@ export class ImageService {
     this.retryableFailureTtlMs = options.retryableFailureTtlMs ?? DEFAULT_RETRYABLE_FAILURE_TTL_MS;
     this.rescanIntervalMs = options.rescanIntervalMs ?? DEFAULT_RESCAN_INTERVAL_MS;
     this.entries = new LRUCache({ max: Math.max(1, options.maxTrackedImages ?? DEFAULT_MAX_TRACKED_IMAGES) });
-    this.digests = new LRUCache({ max: Math.max(1, options.maxTrackedDigests ?? DEFAULT_MAX_TRACKED_DIGESTS) });
+    this.digests = new LRUCache({
+      max: Math.max(1, options.maxTrackedDigests ?? DEFAULT_MAX_TRACKED_DIGESTS),
+    });
     this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
     this.platform = options.platform;
     this.logger = options.logger;
@@ -365,7 +367,12 @@ export class ImageService {
     references.delete(image);
     references.add(image);
     while (references.size > MAX_REFERENCES_PER_DIGEST) references.delete(references.values().next().value!);
-    this.digests.set(status.digest, { summary: status.summary, facts: status.facts, references, analyzedAt: now });
+    this.digests.set(status.digest, {
+      summary: status.summary,
+      facts: status.facts,
+      references,
+      analyzedAt: now,
+    });
   }
 
   private finish(entry: TrackedImage, outcome: { status: SettledStatus; retryable: boolean }): void {
@@ -425,5 +432,3 @@ function sameStatus(a: SettledStatus, b: SettledStatus): boolean {
   }
   return false;
 }
-
-

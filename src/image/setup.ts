@@ -63,7 +63,10 @@ export interface ImageServiceSettings extends Omit<AnalyzerSettings, 'credential
   logger?: AnalyzerLogger;
 }
 
-export async function createImageService(kc: KubeConfig, settings: ImageServiceSettings): Promise<ImageService> {
+export async function createImageService(
+  kc: KubeConfig,
+  settings: ImageServiceSettings,
+): Promise<ImageService> {
   const { analyzer } = await createImageAnalyzer(settings);
   let operatorSecret: { namespace: string; name: string } | undefined;
   if (settings.operatorPullSecret !== undefined) {

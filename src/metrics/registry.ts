@@ -177,6 +177,7 @@ export function leaderMetricsFor(metrics: ShipshapeMetrics) {
 
 export function eventMetricsFor(metrics: ShipshapeMetrics) {
   return {
-    recorded: (type: string, reason: string, result: EventResultLabel) => metrics.events.inc({ type, reason, result }),
+    recorded: (type: string, reason: string, result: EventResultLabel) =>
+      metrics.events.inc({ type, reason, result }),
   };
 }

@@ -8,10 +8,14 @@ import type { PolicyTarget } from './match.js';
 import type { PodTemplate } from './workload.js';
 
 /** Images of every container of a pod spec: init, regular and ephemeral, in that order. */
-export function podImages(spec: Pick<V1PodSpec, 'initContainers' | 'containers' | 'ephemeralContainers'>): string[] {
-  return [...(spec.initContainers ?? []), ...(spec.containers ?? []), ...(spec.ephemeralContainers ?? [])].map(
-    (c) => c.image ?? '',
-  );
+export function podImages(
+  spec: Pick<V1PodSpec, 'initContainers' | 'containers' | 'ephemeralContainers'>,
+): string[] {
+  return [
+    ...(spec.initContainers ?? []),
+    ...(spec.containers ?? []),
+    ...(spec.ephemeralContainers ?? []),
+  ].map((c) => c.image ?? '');
 }
 
 export interface PolicyTargetInput {

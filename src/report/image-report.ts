@@ -125,4 +125,3 @@ function mergeReferences(current: readonly string[], earlier: readonly string[])
   }
   return [...kept].sort();
 }
-

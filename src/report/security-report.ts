@@ -260,7 +260,6 @@ function ownerReferenceTo(workload: KubernetesObject): V1OwnerReference {
   };
 }
 
-
 /** Label values are at most 63 characters of [A-Za-z0-9_.-]. */
 function labelValue(value: string): string {
   const cleaned = value.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 63);

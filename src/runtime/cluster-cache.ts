@@ -168,7 +168,9 @@ export class ClusterCache implements ObjectStore {
     for (const key of found.keys(value)) {
       const slash = key.indexOf('/');
       const object =
-        slash < 0 ? this.get<T>(kind, undefined, key) : this.get<T>(kind, key.slice(0, slash), key.slice(slash + 1));
+        slash < 0
+          ? this.get<T>(kind, undefined, key)
+          : this.get<T>(kind, key.slice(0, slash), key.slice(slash + 1));
       if (object) objects.push(object);
     }
     return objects;

@@ -10,7 +10,12 @@ import {
   sameImageReportStatus,
   type ImageReportInput,
 } from '../../report/image-report.js';
-import { StatusObjectWriter, statusOf, type WriteOutcome, type WriteResult } from '../../runtime/status-writer.js';
+import {
+  StatusObjectWriter,
+  statusOf,
+  type WriteOutcome,
+  type WriteResult,
+} from '../../runtime/status-writer.js';
 
 /** The calls the writer makes; CustomObjectsApi fits, tests pass a fake. */
 export interface ImageReportClient {

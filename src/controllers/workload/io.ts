@@ -50,4 +50,3 @@ export class ReportWriter extends StatusObjectWriter<SecurityReport> {
     super(client, sameSpec, sameStatus, onWrite);
   }
 }
-

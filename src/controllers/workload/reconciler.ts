@@ -12,7 +12,12 @@ import { matchingPolicies } from '../../policy/match.js';
 import { policyTargetOf } from '../../policy/target.js';
 import { podTemplateOf, type WorkloadObject } from '../../policy/workload.js';
 import type { EventSpec } from '../../runtime/event-recorder.js';
-import { buildSecurityReport, findingIdentity, isViolation, sameReport } from '../../report/security-report.js';
+import {
+  buildSecurityReport,
+  findingIdentity,
+  isViolation,
+  sameReport,
+} from '../../report/security-report.js';
 import { reportedAnalysisOf, type ImageStatus } from '../../image/image-service.js';
 import type { ObjectStore } from '../../runtime/cluster-cache.js';
 import { systemClock, type Clock } from '../../runtime/clock.js';
@@ -99,7 +104,10 @@ export class WorkloadReconciler {
       template,
     });
     const images = target.images ?? [];
-    const policies: CompiledPolicy[] = matchingPolicies(this.policies().map(safeCompile).filter(isDefined), target);
+    const policies: CompiledPolicy[] = matchingPolicies(
+      this.policies().map(safeCompile).filter(isDefined),
+      target,
+    );
     const existing = this.latestReport(key, workload);
     if (policies.length === 0 && !existing) {
       this.deps.policiesTouched(this.deps.index.delete(keyText));

@@ -27,7 +27,10 @@ function taskFor(schedule: string): ScheduledTask | undefined {
 }
 
 /** Milliseconds from `nowMs` until the soonest of `schedules` fires, or undefined when none is valid. */
-export function msUntilNextRescan(schedules: Iterable<string>, nowMs: number = Date.now()): number | undefined {
+export function msUntilNextRescan(
+  schedules: Iterable<string>,
+  nowMs: number = Date.now(),
+): number | undefined {
   let soonest: number | undefined;
   for (const schedule of schedules) {
     const next = taskFor(schedule)?.getNextRuns(1)[0];

@@ -71,7 +71,8 @@ export class Workloads {
       const next: { kind: string; name: string }[] = [];
       for (const owner of owners) {
         const value = ownerIndexValue(owner.kind, key.namespace, owner.name);
-        for (const pod of this.store.byIndex<V1Pod & KubernetesObject>('Pod', INDEX.owner, value)) pods.push(pod);
+        for (const pod of this.store.byIndex<V1Pod & KubernetesObject>('Pod', INDEX.owner, value))
+          pods.push(pod);
         for (const kind of INTERMEDIATE_KINDS) {
           for (const child of this.store.byIndex(kind, INDEX.owner, value)) {
             if (child.metadata?.name) next.push({ kind, name: child.metadata.name });

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import type http from 'node:http';
 import { gzipSync } from 'node:zlib';
 
 import {

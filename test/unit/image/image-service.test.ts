@@ -444,7 +444,12 @@ describe('reportedAnalysisOf', () => {
     assert.deepEqual(reportedAnalysisOf({ state: 'Pending' }), { analysis: 'Pending' });
     const analysis = success('nginx:1.27');
     assert.deepEqual(
-      reportedAnalysisOf({ state: 'Analyzed', digest: DIGEST_A, facts: analysis.facts, summary: summaryOf(analysis) }),
+      reportedAnalysisOf({
+        state: 'Analyzed',
+        digest: DIGEST_A,
+        facts: analysis.facts,
+        summary: summaryOf(analysis),
+      }),
       { analysis: 'Analyzed', os: 'debian 12', packages: 3 },
     );
     const long = reportedAnalysisOf({ state: 'Failed', reason: 'Unauthorized', message: 'x'.repeat(2000) });
@@ -459,7 +464,12 @@ describe('reportedAnalysisOf', () => {
       { image: 'a:1', ...reportedAnalysisOf({ state: 'Pending' }) },
       {
         image: 'b:1',
-        ...reportedAnalysisOf({ state: 'Analyzed', digest: DIGEST_A, facts: analysis.facts, summary: summaryOf(analysis) }),
+        ...reportedAnalysisOf({
+          state: 'Analyzed',
+          digest: DIGEST_A,
+          facts: analysis.facts,
+          summary: summaryOf(analysis),
+        }),
       },
       {
         image: 'c:1',

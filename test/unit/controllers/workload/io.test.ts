@@ -4,7 +4,11 @@ import type { SecurityReport } from '../../../../src/api/report-types.js';
 import type { ReportWriteResult } from '../../../../src/metrics/registry.js';
 import { podTemplateOf } from '../../../../src/policy/workload.js';
 import { evaluateWorkload } from '../../../../src/policy/evaluate.js';
-import { customObjectsReportClient, ReportWriter, type ReportClient } from '../../../../src/controllers/workload/io.js';
+import {
+  customObjectsReportClient,
+  ReportWriter,
+  type ReportClient,
+} from '../../../../src/controllers/workload/io.js';
 import { statusOf } from '../../../../src/runtime/status-writer.js';
 import { buildSecurityReport, WORKLOAD_KIND_LABEL } from '../../../../src/report/security-report.js';
 import {

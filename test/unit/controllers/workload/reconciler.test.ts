@@ -233,7 +233,7 @@ describe('WorkloadReconciler', () => {
       ]);
     });
 
-    it('finds the pods of a workload through the cache\'s owner index', async () => {
+    it("finds the pods of a workload through the cache's owner index", async () => {
       const web = deployment('web', rootSpec);
       const rs = replicaSetOf(web);
       store.put(securityPolicy('default'), web, rs);
@@ -250,6 +250,53 @@ describe('WorkloadReconciler', () => {
       store.remove('Pod', NAMESPACE, running.metadata?.name ?? '');
       await reconciler.reconcile('Deployment/shop/web');
       assert.equal(report()?.spec.containers?.[0]?.digest, undefined, 'the deleted pod no longer counts');
+    });
+
+    it('asks to run again at the next rescan of a matching policy, and only then', async () => {
+      store.put(
+        securityPolicy('nightly', { rescan: { schedule: '*/5 * * * *' } }),
+        deployment('web', rootSpec),
+      );
+      const result = await reconciler.reconcile('Deployment/shop/web');
+      assert.ok(result.requeueAfter !== undefined, 'a scheduled policy requeues the workload');
+      assert.ok(
+        result.requeueAfter >= 1000 && result.requeueAfter <= 5 * 60_000,
+        `${result.requeueAfter} ms`,
+      );
+
+      store.remove('SecurityPolicy', NAMESPACE, 'nightly');
+      store.put(securityPolicy('plain'));
+      const byDefault = await reconciler.reconcile('Deployment/shop/web');
+      assert.ok(
+        byDefault.requeueAfter !== undefined && byDefault.requeueAfter <= 6 * 60 * 60_000,
+        'the CRD default schedule (every six hours) applies',
+      );
+
+      store.remove('SecurityPolicy', NAMESPACE, 'plain');
+      const unmatched = await reconciler.reconcile('Deployment/shop/web');
+      assert.equal(unmatched.requeueAfter, undefined, 'no policy, no rescan');
+    });
+
+    it('finds the workloads that run a digest through the pod and image indexes', async () => {
+      const web = deployment('web', rootSpec);
+      const rs = replicaSetOf(web);
+      const running = pod('web-5d8f7c-x2x9z', rootSpec, rs, {
+        web: `docker-pullable://nginx@${NGINX_DIGEST}`,
+      });
+      const api2 = deployment(
+        'api',
+        { containers: [rootContainer('api', 'ghcr.io/acme/api:2')] },
+        { app: 'api' },
+      );
+      store.put(web, rs, running, api2);
+      const workloads = reconciler.workloads;
+      assert.deepEqual(workloads.running(NGINX_DIGEST), [
+        { kind: 'Deployment', namespace: NAMESPACE, name: 'web' },
+      ]);
+      assert.deepEqual(workloads.running(`sha256:${'f'.repeat(64)}`, ['ghcr.io/acme/api:2']), [
+        { kind: 'Deployment', namespace: NAMESPACE, name: 'api' },
+      ]);
+      assert.deepEqual(workloads.using('ghcr.io/acme/api:2', 'elsewhere'), []);
     });
 
     it('writes nothing and says nothing when evaluated again without a change', async () => {

@@ -1,4 +1,3 @@
-/* eslint-env node */
 /* global module */
 // Layering of src/ (see ARCHITECTURE.md): each folder may import only the
 // folders listed for it, so no arrow runs from a lower layer to a higher one.

@@ -56,7 +56,10 @@ function deployment(name: string, compliant: boolean): V1Deployment {
 
 describe('operator reconcile loop', function () {
   this.timeout(240_000);
-  const ns = `e2e-reconcile-${Date.now().toString(36)}`;
+  // Each test gets a namespace and policy of its own, so none depends on what an earlier one left.
+  const run = Date.now().toString(36);
+  const namespaces: string[] = [];
+  let ns = '';
   let kc: KubeConfig;
   let core: CoreV1Api;
   let apps: AppsV1Api;
@@ -88,16 +91,31 @@ describe('operator reconcile loop', function () {
     apps = kc.makeApiClient(AppsV1Api);
     custom = kc.makeApiClient(CustomObjectsApi);
     await installCrds(kc);
-    for (const name of ['shipshape-system', ns]) await createReadyNamespace(core, name);
-    await createSecurityPolicy(custom, ns, 'best-practice', { enforcement: 'Audit' });
+    await createReadyNamespace(core, 'shipshape-system');
     operator = await startOperatorProcess(operatorArgs());
     await operator.waitReady();
   });
 
+  beforeEach(async () => {
+    ns = `e2e-reconcile-${run}-${namespaces.length}`;
+    namespaces.push(ns);
+    await createReadyNamespace(core, ns);
+    await createSecurityPolicy(custom, ns, 'best-practice', { enforcement: 'Audit' });
+  });
+
   after(async () => {
     await operator?.stop('SIGKILL');
-    await core.deleteNamespace({ name: ns }).catch(() => undefined);
+    for (const name of namespaces) await core.deleteNamespace({ name }).catch(() => undefined);
   });
+
+  /** Creates a Deployment and waits until its report says whether it complies. */
+  const reported = async (name: string, compliant: boolean): Promise<SecurityReport> => {
+    await apps.createNamespacedDeployment({ namespace: ns, body: deployment(name, compliant) });
+    return eventually(`the report of deployment ${name}`, async () => {
+      const r = await report(`deployment-${name}`).catch(() => undefined);
+      return r?.status?.compliant === compliant ? r : undefined;
+    });
+  };
 
   it('reports a violating Deployment within 10 s: report, Warning Event and metrics', async () => {
     const created = Date.now();
@@ -156,6 +174,7 @@ describe('operator reconcile loop', function () {
   });
 
   it('turns the report compliant with a Normal Event when the Deployment is fixed, and the metrics drop to zero', async () => {
+    await reported('web', false);
     const fixed = deployment('web', true);
     await apps.replaceNamespacedDeployment({ namespace: ns, name: 'web', body: fixed });
     const r = await eventually('a compliant report', async () => {
@@ -177,6 +196,7 @@ describe('operator reconcile loop', function () {
   });
 
   it('does not rewrite any report after a restart when nothing changed', async () => {
+    await reported('web', true);
     await apps.createNamespacedDeployment({ namespace: ns, body: deployment('api', false) });
     await eventually(
       'the api report',
@@ -196,8 +216,8 @@ describe('operator reconcile loop', function () {
     await eventually(
       'the restarted operator to evaluate the workloads',
       async () =>
-        ((await operator.metric('shipshape_report_writes_total', { result: 'unchanged' })) ?? 0) >= 0 &&
-        (await operator.metric('shipshape_workloads', { namespace: ns })) === 2,
+        ((await operator.metric('shipshape_reconcile_total', { controller: 'workload', result: 'success' })) ??
+          0) >= 2 && (await operator.metric('shipshape_workloads', { namespace: ns })) === 2,
     );
     await new Promise((r) => setTimeout(r, 3000));
     const after = new Map((await reports()).map((r) => [r.metadata.name, r.metadata.resourceVersion]));
@@ -207,6 +227,8 @@ describe('operator reconcile loop', function () {
   });
 
   it("garbage-collects the report with its Deployment, and drops a deleted policy's findings", async () => {
+    await reported('web', false);
+    await reported('api', false);
     await apps.deleteNamespacedDeployment({ namespace: ns, name: 'web', propagationPolicy: 'Background' });
     await eventually(
       'the web report to be garbage-collected',
@@ -234,6 +256,7 @@ describe('operator reconcile loop', function () {
   it('recovers from a 20 s API server outage without a restart', async function () {
     const cluster = localCluster();
     if (!cluster) this.skip();
+    await reported('api', false);
     await createSecurityPolicy(custom, ns, 'again');
     await eventually('the api report to show the new policy', async () =>
       (await report('deployment-api')).status?.policies?.includes(`${ns}/again`),

@@ -377,6 +377,11 @@ describe('RegistryClient against a registry on 127.0.0.1', function () {
       ];
       const c = client(loopbackConfig(), { credentialsFor: () => credentials });
       await c.getManifest(ref(`${server.host}/team/app:v1`));
+      // The token endpoint saw the rotated-away secret first, then the current one, and nothing else.
+      const basic = (user: string, password: string) =>
+        `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+      const tried = server.requests.filter((r) => r.authorization?.startsWith('Basic ')).map((r) => r.authorization);
+      assert.deepEqual(tried, [basic('old', 'rotated-away'), basic(USER, PASSWORD)]);
     });
 
     it('says that no pull secret matched when an anonymous pull is refused', async () => {

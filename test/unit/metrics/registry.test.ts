@@ -122,13 +122,13 @@ describe('Shipshape metrics registry', () => {
 
   it('counts tracked images by analysis state and drops a failure reason that no longer occurs to 0', async () => {
     const metrics = createMetrics({ defaultMetrics: false });
-    recordImageAnalyses(metrics, { pending: 1, analyzed: 2, failed: { ManifestUnknown: 3 } });
+    recordImageAnalyses(metrics, { pending: 1, analyzed: 2, failed: { NotFound: 3 } });
     let text = await metrics.registry.metrics();
     assert.match(text, /^shipshape_images\{analysis="pending"\} 1$/m);
     assert.match(text, /^shipshape_images\{analysis="analyzed"\} 2$/m);
-    assert.match(text, /^shipshape_images\{analysis="failed",reason="ManifestUnknown"\} 3$/m);
+    assert.match(text, /^shipshape_images\{analysis="failed",reason="NotFound"\} 3$/m);
     recordImageAnalyses(metrics, { pending: 0, analyzed: 5, failed: {} });
     text = await metrics.registry.metrics();
-    assert.match(text, /^shipshape_images\{analysis="failed",reason="ManifestUnknown"\} 0$/m);
+    assert.match(text, /^shipshape_images\{analysis="failed",reason="NotFound"\} 0$/m);
   });
 });

@@ -94,6 +94,15 @@ function asGrafanaSends(expr: string, vars: { namespace: string; policy: string 
     .replace(/\$\{?policy\}?/g, regexLiteral(vars.policy));
 }
 
+/** Why an expression over shipshape_images is empty when the operator never sets that gauge. */
+async function imagesHint(prometheus: PrometheusServer, expr: string): Promise<string> {
+  if (!expr.includes('shipshape_images')) return '';
+  const present = await prometheus.query('count(shipshape_images)');
+  return present.length > 0
+    ? ''
+    : ' (shipshape_images has no series at all: the operator must call recordImageAnalyses() when image analyses settle)';
+}
+
 const describeSeries = (samples: Sample[]) =>
   samples.map((s) => `${JSON.stringify(s.metric)} ${s.value}`).join('; ') || 'no series';
 
@@ -250,7 +259,10 @@ describe('alert rules and dashboard on a real Prometheus scraping the operator',
           );
           return;
         }
-        assert.ok(result.length > 0, `${name} returned no series for this scenario: ${rule.expr}`);
+        assert.ok(
+          result.length > 0,
+          `${name} returned no series for this scenario: ${rule.expr}${await imagesHint(prometheus, rule.expr)}`,
+        );
         if (NAMESPACED.has(name)) {
           assert.ok(
             result.some((s) => s.metric['namespace'] === ns),
@@ -285,7 +297,10 @@ describe('alert rules and dashboard on a real Prometheus scraping the operator',
           observed.push(
             `panel "${panel.title}" ${target.refId ?? ''}: ${result.length > 0 ? 'returns data' : 'EMPTY'} (${describeSeries(result)})`,
           );
-          assert.ok(result.length > 0, `panel "${panel.title}" shows nothing: ${expr}`);
+          assert.ok(
+            result.length > 0,
+            `panel "${panel.title}" shows nothing: ${expr}${await imagesHint(prometheus, expr)}`,
+          );
           const withoutFallback = expr.replace(/\s+or\s+vector\(0\)\s*$/, '');
           if (withoutFallback !== expr && !ZERO_UNTIL_FAILURE.has(panel.title)) {
             const live = await prometheus.query(withoutFallback);

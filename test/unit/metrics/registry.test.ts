@@ -114,10 +114,13 @@ describe('Shipshape metrics registry', () => {
   });
 
   it('writes finding severities as lower-case label values', () => {
-    assert.deepEqual(
-      (['Critical', 'High', 'Medium', 'Low', 'Info'] as const).map(severityLabel),
-      ['critical', 'high', 'medium', 'low', 'info'],
-    );
+    assert.deepEqual((['Critical', 'High', 'Medium', 'Low', 'Info'] as const).map(severityLabel), [
+      'critical',
+      'high',
+      'medium',
+      'low',
+      'info',
+    ]);
   });
 
   it('counts tracked images by analysis state and drops a failure reason that no longer occurs to 0', async () => {

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Debian packages the test suite needs beyond Go and Node: htpasswd (private
 # registry tests), debootstrap (real Debian rootfs for test images), rpm (a real
-# rpm SQLite database). Installs only what is missing.
+# rpm SQLite database), prometheus (a real Prometheus that scrapes the operator
+# in e2e, and promtool to check and unit-test the alert rules). Installs only
+# what is missing.
 set -euo pipefail
-declare -A wanted=([htpasswd]=apache2-utils [debootstrap]=debootstrap [rpm]=rpm [rpmbuild]=rpm)
+declare -A wanted=([htpasswd]=apache2-utils [debootstrap]=debootstrap [rpm]=rpm [rpmbuild]=rpm [prometheus]=prometheus [promtool]=prometheus)
 missing=()
 for cmd in "${!wanted[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${wanted[$cmd]}")

@@ -3,6 +3,7 @@
 // subtracting per workload, never rescanning) and answers per-policy summaries.
 import type { Gauge } from 'prom-client';
 import type { PolicySummary } from '../api/policy-types.js';
+import { severityLabel } from '../metrics/registry.js';
 import type { Finding } from '../policy/finding.js';
 import { isViolation } from '../report/security-report.js';
 
@@ -48,7 +49,7 @@ export class ComplianceIndex {
     };
     for (const f of outcome.findings) {
       if (!isViolation(f)) continue;
-      const label = [f.policy, f.ruleId, f.severity].join(SEP);
+      const label = [f.policy, f.ruleId, severityLabel(f.severity)].join(SEP);
       entry.violations.set(label, (entry.violations.get(label) ?? 0) + 1);
       entry.violationsByPolicy.set(f.policy, (entry.violationsByPolicy.get(f.policy) ?? 0) + 1);
     }

@@ -16,6 +16,7 @@ import {
   eventMetricsFor,
   informerMetricsFor,
   leaderMetricsFor,
+  recordImageAnalyses,
   recordReconcile,
   recordReportWrite,
   workQueueMetricsFor,
@@ -140,7 +141,10 @@ export class Manager {
           requeueWorkload: (key) => this.enqueueWorkload(key),
         }),
       );
-      images.subscribe((result) => this.imageResult(result));
+      images.subscribe((result) => {
+        recordImageAnalyses(metrics, images.analysisCounts());
+        this.imageResult(result);
+      });
     }
     if (options.leaderElection.enabled) {
       this.elector = new LeaderElector({

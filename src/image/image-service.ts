@@ -209,6 +209,18 @@ export class ImageService {
     this.listeners.push(listener);
   }
 
+  /** The tracked images by the state of their last analysis, failures by reason (for metrics). */
+  analysisCounts(): { pending: number; analyzed: number; failed: Record<string, number> } {
+    const counts = { pending: 0, analyzed: 0, failed: {} as Record<string, number> };
+    for (const entry of this.entries.values()) {
+      const status = entry.result?.status;
+      if (status === undefined) counts.pending++;
+      else if (status.state === 'Analyzed') counts.analyzed++;
+      else counts.failed[status.reason] = (counts.failed[status.reason] ?? 0) + 1;
+    }
+    return counts;
+  }
+
   /** Digests analysed and still remembered. */
   knownDigests(): string[] {
     return [...this.digests.keys()];

@@ -4,12 +4,56 @@
 // supervisor, leader elector and event recorder into these series. The adapters
 // are typed by shape, not by importing the runtime: metrics sit below it.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Severity } from '../api/severity.js';
 import { VERSION } from '../version.js';
 
-export type Compliance = 'compliant' | 'noncompliant' | 'unknown';
-export type ReconcileResultLabel = 'success' | 'error' | 'requeue' | 'terminal';
-export type ReportWriteResult = 'created' | 'updated' | 'unchanged' | 'conflict' | 'error';
-export type EventResultLabel = 'sent' | 'deduplicated' | 'ratelimited' | 'error';
+// The bounded label values, as constants: the alert rules, the dashboard and
+// their tests read them from here, so a query cannot select a value the
+// operator never writes.
+
+/**
+ * shipshape_violations{severity}: Prometheus label values are lower case, so
+ * a finding's severity (Critical, High, ...) is written through this table.
+ */
+export const SEVERITY_LABEL_VALUES = {
+  Critical: 'critical',
+  High: 'high',
+  Medium: 'medium',
+  Low: 'low',
+  Info: 'info',
+} as const satisfies Record<Severity, string>;
+export type SeverityLabel = (typeof SEVERITY_LABEL_VALUES)[Severity];
+
+/** The value of shipshape_violations{severity} for a finding of this severity. */
+export function severityLabel(severity: Severity): SeverityLabel {
+  return SEVERITY_LABEL_VALUES[severity];
+}
+
+export const COMPLIANCE_VALUES = ['compliant', 'noncompliant', 'unknown'] as const;
+export const RECONCILE_RESULT_VALUES = ['success', 'error', 'requeue', 'terminal'] as const;
+export const REPORT_WRITE_RESULT_VALUES = ['created', 'updated', 'unchanged', 'conflict', 'error'] as const;
+export const EVENT_RESULT_VALUES = ['sent', 'deduplicated', 'ratelimited', 'error'] as const;
+/** shipshape_images{analysis}: the state of the last analysis of each image the operator tracks. */
+export const IMAGE_ANALYSIS_VALUES = ['pending', 'analyzed', 'failed'] as const;
+
+export type Compliance = (typeof COMPLIANCE_VALUES)[number];
+export type ReconcileResultLabel = (typeof RECONCILE_RESULT_VALUES)[number];
+export type ReportWriteResult = (typeof REPORT_WRITE_RESULT_VALUES)[number];
+export type EventResultLabel = (typeof EVENT_RESULT_VALUES)[number];
+export type ImageAnalysisLabel = (typeof IMAGE_ANALYSIS_VALUES)[number];
+
+/**
+ * Every label whose values are a closed set, by metric. Labels not listed
+ * here carry names from the cluster (namespace, policy, rule, queue, ...).
+ */
+export const BOUNDED_LABEL_VALUES: Readonly<Record<string, Readonly<Record<string, readonly string[]>>>> = {
+  shipshape_violations: { severity: Object.values(SEVERITY_LABEL_VALUES) },
+  shipshape_workloads: { compliance: COMPLIANCE_VALUES },
+  shipshape_reconcile_total: { result: RECONCILE_RESULT_VALUES },
+  shipshape_report_writes_total: { result: REPORT_WRITE_RESULT_VALUES },
+  shipshape_events_total: { result: EVENT_RESULT_VALUES },
+  shipshape_images: { analysis: IMAGE_ANALYSIS_VALUES },
+};
 
 // Reconciles span milliseconds (cached) to minutes (first scan of a large image).
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
@@ -30,6 +74,7 @@ export interface ShipshapeMetrics {
   informerRestarts: Counter<'resource' | 'reason'>;
   reportWrites: Counter<'kind' | 'result'>;
   events: Counter<'type' | 'reason' | 'result'>;
+  images: Gauge<'analysis' | 'reason'>;
   leader: Gauge;
   buildInfo: Gauge<'version'>;
 }
@@ -125,6 +170,12 @@ export function createMetrics(options: MetricsOptions = {}): ShipshapeMetrics {
       labelNames: ['type', 'reason', 'result'] as const,
       registers,
     }),
+    images: new Gauge({
+      name: 'shipshape_images',
+      help: 'Images the operator tracks, by the state of their last analysis (pending, analyzed, failed) and, for failed ones, the reason.',
+      labelNames: ['analysis', 'reason'] as const,
+      registers,
+    }),
     leader: new Gauge({
       name: 'shipshape_leader',
       help: '1 while this replica holds the leader lease, else 0.',
@@ -152,6 +203,28 @@ export function recordReconcile(
   metrics.reconcileTotal.inc({ controller, result });
   metrics.reconcileDuration.observe({ controller }, seconds);
 }
+
+/**
+ * Sets shipshape_images from a count of the tracked images: `failed` counts
+ * by failure reason (a bounded set of CamelCase reasons). Counts absent from
+ * a call drop to 0, so an image that recovers clears its failure series.
+ */
+export function recordImageAnalyses(
+  metrics: ShipshapeMetrics,
+  counts: { pending: number; analyzed: number; failed: Readonly<Record<string, number>> },
+): void {
+  metrics.images.set({ analysis: 'pending' }, counts.pending);
+  metrics.images.set({ analysis: 'analyzed' }, counts.analyzed);
+  const reasons = failureReasonsSeen.get(metrics) ?? new Set<string>();
+  failureReasonsSeen.set(metrics, reasons);
+  for (const reason of Object.keys(counts.failed)) reasons.add(reason);
+  for (const reason of reasons) {
+    metrics.images.set({ analysis: 'failed', reason }, counts.failed[reason] ?? 0);
+  }
+}
+
+/** Failure reasons written so far, per registry, so a reason that no longer occurs is set to 0. */
+const failureReasonsSeen = new WeakMap<ShipshapeMetrics, Set<string>>();
 
 export function recordReportWrite(metrics: ShipshapeMetrics, kind: string, result: ReportWriteResult): void {
   metrics.reportWrites.inc({ kind, result });

@@ -57,8 +57,8 @@ describe('ComplianceIndex', () => {
       index.set('Deployment/shop/api', outcome(rootSpec));
 
       const series = await values(metrics.violations);
-      assert.equal(series['shop shop/default securityContext.runAsNonRoot High'], 2);
-      assert.equal(series['shop shop/default image.tag Medium'], 2);
+      assert.equal(series['shop shop/default securityContext.runAsNonRoot high'], 2);
+      assert.equal(series['shop shop/default image.tag medium'], 2);
       // Every finding of the root nginx is a violation of a rule of its own: two workloads, two each.
       assert.equal(Object.keys(series).length, web.findings.length);
       assert.ok(Object.values(series).every((v) => v === 2));
@@ -69,7 +69,7 @@ describe('ComplianceIndex', () => {
       const text = await metrics.registry.metrics();
       assert.match(
         text,
-        /^shipshape_violations\{namespace="shop",policy="shop\/default",rule="securityContext\.runAsNonRoot",severity="High"\} 1$/m,
+        /^shipshape_violations\{namespace="shop",policy="shop\/default",rule="securityContext\.runAsNonRoot",severity="high"\} 1$/m,
       );
       assert.match(text, /^shipshape_workloads\{namespace="shop",compliance="noncompliant"\} 1$/m);
     });
@@ -105,7 +105,7 @@ describe('ComplianceIndex', () => {
       index.set('Deployment/shop/web', outcome(rootSpec));
       index.set('Deployment/shop/web', outcome(hardenedSpec));
       const series = await values(metrics.violations);
-      assert.equal(series['shop shop/default securityContext.runAsNonRoot High'], 0);
+      assert.equal(series['shop shop/default securityContext.runAsNonRoot high'], 0);
       assert.ok(Object.values(series).every((v) => v === 0));
     });
 
@@ -114,8 +114,8 @@ describe('ComplianceIndex', () => {
       index.set('Deployment/shop/web', outcome(rootSpec));
       index.set('Deployment/billing/web', outcome(rootSpec, [other], 'billing'));
       const series = await values(metrics.violations);
-      assert.equal(series['shop shop/default securityContext.runAsNonRoot High'], 1);
-      assert.equal(series['billing billing/default securityContext.runAsNonRoot High'], 1);
+      assert.equal(series['shop shop/default securityContext.runAsNonRoot high'], 1);
+      assert.equal(series['billing billing/default securityContext.runAsNonRoot high'], 1);
     });
   });
 

@@ -46,3 +46,47 @@ export function metricNamesInLabelValues(query: string): string[] {
   if (!match?.[1]) return [];
   return metricNamesIn(match[1]);
 }
+
+export interface LabelMatcher {
+  readonly label: string;
+  readonly op: '=' | '!=' | '=~' | '!~';
+  readonly value: string;
+}
+
+export interface Selector {
+  /** The metric name before the braces; undefined for a bare `{...}` selector. */
+  readonly metric?: string;
+  readonly matchers: readonly LabelMatcher[];
+}
+
+/**
+ * Every `metric{...}` selector of an expression with its label matchers
+ * (selectors without braces have no matchers; metricNamesIn finds them).
+ * Also reads the series lines of promtool test files (`name{a="b"}`).
+ */
+export function selectorsIn(expr: string): Selector[] {
+  const selectors: Selector[] = [];
+  for (const m of expr.matchAll(/([A-Za-z_:][A-Za-z0-9_:]*)?\s*\{((?:[^}"]|"(?:[^"\\]|\\.)*")*)\}/g)) {
+    const name = m[1];
+    const isMetric = name !== undefined && !words('by without on ignoring').has(name.toLowerCase());
+    const matchers: LabelMatcher[] = [];
+    for (const l of (m[2] ?? '').matchAll(/([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"/g)) {
+      matchers.push({ label: l[1] ?? '', op: (l[2] ?? '=') as LabelMatcher['op'], value: l[3] ?? '' });
+    }
+    const named = matchers.find((x) => x.label === '__name__' && x.op === '=')?.value;
+    selectors.push({
+      metric: isMetric ? name : named,
+      matchers: matchers.filter((x) => x.label !== '__name__'),
+    });
+  }
+  return selectors;
+}
+
+/** The labels of every `by (...)`, `without (...)`, `on (...)` and `ignoring (...)` clause. */
+export function groupingLabelsIn(expr: string): string[] {
+  const labels = new Set<string>();
+  for (const m of expr.matchAll(/\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)/g)) {
+    for (const label of (m[1] ?? '').split(',')) if (label.trim()) labels.add(label.trim());
+  }
+  return [...labels].sort();
+}

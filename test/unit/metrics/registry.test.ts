@@ -4,8 +4,10 @@ import {
   eventMetricsFor,
   informerMetricsFor,
   leaderMetricsFor,
+  recordImageAnalyses,
   recordReconcile,
   recordReportWrite,
+  severityLabel,
   workQueueMetricsFor,
 } from '../../../src/metrics/registry.js';
 import { WorkQueue } from '../../../src/runtime/workqueue.js';
@@ -24,6 +26,7 @@ const EXPECTED_TYPES: Record<string, string> = {
   shipshape_informer_restarts_total: 'counter',
   shipshape_report_writes_total: 'counter',
   shipshape_events_total: 'counter',
+  shipshape_images: 'gauge',
   shipshape_leader: 'gauge',
   shipshape_build_info: 'gauge',
 };
@@ -108,5 +111,27 @@ describe('Shipshape metrics registry', () => {
     assert.match(text, /^shipshape_workqueue_work_duration_seconds_count\{queue="workloads"\} 2$/m);
     assert.match(text, /^shipshape_workqueue_queue_duration_seconds_count\{queue="workloads"\} 2$/m);
     assert.match(text, /^shipshape_workqueue_depth\{queue="workloads"\} 0$/m);
+  });
+
+  it('writes finding severities as lower-case label values', () => {
+    assert.deepEqual((['Critical', 'High', 'Medium', 'Low', 'Info'] as const).map(severityLabel), [
+      'critical',
+      'high',
+      'medium',
+      'low',
+      'info',
+    ]);
+  });
+
+  it('counts tracked images by analysis state and drops a failure reason that no longer occurs to 0', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    recordImageAnalyses(metrics, { pending: 1, analyzed: 2, failed: { NotFound: 3 } });
+    let text = await metrics.registry.metrics();
+    assert.match(text, /^shipshape_images\{analysis="pending"\} 1$/m);
+    assert.match(text, /^shipshape_images\{analysis="analyzed"\} 2$/m);
+    assert.match(text, /^shipshape_images\{analysis="failed",reason="NotFound"\} 3$/m);
+    recordImageAnalyses(metrics, { pending: 0, analyzed: 5, failed: {} });
+    text = await metrics.registry.metrics();
+    assert.match(text, /^shipshape_images\{analysis="failed",reason="NotFound"\} 0$/m);
   });
 });

@@ -90,6 +90,22 @@ function problem(reason: InvalidReason, attestor: string, artifact: string, text
   return { reason, attestor, artifact, message: `${artifact}: ${text}` };
 }
 
+/** Checked before the verifier so that "no log entry" is named as such, not as a missing timestamp. */
+function missingLog(
+  evidence: SignatureEvidence,
+  required: number,
+  attestor: string,
+): SignatureProblem | undefined {
+  const found = evidence.entity.tlogEntries.length;
+  if (found >= required) return undefined;
+  return problem(
+    'TransparencyLogMissing',
+    attestor,
+    evidence.artifact,
+    `${found === 0 ? 'no transparency-log entry (SET or inclusion proof)' : `only ${found} transparency-log entries`}, and attestor ${attestor} requires ${required}`,
+  );
+}
+
 function threshold(value: number | undefined, fallback: number): number {
   return value === undefined || !Number.isSafeInteger(value) || value < 0 ? fallback : Math.min(value, 8);
 }
@@ -123,6 +139,8 @@ function prepareKey(spec: AttestorSpec & { kind: 'key' }, material: AttestorMate
       name: spec.name,
       spec,
       verifyEvidence(evidence) {
+        const noLog = missingLog(evidence, tlogThreshold, spec.name);
+        if (noLog !== undefined) return { ok: false, problem: noLog };
         try {
           verifier.verify(asKeySigned(evidence.entity));
           return { ok: true };
@@ -199,6 +217,14 @@ function prepareKeyless(spec: AttestorSpec & { kind: 'keyless' }, material: Atte
               evidence.artifact,
               `signed with a key, but attestor ${spec.name} is keyless (expects a Fulcio certificate)`,
             ),
+          };
+        }
+        const noLog = missingLog(evidence, tlogThreshold, spec.name);
+        if (noLog !== undefined) return { ok: false, problem: noLog };
+        if (evidence.certificateProblem !== undefined) {
+          return {
+            ok: false,
+            problem: problem('CertificateInvalid', spec.name, evidence.artifact, evidence.certificateProblem),
           };
         }
         let signer: Signer;

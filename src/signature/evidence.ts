@@ -44,6 +44,8 @@ export interface SignatureEvidence {
   readonly statement: SignedStatement;
   /** The certificate, when the signature carries one (keyless). */
   readonly certificate?: X509Certificate;
+  /** Why that certificate cannot be a Fulcio signing leaf, if it cannot. */
+  readonly certificateProblem?: string;
   /** base64 SHA-256 of the signing key's SPKI, when the bundle names it. */
   readonly keyHint?: string;
   /** Identities for "never counts twice": the signature bytes and each log entry. */
@@ -192,6 +194,7 @@ export function classicEvidence(
   if (typeof statement === 'string') return malformed(artifact, statement);
 
   let certificate: X509Certificate | undefined;
+  let certificateProblem: string | undefined;
   const certText = annotations[ANNOTATION_CERTIFICATE];
   if (certText !== undefined && certText.trim() !== '') {
     const parsed = parseCertificate(certText);
@@ -201,7 +204,8 @@ export function classicEvidence(
         problem: { reason: 'CertificateInvalid', artifact, message: `${artifact}: ${parsed.error}` },
       };
     }
-    certificate = parsed.value;
+    certificate = parsed.value.certificate;
+    certificateProblem = parsed.value.leafProblem;
   }
   const tlogEntries: TransparencyLogEntry[] = [];
   const bundleText = annotations[ANNOTATION_BUNDLE];
@@ -250,6 +254,7 @@ export function classicEvidence(
       },
       statement,
       ...(certificate === undefined ? {} : { certificate }),
+      ...(certificateProblem === undefined ? {} : { certificateProblem }),
       identities: [`sig:${sha256Hex(signature)}`, ...logIdentities(tlogEntries)],
     },
   };
@@ -301,6 +306,7 @@ export function bundleEvidence(artifact: string, source: DiscoverySource, bytes:
         ? material.x509CertificateChain.certificates[0]?.rawBytes
         : undefined;
   let certificate: X509Certificate | undefined;
+  let certificateProblem: string | undefined;
   if (material.$case !== 'publicKey') {
     if (rawCert === undefined) return malformed(artifact, 'the bundle certificate chain is empty');
     const parsed = parseCertificate(Buffer.from(rawCert));
@@ -310,7 +316,8 @@ export function bundleEvidence(artifact: string, source: DiscoverySource, bytes:
         problem: { reason: 'CertificateInvalid', artifact, message: `${artifact}: ${parsed.error}` },
       };
     }
-    certificate = parsed.value;
+    certificate = parsed.value.certificate;
+    certificateProblem = parsed.value.leafProblem;
   }
   if (bundle.content.$case !== 'dsseEnvelope') {
     // A message signature signs the artifact bytes; for an image that would be its manifest,
@@ -345,6 +352,7 @@ export function bundleEvidence(artifact: string, source: DiscoverySource, bytes:
       entity,
       statement,
       ...(certificate === undefined ? {} : { certificate }),
+      ...(certificateProblem === undefined ? {} : { certificateProblem }),
       ...(hint === undefined || hint === '' ? {} : { keyHint: hint }),
       identities: [
         `sig:${sha256Hex(envelope.signatures[0]?.sig ?? Buffer.alloc(0))}`,

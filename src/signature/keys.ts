@@ -67,7 +67,15 @@ export function parsePublicKey(pem: string): Parsed<AttestorKey> {
  * X.509 certificate — in particular a PEM PUBLIC KEY — is refused, so a signer cannot smuggle in
  * a key of their own that no CA vouched for.
  */
-export function parseCertificate(data: string | Buffer): Parsed<X509Certificate> {
+export interface SigningCertificate {
+  readonly certificate: X509Certificate;
+  /** Why this cannot be a signing leaf (a CA, or no code-signing extended key usage), if it cannot. */
+  readonly leafProblem?: string;
+}
+
+const CODE_SIGNING = '1.3.6.1.5.5.7.3.3';
+
+export function parseCertificate(data: string | Buffer): Parsed<SigningCertificate> {
   const text = typeof data === 'string' ? data.trim() : undefined;
   if (text !== undefined && /-----BEGIN (?:EC |RSA )?PUBLIC KEY-----/.test(text)) {
     return { ok: false, error: 'the certificate field holds a bare public key, not a certificate' };
@@ -78,7 +86,18 @@ export function parseCertificate(data: string | Buffer): Parsed<X509Certificate>
   try {
     // node:crypto parses strictly first; @sigstore/core's parser is what @sigstore/verify consumes.
     const strict = new NodeX509Certificate(data);
-    return { ok: true, value: X509Certificate.parse(strict.raw) };
+    const leafProblem = strict.ca
+      ? 'the signing certificate is a CA certificate'
+      : !(strict.keyUsage ?? []).includes(CODE_SIGNING)
+        ? 'the signing certificate lacks the code-signing extended key usage'
+        : undefined;
+    return {
+      ok: true,
+      value: {
+        certificate: X509Certificate.parse(strict.raw),
+        ...(leafProblem === undefined ? {} : { leafProblem }),
+      },
+    };
   } catch (err) {
     return {
       ok: false,

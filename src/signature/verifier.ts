@@ -71,14 +71,15 @@ export class SignatureVerifier {
   constructor(options: SignatureVerifierOptions) {
     const ttl = options.ttlMs ?? 10 * 60_000;
     const max = options.maxImages ?? 2000;
-    const perf = options.now === undefined ? undefined : { now: options.now };
-    this.artifacts = new LRUCache({ max, ttl, ...(perf === undefined ? {} : { perf }) });
-    this.verdicts = new LRUCache({ max: max * 4, ttl, ...(perf === undefined ? {} : { perf }) });
+    // An injected clock is read on every check (lru-cache otherwise reuses a reading for 1 ms of real time).
+    const perf = options.now === undefined ? undefined : { perf: { now: options.now }, ttlResolution: 0 };
+    this.artifacts = new LRUCache({ max, ttl, ...perf });
+    this.verdicts = new LRUCache({ max: max * 4, ttl, ...perf });
     // Registries without the referrers API are remembered for the same TTL, then asked again.
     const noReferrersApi = new LRUCache<string, true>({
       max: 256,
       ttl,
-      ...(perf === undefined ? {} : { perf }),
+      ...perf,
     });
     this.discovery = new SignatureDiscovery(options.registry, options.limits, {
       has: (registry) => noReferrersApi.has(registry),

@@ -11,5 +11,5 @@ export {
 } from './discovery.js';
 export { prepareAttestor, compileStringMatch, type PreparedAttestor } from './attestor.js';
 export { evaluateSignatures, predicateField, conditionProblem } from './evaluate.js';
-export { SignatureVerifier, ruleAppliesTo, type SignatureVerifierOptions } from './verifier.js';
+export { SignatureVerifier, type SignatureVerifierOptions } from './verifier.js';
 export { fromPolicyAttestor, ruleFromPolicy, type PolicyAttestorDefaults } from './policy.js';

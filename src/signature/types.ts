@@ -70,7 +70,10 @@ export interface AttestationRequirement {
 }
 
 export interface SignatureRule {
-  /** Image globs the rule applies to (`*` within a path segment, `**` across); absent: every image. */
+  /**
+   * Image globs the rule applies to; absent: every image. Matched by the caller with src/policy's
+   * compileGlobs (the one glob dialect of policies; this layer may not import src/policy).
+   */
   readonly images?: readonly string[];
   readonly attestors: readonly AttestorSpec[];
   /** How many distinct attestors must have signed (N of M); default 1. */

@@ -6,7 +6,6 @@
 import { createHash } from 'node:crypto';
 
 import { LRUCache } from 'lru-cache';
-import picomatch from 'picomatch';
 
 import type { CallOptions } from '../registry/client.js';
 import { RegistryError } from '../registry/errors.js';
@@ -52,12 +51,6 @@ class TrustProblem extends Error {
   constructor(readonly verdict: ErrorVerdict) {
     super(verdict.message);
   }
-}
-
-/** Does the rule apply to this image name (`registry/repository[:tag]`)? No globs: every image. */
-export function ruleAppliesTo(rule: SignatureRule, image: string): boolean {
-  if (rule.images === undefined || rule.images.length === 0) return true;
-  return rule.images.some((glob) => picomatch.isMatch(image, glob, { dot: true }));
 }
 
 export class SignatureVerifier {

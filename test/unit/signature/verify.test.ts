@@ -12,7 +12,7 @@ import type {
   SignatureVerdict,
   TrustMaterialRef,
 } from '../../../src/signature/index.js';
-import { SignatureVerifier, parseTrustedRoot, ruleAppliesTo } from '../../../src/signature/index.js';
+import { SignatureVerifier, parseTrustedRoot } from '../../../src/signature/index.js';
 import {
   classicLayer,
   dsseBundle,
@@ -675,18 +675,6 @@ describe('signature service: caching, errors, trust material', () => {
     });
     assert.equal(noRoot.status, 'Error');
     assert.match(noRoot.message, /requires a transparency-log entry but has no trusted root/);
-  });
-
-  it('matches rule image globs', () => {
-    const rule: SignatureRule = {
-      images: ['registry.test/team/**', 'docker.io/library/nginx:*'],
-      attestors: [],
-    };
-    assert.equal(ruleAppliesTo(rule, 'registry.test/team/app'), true);
-    assert.equal(ruleAppliesTo(rule, 'registry.test/team/sub/app:1'), true);
-    assert.equal(ruleAppliesTo(rule, 'registry.test/other/app'), false);
-    assert.equal(ruleAppliesTo(rule, 'docker.io/library/nginx:1.27'), true);
-    assert.equal(ruleAppliesTo({ attestors: [] }, 'anything/at/all'), true);
   });
 
   it('names the field of a broken trusted root', () => {

@@ -125,8 +125,9 @@ export function conditionProblem(predicate: unknown, condition: PredicateConditi
     return `${condition.path} is ${shown}, not one of ${condition.oneOf.join(', ')}`;
   }
   if (condition.regExp !== undefined) {
-    let matches = false;
+    let matches: boolean;
     try {
+      // RE2 (linear time: the pattern comes from a policy), matched against the whole value.
       matches = typeof value === 'string' && RE2JS.compile(condition.regExp).matches(value);
     } catch {
       return `${condition.path}: the pattern ${condition.regExp} is not valid RE2`;

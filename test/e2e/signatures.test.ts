@@ -44,7 +44,7 @@ async function cosign(version: 'v2' | 'v3', args: string[]): Promise<string> {
     return stdout + stderr;
   } catch (err) {
     const e = err as { stderr?: string; message: string };
-    throw new Error(`cosign ${version} ${args.join(' ')} failed: ${e.stderr ?? e.message}`);
+    throw new Error(`cosign ${version} ${args.join(' ')} failed: ${e.stderr ?? e.message}`, { cause: err });
   }
 }
 

@@ -16,7 +16,12 @@ export interface TestRegistry {
 
 export async function startReferrersRegistry(timeoutMs = 10_000): Promise<TestRegistry> {
   const dir = mkdtempSync(join(tmpdir(), 'shipshape-referrers-registry-'));
-  const proc = startProcess('referrers-registry', toolPath('referrers-registry'), ['-addr', '127.0.0.1:0', '-quiet'], dir);
+  const proc = startProcess(
+    'referrers-registry',
+    toolPath('referrers-registry'),
+    ['-addr', '127.0.0.1:0', '-quiet'],
+    dir,
+  );
   const stop = async (): Promise<void> => {
     await stopRecorded(dir);
     if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });

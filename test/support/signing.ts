@@ -8,7 +8,7 @@ import { createHash, generateKeyPairSync, sign, webcrypto, type KeyObject as Nod
 // @peculiar/x509 2.x needs the Reflect metadata polyfill loaded first (installed with @sigstore/mock).
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
-import { initializeTLog } from '@sigstore/mock';
+import { initializeTLog, initializeTSA } from '@sigstore/mock';
 
 import { pushBlob, pushManifest, sha256 } from './oci-push.js';
 
@@ -382,8 +382,36 @@ export async function makeLog(integratedAt: Date): Promise<TestLog> {
   };
 }
 
-/** trusted_root.json naming the test CA chain and log. */
-export function trustedRootJson(fulcio: TestFulcio | undefined, log: TestLog | undefined): string {
+export interface TestTsa {
+  readonly chainDer: readonly Buffer[];
+  /** cosign's `dev.sigstore.cosign/rfc3161timestamp` annotation: an RFC 3161 timestamp over `signature`. */
+  timestampAnnotation(signature: Buffer): Promise<string>;
+}
+
+/** An RFC 3161 timestamp authority (@sigstore/mock) whose clock reads `at`. */
+export async function makeTsa(at: Date): Promise<TestTsa> {
+  const tsa = await initializeTSA(generateKeyPairSync('ec', { namedCurve: 'secp384r1' }), at);
+  return {
+    chainDer: [Buffer.from(tsa.intCertificate.buffer), Buffer.from(tsa.rootCertificate.buffer)],
+    async timestampAnnotation(signature) {
+      const token = await tsa.timestamp({
+        artifactHash: createHash('sha256').update(signature).digest(),
+        hashAlgorithmOID: '2.16.840.1.101.3.4.2.1',
+        nonce: 1,
+        policyOID: '1.2.3.4',
+        certReq: true,
+      });
+      return JSON.stringify({ SignedRFC3161Timestamp: Buffer.from(token.buffer).toString('base64') });
+    },
+  };
+}
+
+/** trusted_root.json naming the test CA chain, log and timestamp authority. */
+export function trustedRootJson(
+  fulcio: TestFulcio | undefined,
+  log: TestLog | undefined,
+  tsa?: TestTsa,
+): string {
   return JSON.stringify({
     mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
     tlogs:
@@ -418,7 +446,17 @@ export function trustedRootJson(fulcio: TestFulcio | undefined, log: TestLog | u
             },
           ],
     ctlogs: [],
-    timestampAuthorities: [],
+    timestampAuthorities:
+      tsa === undefined
+        ? []
+        : [
+            {
+              subject: { organization: 'sigstore.mock', commonName: 'tsa' },
+              uri: 'https://tsa.test.invalid',
+              certChain: { certificates: tsa.chainDer.map((d) => ({ rawBytes: d.toString('base64') })) },
+              validFor: { start: '2000-01-01T00:00:00Z' },
+            },
+          ],
   });
 }
 

@@ -20,6 +20,7 @@ import {
   inTotoStatement,
   makeFulcio,
   makeLog,
+  makeTsa,
   signBytes,
   simpleSigningPayload,
   trustedRootJson,
@@ -401,6 +402,41 @@ describe('signature verification: keyless (Fulcio certificate, transparency log)
       'TimestampMissing',
       /no trusted time/,
     );
+  });
+
+  it('checks the certificate at an RFC 3161 timestamp when the log is skipped', async () => {
+    const tsa = await makeTsa(now);
+    const withTsa = { [`ConfigMap/trust/trusted_root.json`]: trustedRootJson(fulcio, log, tsa) };
+    const skipLog = keyless({ transparencyLog: { threshold: 0 } });
+    for (const [expiredAtTsa, expected] of [
+      [false, 'Verified'],
+      [true, 'Invalid'],
+    ] as const) {
+      const registry = new MemoryRegistry(false);
+      const image = registry.putImage(`tsa-${expiredAtTsa}`);
+      const key = generateKey();
+      const leaf = await fulcio.issue(key, {
+        issuer: ISSUER,
+        email: 'builder@example.test',
+        notBefore: hourAgo,
+        notAfter: expiredAtTsa ? new Date(now.getTime() - 60_000) : new Date(now.getTime() + 600_000),
+      });
+      const payload = simpleSigningPayload(REF, image.digest);
+      const signature = signBytes(key, payload);
+      registry.putClassic(image.digest, [
+        {
+          payload,
+          annotations: {
+            'dev.cosignproject.cosign/signature': signature.toString('base64'),
+            'dev.sigstore.cosign/certificate': leaf.pem,
+            'dev.sigstore.cosign/rfc3161timestamp': await tsa.timestampAnnotation(signature),
+          },
+        },
+      ]);
+      const v = await verdictOf(registry, image.digest, { attestors: [skipLog] }, withTsa);
+      assert.equal(v.status, expected, v.message);
+      if (expiredAtTsa) assertInvalid(v, 'CertificateInvalid', /expired/);
+    }
   });
 
   it('refuses a certificate from another CA and a leaf without the code-signing usage', async () => {

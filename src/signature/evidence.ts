@@ -6,7 +6,7 @@
 // sigstore bundles (v0.1–v0.3, parsed and validated by @sigstore/bundle).
 import { createHash, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 
-import { bundleFromJSON, type Bundle, type TransparencyLogEntry } from '@sigstore/bundle';
+import { ValidationError, bundleFromJSON, type Bundle, type TransparencyLogEntry } from '@sigstore/bundle';
 import { RFC3161Timestamp, type X509Certificate } from '@sigstore/core';
 import { toSignedEntity, type SignedEntity } from '@sigstore/verify';
 
@@ -293,10 +293,13 @@ export function bundleEvidence(artifact: string, source: DiscoverySource, bytes:
   try {
     bundle = bundleFromJSON(JSON.parse(bytes.toString('utf8')));
   } catch (err) {
-    return malformed(
-      artifact,
-      `not a valid sigstore bundle (${err instanceof Error ? err.message : 'parse error'})`,
-    );
+    const detail =
+      err instanceof ValidationError && err.fields.length > 0
+        ? `${err.message}: ${err.fields.slice(0, 5).join(', ')}`
+        : err instanceof Error
+          ? err.message
+          : 'parse error';
+    return malformed(artifact, `not a valid sigstore bundle (${detail})`);
   }
   const material = bundle.verificationMaterial.content;
   const rawCert =

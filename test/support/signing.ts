@@ -388,9 +388,13 @@ export interface TestTsa {
   timestampAnnotation(signature: Buffer): Promise<string>;
 }
 
-/** An RFC 3161 timestamp authority (@sigstore/mock) whose clock reads `at`. */
-export async function makeTsa(at: Date): Promise<TestTsa> {
-  const tsa = await initializeTSA(generateKeyPairSync('ec', { namedCurve: 'secp384r1' }), at);
+/**
+ * An RFC 3161 timestamp authority (@sigstore/mock). Its certificates are valid from the moment they
+ * are made, so its clock reads a second later by default: a time before them would not verify.
+ */
+export async function makeTsa(at?: Date): Promise<TestTsa> {
+  const clock = at ?? new Date(Date.now() + 1000);
+  const tsa = await initializeTSA(generateKeyPairSync('ec', { namedCurve: 'secp384r1' }), clock);
   return {
     chainDer: [Buffer.from(tsa.intCertificate.buffer), Buffer.from(tsa.rootCertificate.buffer)],
     async timestampAnnotation(signature) {

@@ -405,7 +405,7 @@ describe('signature verification: keyless (Fulcio certificate, transparency log)
   });
 
   it('checks the certificate at an RFC 3161 timestamp when the log is skipped', async () => {
-    const tsa = await makeTsa(now);
+    const tsa = await makeTsa();
     const withTsa = { [`ConfigMap/trust/trusted_root.json`]: trustedRootJson(fulcio, log, tsa) };
     const skipLog = keyless({ transparencyLog: { threshold: 0 } });
     for (const [expiredAtTsa, expected] of [

@@ -18,7 +18,8 @@ for tool in "${tools[@]}"; do
   dir="$here/tools/$tool"
   [ -f "$dir/go.mod" ] || { echo "build-tools: no module at $dir" >&2; exit 2; }
   # build.env (optional): extra VAR=value lines for the go command, e.g. a GOEXPERIMENT a tool needs.
-  key=$(cat "$dir/go.mod" "$dir/go.sum" "$dir/build.conf" $( [ -f "$dir/build.env" ] && echo "$dir/build.env") | sha256sum | cut -c1-12)
+  # A tool may be a local main package (build.conf package "."): its own .go files are part of the key.
+  key=$(cat "$dir/go.mod" "$dir/go.sum" "$dir/build.conf" $( [ -f "$dir/build.env" ] && echo "$dir/build.env") $(find "$dir" -maxdepth 1 -name '*.go' | sort) | sha256sum | cut -c1-12)
   out="$cache/tools/$tool-$key"
   # build.conf lines: <binary name> <package> [ldflags...]
   if [ ! -f "$out/.complete" ]; then

@@ -31,7 +31,7 @@ import {
   type Manifest,
   type Platform,
 } from './manifest.js';
-import { MANIFEST_ACCEPT, baseMediaType } from './media-types.js';
+import { MANIFEST_ACCEPT, OCI_IMAGE_INDEX, baseMediaType } from './media-types.js';
 import { digestProblem, manifestReference, registryApiHost, type ImageReference } from './reference.js';
 import {
   RegistryTransport,
@@ -160,6 +160,65 @@ export class RegistryClient {
   /** Fetches the manifest or index the reference names, verified against its digest when it has one. */
   async getManifest(ref: ImageReference, options: CallOptions = {}): Promise<FetchedManifest> {
     return this.acrossEndpoints(ref, options, (ctx) => this.fetchManifest(ctx, manifestReference(ref)));
+  }
+
+  /**
+   * The OCI 1.1 referrers API (GET /v2/<name>/referrers/<digest>): the index of manifests whose
+   * `subject` is `digest`. Undefined when the registry answers 404, which is how a registry without
+   * the API answers (callers then read the `sha256-<hex>` referrers tag instead). Entries are only
+   * what the registry claims; callers fetch each manifest before believing its artifactType.
+   * Pagination (Link headers) is not followed: the first page, capped like a manifest, is the answer.
+   */
+  async getReferrers(
+    ref: ImageReference,
+    digest: string,
+    options: CallOptions = {},
+  ): Promise<ImageIndex | undefined> {
+    const problem = digestProblem(digest);
+    if (problem !== undefined) {
+      throw new RegistryError(
+        'InvalidReference',
+        `referrers of ${ref.registry}/${ref.repository}: ${problem}`,
+        {
+          registry: ref.registry,
+          repository: ref.repository,
+        },
+      );
+    }
+    return this.acrossEndpoints(ref, options, async (ctx) => {
+      const what = `referrers of ${digest}`;
+      const response = await this.authorizedRequest(ctx, 'GET', `/v2/${ref.repository}/referrers/${digest}`, {
+        accept: OCI_IMAGE_INDEX,
+      });
+      if (response.status === 404) {
+        response.body.destroy();
+        return undefined;
+      }
+      if (response.status !== 200) throw this.statusError(response, ctx, what);
+      const maxBytes = this.config.maxManifestBytes ?? DEFAULT_MAX_MANIFEST_BYTES;
+      const bytes = await readBodyCapped(
+        response.body,
+        response.headers,
+        maxBytes,
+        (n) =>
+          new RegistryError(
+            'ManifestTooLarge',
+            `${what} in ${ref.registry}/${ref.repository} from ${ctx.endpoint.label} exceed the ${maxBytes}-byte limit (${n} bytes or more)`,
+            { registry: ref.registry, repository: ref.repository },
+          ),
+      ).catch((err: unknown) => {
+        throw err instanceof RegistryError ? err : this.bodyError(err, ctx);
+      });
+      const parsed = parseManifest(bytes, OCI_IMAGE_INDEX);
+      if (!parsed.ok || parsed.manifest.kind !== 'index') {
+        throw new RegistryError(
+          'InvalidManifest',
+          `${what} in ${ref.registry}/${ref.repository} from ${ctx.endpoint.label}: ${parsed.ok ? 'not an image index' : parsed.error}`,
+          { registry: ref.registry, repository: ref.repository },
+        );
+      }
+      return parsed.manifest;
+    });
   }
 
   /** Resolves a reference to the platform's image manifest, its config and layer descriptors. */

@@ -70,10 +70,15 @@ try {
       Array.from({ length: Math.min(20, imageCount - i) }, async (_, j) => {
         const n = i + j;
         const layer = tar([
-          { path: 'etc/os-release', content: 'ID=debian\nVERSION_ID="12"\nPRETTY_NAME="Debian GNU/Linux 12"\n' },
+          {
+            path: 'etc/os-release',
+            content: 'ID=debian\nVERSION_ID="12"\nPRETTY_NAME="Debian GNU/Linux 12"\n',
+          },
           { path: `srv/app-${n}.txt`, content: `app ${n}\n` },
         ]);
-        await pushImage(cluster.registryHost, `bench/app-${n}`, '1.0', [layer], { config: { User: '10001' } });
+        await pushImage(cluster.registryHost, `bench/app-${n}`, '1.0', [layer], {
+          config: { User: '10001' },
+        });
         return `${cluster.registryHost}/bench/app-${n}:1.0`;
       }),
     );
@@ -144,10 +149,14 @@ try {
     reports = list.items.length;
     if (reports >= deployments) firstAllReports ??= Date.now();
     const states = list.items.map((r) => r.status?.images?.map((i) => i.analysis) ?? []);
-    complete = states.filter((s) => s.length > 0 && s.every((a) => a === 'Analyzed' || a === 'Failed')).length;
+    complete = states.filter(
+      (s) => s.length > 0 && s.every((a) => a === 'Analyzed' || a === 'Failed'),
+    ).length;
     analyzed = states.filter((s) => s.length > 0 && s.every((a) => a === 'Analyzed')).length;
     if (Date.now() - started > 900_000)
-      throw new Error(`only ${complete} of ${deployments} reports complete after 15 minutes (${reports} exist)`);
+      throw new Error(
+        `only ${complete} of ${deployments} reports complete after 15 minutes (${reports} exist)`,
+      );
     await sleep(500);
   }
   const allReports = Date.now();

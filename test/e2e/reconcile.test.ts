@@ -216,8 +216,10 @@ describe('operator reconcile loop', function () {
     await eventually(
       'the restarted operator to evaluate the workloads',
       async () =>
-        ((await operator.metric('shipshape_reconcile_total', { controller: 'workload', result: 'success' })) ??
-          0) >= 2 && (await operator.metric('shipshape_workloads', { namespace: ns })) === 2,
+        ((await operator.metric('shipshape_reconcile_total', {
+          controller: 'workload',
+          result: 'success',
+        })) ?? 0) >= 2 && (await operator.metric('shipshape_workloads', { namespace: ns })) === 2,
     );
     await new Promise((r) => setTimeout(r, 3000));
     const after = new Map((await reports()).map((r) => [r.metadata.name, r.metadata.resourceVersion]));

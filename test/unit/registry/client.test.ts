@@ -380,7 +380,9 @@ describe('RegistryClient against a registry on 127.0.0.1', function () {
       // The token endpoint saw the rotated-away secret first, then the current one, and nothing else.
       const basic = (user: string, password: string) =>
         `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
-      const tried = server.requests.filter((r) => r.authorization?.startsWith('Basic ')).map((r) => r.authorization);
+      const tried = server.requests
+        .filter((r) => r.authorization?.startsWith('Basic '))
+        .map((r) => r.authorization);
       assert.deepEqual(tried, [basic('old', 'rotated-away'), basic(USER, PASSWORD)]);
     });
 

@@ -110,7 +110,7 @@ async function benchRegistry(label: string, host: string, stop: () => Promise<vo
     const pushSeconds = (performance.now() - pushStart) / 1000;
     const counter = { requests: 0 };
     const client = new RegistryClient({
-      config: { policy: { allow: ['127.0.0.1'] }, hosts: { [host]: { plainHttp: true } } },
+      config: { policy: { allow: ['127.0.0.1:*'] }, hosts: { [host]: { plainHttp: true } } },
       logger: { debug: (message) => void (message === 'registry request' && counter.requests++) },
     });
     const rule: SignatureRule = {

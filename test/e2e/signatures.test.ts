@@ -158,7 +158,7 @@ for (const flavour of [
       }
       client = new RegistryClient({
         config: {
-          policy: { allow: ['127.0.0.1'] },
+          policy: { allow: ['127.0.0.1:*'] },
           hosts: { [host]: { plainHttp: true } },
           retry: { maxAttempts: 1 },
         },

@@ -26,7 +26,7 @@ describe('registry client: OCI referrers API', () => {
     });
     const client = new RegistryClient({
       config: {
-        policy: { allow: ['127.0.0.1'] },
+        policy: { allow: ['127.0.0.1:*'] },
         hosts: { [server.host]: { plainHttp: true } },
         retry: { maxAttempts: 1 },
         maxManifestBytes: 4096,

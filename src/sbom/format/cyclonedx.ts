@@ -1,7 +1,11 @@
-// CycloneDX (1.5 / 1.6) JSON for an image inventory, written directly: the
-// document is small and flat (one component per package, the image as the
-// metadata component), so a builder library would add more than it saves.
+// CycloneDX (1.5 / 1.6) JSON for an image inventory: the image is the BOM's
+// subject (metadata component), the OS and every package are components. The
+// document is built as a @cyclonedx/cyclonedx-library model and normalised by
+// the library for the requested spec version, so field names, enum values and
+// per-version differences come from the library instead of from here.
 import { randomUUID } from 'node:crypto';
+
+import { Enums, Models, Serialize, Spec } from '@cyclonedx/cyclonedx-library';
 
 import type { ImageInventory, InventoryPackage } from '../types.js';
 
@@ -18,105 +22,95 @@ export interface CycloneDxOptions {
   serialNumber?: string;
 }
 
-export interface CycloneDxProperty {
-  name: string;
-  value: string;
-}
+/** The BOM as a JSON-ready object (undefined fields are dropped by JSON.stringify). */
+export type CycloneDxBom = Serialize.JSON.Types.Normalized.Bom;
 
-export interface CycloneDxComponent {
-  type: 'library' | 'operating-system' | 'container';
-  'bom-ref': string;
-  name: string;
-  version?: string;
-  group?: string;
-  purl?: string;
-  licenses?: Array<{ license: { name: string } }>;
-  properties?: CycloneDxProperty[];
-}
+const SPECS: Record<CycloneDxSpecVersion, typeof Spec.Spec1dot6> = {
+  '1.5': Spec.Spec1dot5,
+  '1.6': Spec.Spec1dot6,
+};
 
-export interface CycloneDxBom {
-  $schema: string;
-  bomFormat: 'CycloneDX';
-  specVersion: CycloneDxSpecVersion;
-  serialNumber: string;
-  version: 1;
-  metadata: {
-    timestamp: string;
-    tools: { components: Array<{ type: 'application'; name: string; version: string }> };
-    component: CycloneDxComponent;
-  };
-  components: CycloneDxComponent[];
-  dependencies: Array<{ ref: string; dependsOn: string[] }>;
+/** The inventory as a CycloneDX library model, for callers that serialise it themselves. */
+export function cycloneDxModelOf(inventory: ImageInventory, options: CycloneDxOptions): Models.Bom {
+  const subject = new Models.Component(Enums.ComponentType.Container, options.imageName, {
+    bomRef: `image:${options.imageDigest ?? options.imageName}`,
+    ...(options.imageDigest === undefined ? {} : { version: options.imageDigest }),
+  });
+  const bom = new Models.Bom({
+    serialNumber: options.serialNumber ?? `urn:uuid:${randomUUID()}`,
+    metadata: new Models.Metadata({
+      timestamp: options.timestamp ?? new Date(),
+      tools: new Models.Tools({
+        components: new Models.ComponentRepository([
+          new Models.Component(Enums.ComponentType.Application, 'shipshape', {
+            version: options.toolVersion,
+          }),
+        ]),
+      }),
+      component: subject,
+    }),
+  });
+
+  if (inventory.os !== undefined) {
+    bom.components.add(
+      new Models.Component(Enums.ComponentType.OperatingSystem, inventory.os.id, {
+        bomRef: `os:${inventory.os.id}`,
+        ...(inventory.os.versionId === undefined ? {} : { version: inventory.os.versionId }),
+      }),
+    );
+  }
+  // One component per purl; the same package found in several files lists every location.
+  const byPurl = new Map<string, { first: InventoryPackage; locations: Set<string> }>();
+  for (const pkg of inventory.packages) {
+    const seen = byPurl.get(pkg.purl);
+    if (seen === undefined) byPurl.set(pkg.purl, { first: pkg, locations: new Set([pkg.location]) });
+    else seen.locations.add(pkg.location);
+  }
+  for (const { first, locations } of byPurl.values()) bom.components.add(componentOf(first, locations));
+
+  for (const component of bom.components) subject.dependencies.add(component.bomRef);
+  return bom;
 }
 
 export function toCycloneDx(inventory: ImageInventory, options: CycloneDxOptions): CycloneDxBom {
-  const spec = options.specVersion ?? '1.6';
-  const imageRef = `image:${options.imageDigest ?? options.imageName}`;
-  const subject: CycloneDxComponent = { type: 'container', 'bom-ref': imageRef, name: options.imageName };
-  if (options.imageDigest !== undefined) subject.version = options.imageDigest;
-
-  const components: CycloneDxComponent[] = [];
-  if (inventory.os !== undefined) {
-    const osComponent: CycloneDxComponent = {
-      type: 'operating-system',
-      'bom-ref': `os:${inventory.os.id}`,
-      name: inventory.os.id,
-    };
-    if (inventory.os.versionId !== undefined) osComponent.version = inventory.os.versionId;
-    components.push(osComponent);
+  const spec = SPECS[options.specVersion ?? '1.6'];
+  const normalized = new Serialize.JSON.Normalize.Factory(spec)
+    .makeForBom()
+    .normalize(cycloneDxModelOf(inventory, options), { sortLists: false });
+  // The library lists every component in the dependency graph, those without
+  // dependencies with none, which CycloneDX reads as "has no dependencies". We
+  // only know that the image contains each package, not what each package
+  // needs, so only the subject's edge is stated and the rest stay unknown.
+  const subjectRef = normalized.metadata?.component?.['bom-ref'];
+  if (normalized.dependencies !== undefined) {
+    normalized.dependencies = normalized.dependencies.filter((d) => d.ref === subjectRef);
   }
-  // One component per purl; the same package found in several files lists every location.
-  const byPurl = new Map<string, { component: CycloneDxComponent; locations: Set<string> }>();
-  for (const pkg of inventory.packages) {
-    const existing = byPurl.get(pkg.purl);
-    if (existing !== undefined) {
-      existing.locations.add(pkg.location);
-      continue;
-    }
-    byPurl.set(pkg.purl, { component: componentOf(pkg), locations: new Set([pkg.location]) });
-  }
-  for (const { component, locations } of byPurl.values()) {
-    component.properties = [
-      ...[...locations].sort().map((value) => ({ name: 'shipshape:location', value })),
-      ...(component.properties ?? []),
-    ];
-    components.push(component);
-  }
-
-  return {
-    $schema: `http://cyclonedx.org/schema/bom-${spec}.schema.json`,
-    bomFormat: 'CycloneDX',
-    specVersion: spec,
-    serialNumber: options.serialNumber ?? `urn:uuid:${randomUUID()}`,
-    version: 1,
-    metadata: {
-      timestamp: (options.timestamp ?? new Date()).toISOString(),
-      tools: { components: [{ type: 'application', name: 'shipshape', version: options.toolVersion }] },
-      component: subject,
-    },
-    components,
-    dependencies: [{ ref: imageRef, dependsOn: components.map((c) => c['bom-ref']) }],
-  };
+  return normalized;
 }
 
-function componentOf(pkg: InventoryPackage): CycloneDxComponent {
-  const component: CycloneDxComponent = {
-    type: 'library',
-    'bom-ref': pkg.purl,
-    name: pkg.name,
+/** The BOM as the JSON text `shipshape sbom --format cyclonedx` prints. */
+export function serializeCycloneDx(inventory: ImageInventory, options: CycloneDxOptions): string {
+  return `${JSON.stringify(toCycloneDx(inventory, options), null, 2)}\n`;
+}
+
+function componentOf(pkg: InventoryPackage, locations: Set<string>): Models.Component {
+  const properties = new Models.PropertyRepository([
+    ...[...locations].sort().map((location) => new Models.Property('shipshape:location', location)),
+    new Models.Property('shipshape:ecosystem', pkg.ecosystem),
+    new Models.Property('shipshape:layer', pkg.layerDigest),
+  ]);
+  if (pkg.sourceName !== undefined)
+    properties.add(new Models.Property('shipshape:source-package', pkg.sourceName));
+  if (pkg.sourceVersion !== undefined) {
+    properties.add(new Models.Property('shipshape:source-version', pkg.sourceVersion));
+  }
+  return new Models.Component(Enums.ComponentType.Library, pkg.name, {
+    bomRef: pkg.purl,
     version: pkg.version,
     purl: pkg.purl,
-  };
-  if (pkg.license !== undefined) component.licenses = [{ license: { name: pkg.license } }];
-  const properties: CycloneDxProperty[] = [
-    { name: 'shipshape:ecosystem', value: pkg.ecosystem },
-    { name: 'shipshape:layer', value: pkg.layerDigest },
-  ];
-  if (pkg.sourceName !== undefined)
-    properties.push({ name: 'shipshape:source-package', value: pkg.sourceName });
-  if (pkg.sourceVersion !== undefined) {
-    properties.push({ name: 'shipshape:source-version', value: pkg.sourceVersion });
-  }
-  component.properties = properties;
-  return component;
+    properties,
+    ...(pkg.license === undefined
+      ? {}
+      : { licenses: new Models.LicenseRepository([new Models.NamedLicense(pkg.license)]) }),
+  });
 }

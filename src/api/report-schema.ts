@@ -7,6 +7,10 @@ import { conditionsSchema, severityCountsSchema } from './common-schema.js';
 
 /** Findings kept in one SecurityReport; the rest are counted in the summary only. */
 export const MAX_REPORT_FINDINGS = 256;
+/** Image digests as go-digest registers them: sha256, sha384 or sha512 with their exact hex lengths. */
+export const IMAGE_DIGEST_PATTERN = '^(sha256:[a-f0-9]{64}|sha384:[a-f0-9]{96}|sha512:[a-f0-9]{128})$';
+/** "sha512:" and 128 hex digits. */
+export const DIGEST_MAX_LENGTH = 135;
 /** Vulnerabilities listed in one ImageReport (the most severe first). */
 export const MAX_IMAGE_VULNERABILITIES = 100;
 
@@ -36,7 +40,7 @@ export const securityReportSpecSchema: JSONSchema = obj(
           name: str('The container name.', { maxLength: 63 }),
           kind: enumStr('container, initContainer or ephemeralContainer.', CONTAINER_KINDS),
           image: str('The image reference as written in the pod spec.', { maxLength: 512 }),
-          digest: str('The resolved image digest, when known.', { maxLength: 80 }),
+          digest: str('The resolved image digest, when known.', { maxLength: DIGEST_MAX_LENGTH }),
         },
         { required: ['name', 'kind', 'image'] },
       ),
@@ -78,7 +82,7 @@ export const securityReportStatusSchema: JSONSchema = obj('What the last evaluat
       'An image used by the workload.',
       {
         image: str('The image reference.', { maxLength: 512 }),
-        digest: str('The image digest.', { maxLength: 80 }),
+        digest: str('The image digest.', { maxLength: DIGEST_MAX_LENGTH }),
         vulnerabilities: severityCountsSchema('Vulnerabilities by severity.'),
         signature: enumStr('The signature verdict.', SIGNATURE_VERDICTS),
         analysis: enumStr(
@@ -111,7 +115,10 @@ export const securityReportStatusSchema: JSONSchema = obj('What the last evaluat
 export const imageReportSpecSchema: JSONSchema = obj(
   'The image this report is about.',
   {
-    digest: str('The image manifest digest.', { maxLength: 80, pattern: '^sha256:[a-f0-9]{64}$' }),
+    digest: str('The image manifest digest (sha256, sha384 or sha512).', {
+      maxLength: DIGEST_MAX_LENGTH,
+      pattern: IMAGE_DIGEST_PATTERN,
+    }),
     references: arr(
       'References seen in pod specs that resolved to this digest.',
       str('An image reference.', { maxLength: 512 }),

@@ -3,6 +3,7 @@
 // and stop cleanly on SIGTERM. A start that fails ends the process non-zero.
 import { parseArgs } from 'node:util';
 import { hostname } from 'node:os';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { Manager } from '../controllers/manager.js';
 import { createMetrics } from '../metrics/registry.js';
 import { createImageService } from '../image/setup.js';
@@ -101,7 +102,7 @@ export async function runOperator(args: string[], io: CliIO): Promise<number> {
     throw new Error('--image-analysis must be true or false');
   const images =
     values['image-analysis'] === 'true'
-      ? await createImageService(kc, {
+      ? await createImageService(kc.makeApiClient(CoreV1Api), {
           registryConfig: values['registry-config'],
           allow: values['allow-registry'],
           plainHttp: values['plain-http'],

@@ -2,16 +2,23 @@
 // failures into one-line errors and exit codes instead of stack traces.
 import { VERSION } from '../version.js';
 import type { CliIO } from './io.js';
-import { runAudit } from './audit.js';
-import { runOperator } from './operator.js';
-import { runSbom } from './sbom.js';
 
 type Command = (args: string[], io: CliIO) => Promise<number>;
 
+// Each subcommand is loaded when it runs: `shipshape sbom` never loads the Kubernetes client.
 const commands: Record<string, { summary: string; run: Command }> = {
-  operator: { summary: 'run the operator against a cluster', run: runOperator },
-  audit: { summary: 'check manifests against policies offline (for CI pipelines)', run: runAudit },
-  sbom: { summary: 'list the packages in an image (CycloneDX, table or JSON)', run: runSbom },
+  operator: {
+    summary: 'run the operator against a cluster',
+    run: async (args, io) => (await import('./operator.js')).runOperator(args, io),
+  },
+  audit: {
+    summary: 'check manifests against policies offline (for CI pipelines)',
+    run: async (args, io) => (await import('./audit.js')).runAudit(args, io),
+  },
+  sbom: {
+    summary: 'list the packages in an image (CycloneDX, table or JSON)',
+    run: async (args, io) => (await import('./sbom.js')).runSbom(args, io),
+  },
 };
 
 const usage = (): string =>

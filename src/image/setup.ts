@@ -1,14 +1,14 @@
 // Builds image analysis from user-facing settings (a registry config file and
 // --allow-registry / --plain-http flags): the ImageAnalyzer that `shipshape sbom`
 // and the operator share, so both apply the same address policy, and for the
-// operator the ImageService with pull secrets read through the API server.
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+// operator the ImageService with pull secrets read through the API server (the
+// caller passes the API client, so `shipshape sbom` never loads the Kubernetes client).
 import { VERSION } from '../version.js';
 import type { CredentialSource } from '../registry/auth.js';
 import { RegistryClient } from '../registry/client.js';
 import { TieredInventoryCache } from '../sbom/cache.js';
 import { ImageAnalyzer, type AnalyzerLogger } from './image-analyzer.js';
-import { pullCredentialsFromApi, remembered } from './credentials.js';
+import { pullCredentialsFromApi, remembered, type SecretReader } from './credentials.js';
 import { ImageService } from './image-service.js';
 import {
   applyRegistryFlags,
@@ -63,8 +63,9 @@ export interface ImageServiceSettings extends Omit<AnalyzerSettings, 'credential
   logger?: AnalyzerLogger;
 }
 
+/** `secrets` reads pull secrets and service accounts (client-node's CoreV1Api fits). */
 export async function createImageService(
-  kc: KubeConfig,
+  secrets: SecretReader,
   settings: ImageServiceSettings,
 ): Promise<ImageService> {
   const { analyzer } = await createImageAnalyzer(settings);
@@ -80,7 +81,7 @@ export async function createImageService(
   }
   return new ImageService({
     analyzer,
-    credentialsFor: remembered(pullCredentialsFromApi(kc.makeApiClient(CoreV1Api), operatorSecret)),
+    credentialsFor: remembered(pullCredentialsFromApi(secrets, operatorSecret)),
     ...(settings.concurrency === undefined ? {} : { concurrency: settings.concurrency }),
     ...(settings.logger === undefined ? {} : { logger: settings.logger }),
   });

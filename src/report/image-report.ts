@@ -4,6 +4,7 @@
 // objects stay small: no package list (the inventory lives in the operator's cache)
 // and at most MAX_IMAGE_REFERENCES references.
 import { GROUP_VERSION } from '../api/policy-types.js';
+import { IMAGE_DIGEST_PATTERN } from '../api/report-schema.js';
 import type { ImageReport, ImageReportStatus } from '../api/report-types.js';
 import type { OsInfo } from '../sbom/types.js';
 import { osLabel } from '../sbom/analyzers/os-release.js';
@@ -16,10 +17,10 @@ export const MAX_IMAGE_REFERENCES = 16;
 const MAX_REFERENCE_LENGTH = 512;
 export const SCANNER_NAME = 'shipshape';
 
-const DIGEST = /^sha256:([a-f0-9]{64})$/;
+const DIGEST = new RegExp(IMAGE_DIGEST_PATTERN);
 
 export interface ImageReportInput {
-  /** The image digest (sha256:<64 hex>) the report is about. */
+  /** The image digest (sha256:<64 hex>, or sha384/sha512) the report is about. */
   readonly digest: string;
   /** References that resolved to this digest; merged with the existing report's. */
   readonly references: readonly string[];
@@ -31,11 +32,9 @@ export interface ImageReportInput {
   readonly scannerVersion?: string;
 }
 
-/** "sha256-<hex>": a valid object name for a digest. */
-export function imageReportName(digest: string): string {
-  const match = DIGEST.exec(digest);
-  if (match === null) throw new RangeError(`not a sha256 image digest: ${digest.slice(0, 100)}`);
-  return `sha256-${match[1]}`;
+/** "sha256-<hex>" (or sha384-, sha512-): a valid object name for a digest; undefined when it is none. */
+export function imageReportName(digest: string): string | undefined {
+  return DIGEST.test(digest) ? digest.replace(':', '-') : undefined;
 }
 
 export function buildImageReport(input: ImageReportInput): ImageReport {
@@ -82,7 +81,7 @@ export function buildImageReport(input: ImageReportInput): ImageReport {
     apiVersion: GROUP_VERSION,
     kind: 'ImageReport',
     metadata: {
-      name: imageReportName(input.digest),
+      name: imageReportName(input.digest) ?? '',
       labels: { [MANAGED_BY_LABEL]: 'shipshape' },
     },
     spec: {

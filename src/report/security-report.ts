@@ -228,9 +228,9 @@ function reportedContainers(template: PodTemplate, pods: readonly V1Pod[]): Repo
   return list.slice(0, 64);
 }
 
-/** "docker-pullable://repo@sha256:..." or "repo@sha256:..." or "sha256:..." → "sha256:...". */
+/** "docker-pullable://repo@sha256:..." or "repo@sha256:..." or "sha256:..." → "sha256:..." (sha384/sha512 too). */
 export function digestOf(imageId: string | undefined): string | undefined {
-  const match = imageId?.match(/sha256:[a-f0-9]{64}/);
+  const match = imageId?.match(/sha512:[a-f0-9]{128}|sha384:[a-f0-9]{96}|sha256:[a-f0-9]{64}/);
   return match?.[0];
 }
 

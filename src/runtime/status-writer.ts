@@ -3,6 +3,7 @@
 // (metadata/spec or status) differs. Every write is reported by result, so the
 // caller can count it.
 import type { V1ObjectMeta } from '@kubernetes/client-node';
+import { TerminalError } from './workqueue.js';
 
 export type WriteResult = 'created' | 'updated' | 'unchanged' | 'conflict' | 'error';
 
@@ -36,6 +37,8 @@ export class StatusObjectWriter<T extends StatusObject> {
     private readonly sameSpec: (existing: T, desired: T) => boolean,
     private readonly sameStatus: (existing: T, desired: T) => boolean,
     private readonly onWrite: (result: WriteResult) => void = () => undefined,
+    /** Problems the API server would refuse the object for (its schema), checked before any write. */
+    private readonly problemsOf: (object: T) => string[] = () => [],
   ) {}
 
   /**
@@ -44,6 +47,14 @@ export class StatusObjectWriter<T extends StatusObject> {
    * caller's retry with backoff, after the informer has caught up.
    */
   async write(desired: T, existing: T | undefined): Promise<WriteOutcome<T>> {
+    const problems = this.problemsOf(desired);
+    if (problems.length > 0) {
+      // Writing it would be refused on every retry: fail for good, and say what is wrong.
+      this.onWrite('error');
+      throw new TerminalError(
+        `${desired.metadata.name ?? 'the object'} would be refused by the API server: ${problems.slice(0, 3).join('; ')}`,
+      );
+    }
     try {
       const outcome = await this.apply(desired, existing);
       this.onWrite(outcome.result);

@@ -69,14 +69,23 @@ export class ImageReportWriter {
     private readonly client: ImageReportClient,
     private readonly onWrite: (result: WriteResult) => void = () => undefined,
   ) {
-    this.writer = new StatusObjectWriter(client, sameImageReportSpec, sameImageReportStatus, onWrite);
+    this.writer = new StatusObjectWriter(
+      client,
+      sameImageReportSpec,
+      sameImageReportStatus,
+      onWrite,
+      imageReportProblems,
+    );
   }
 
   /** Reads the stored report, builds the desired one from it, and writes the difference. */
   async publish(input: Omit<ImageReportInput, 'existing'>): Promise<ImageReportWriteOutcome> {
     let existing: ImageReport | undefined;
     try {
-      existing = await this.client.get(imageReportName(input.digest));
+      const name = imageReportName(input.digest);
+      if (name === undefined)
+        throw new TerminalError(`image digest ${input.digest.slice(0, 140)} cannot name an ImageReport`);
+      existing = await this.client.get(name);
     } catch (error) {
       this.onWrite('error');
       throw error;
@@ -94,4 +103,12 @@ export class ImageReportWriter {
   write(desired: ImageReport, existing: ImageReport | undefined): Promise<ImageReportWriteOutcome> {
     return this.writer.write(desired, existing);
   }
+}
+
+/** What Shipshape's own CRD schema refuses in an ImageReport, as the API server would name it. */
+export function imageReportProblems(report: ImageReport): string[] {
+  return [
+    ...validateAgainstSchema(imageReportSpecSchema, report.spec, 'spec'),
+    ...validateAgainstSchema(imageReportStatusSchema, report.status ?? {}, 'status'),
+  ].map((v) => `${v.path}: ${v.message}`);
 }

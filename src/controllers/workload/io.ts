@@ -3,6 +3,8 @@
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { API_GROUP, API_VERSION } from '../../api/policy-types.js';
 import type { SecurityReport } from '../../api/report-types.js';
+import { securityReportSpecSchema, securityReportStatusSchema } from '../../api/report-schema.js';
+import { validateAgainstSchema } from '../../api/validate.js';
 import { sameSpec, sameStatus } from '../../report/security-report.js';
 import {
   StatusObjectWriter,
@@ -47,6 +49,14 @@ export type ReportWriteOutcome = WriteOutcome<SecurityReport>;
 /** SecurityReports: changed labels, owner or spec mean a replace; changed status a status write. */
 export class ReportWriter extends StatusObjectWriter<SecurityReport> {
   constructor(client: ReportClient, onWrite?: (result: WriteResult) => void) {
-    super(client, sameSpec, sameStatus, onWrite);
+    super(client, sameSpec, sameStatus, onWrite, securityReportProblems);
   }
+}
+
+/** What Shipshape's own CRD schema refuses in a SecurityReport, as the API server would name it. */
+export function securityReportProblems(report: SecurityReport): string[] {
+  return [
+    ...validateAgainstSchema(securityReportSpecSchema, report.spec, 'spec'),
+    ...validateAgainstSchema(securityReportStatusSchema, report.status ?? {}, 'status'),
+  ].map((v) => `${v.path}: ${v.message}`);
 }

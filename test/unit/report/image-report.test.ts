@@ -79,9 +79,13 @@ describe('ImageReport construction', () => {
     assert.deepEqual(validateAgainstSchema(imageReportStatusSchema, report.status), []);
   });
 
-  it('refuses a digest that is not sha256', () => {
-    assert.throws(() => imageReportName('sha512:abc'), RangeError);
-    assert.throws(() => buildImageReport(input({ digest: 'nginx:latest' })), RangeError);
+  it('names sha256, sha384 and sha512 digests and no other string', () => {
+    assert.equal(imageReportName(`sha512:${'e'.repeat(128)}`), `sha512-${'e'.repeat(128)}`);
+    assert.equal(imageReportName(`sha384:${'e'.repeat(96)}`), `sha384-${'e'.repeat(96)}`);
+    assert.equal(imageReportName('sha512:abc'), undefined);
+    assert.equal(imageReportName('nginx:latest'), undefined);
+    const report = buildImageReport(input({ digest: `sha512:${'e'.repeat(128)}` }));
+    assert.deepEqual(validateAgainstSchema(imageReportSpecSchema, report.spec), []);
   });
 
   it('keeps the scan time and condition time when a rescan finds the same content', () => {

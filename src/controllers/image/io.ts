@@ -2,7 +2,9 @@
 // ImageReports and the writer that changes them only when their content did.
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { API_GROUP, API_VERSION } from '../../api/policy-types.js';
+import { imageReportSpecSchema, imageReportStatusSchema } from '../../api/report-schema.js';
 import type { ImageReport } from '../../api/report-types.js';
+import { validateAgainstSchema } from '../../api/validate.js';
 import {
   buildImageReport,
   imageReportName,
@@ -16,6 +18,7 @@ import {
   type WriteOutcome,
   type WriteResult,
 } from '../../runtime/status-writer.js';
+import { TerminalError } from '../../runtime/workqueue.js';
 
 /** The calls the writer makes; CustomObjectsApi fits, tests pass a fake. */
 export interface ImageReportClient {

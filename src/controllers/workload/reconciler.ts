@@ -21,7 +21,7 @@ import {
 import { reportedAnalysisOf, type ImageStatus } from '../../image/image-service.js';
 import type { ObjectStore } from '../../runtime/cluster-cache.js';
 import { systemClock, type Clock } from '../../runtime/clock.js';
-import { done, requeueAfter, type ReconcileResult } from '../../runtime/controller.js';
+import { done, requeueAfter, TerminalError, type ReconcileResult } from '../../runtime/controller.js';
 import type { ComplianceIndex } from '../compliance-index.js';
 import type { ReportWriter } from './io.js';
 import { parseWorkloadKey, reportNameFor, type WorkloadKey } from './key.js';
@@ -153,7 +153,11 @@ export class WorkloadReconciler {
       return result;
     }
     if (!sameReport(existing, desired)) {
-      const { stored } = await this.deps.writer.write(desired, existing);
+      const { stored } = await this.deps.writer.write(desired, existing).catch((error: unknown) => {
+        // A report our own schema refuses would be refused forever: say so on the workload, once per cause.
+        if (error instanceof TerminalError) this.announceRefused(workload, error.message);
+        throw error;
+      });
       const id = `${key.namespace}/${reportNameFor(key)}`;
       const previous = this.ownWrites.get(id);
       const replacedVersions = new Set(
@@ -188,6 +192,22 @@ export class WorkloadReconciler {
     if (behind && fresh && own.report.spec.subject.uid === workload.metadata?.uid) return own.report;
     this.ownWrites.delete(id);
     return cached;
+  }
+
+  private announceRefused(workload: KubernetesObject, why: string): void {
+    this.deps.recordEvent({
+      regarding: {
+        apiVersion: workload.apiVersion,
+        kind: workload.kind,
+        name: workload.metadata?.name,
+        namespace: workload.metadata?.namespace,
+        uid: workload.metadata?.uid,
+      },
+      type: 'Warning',
+      reason: 'ReportRefused',
+      action: 'Report',
+      note: `Shipshape cannot write this workload's SecurityReport: ${why}`,
+    });
   }
 
   /** Events on transitions only: new violations (Warning) and becoming compliant (Normal). */

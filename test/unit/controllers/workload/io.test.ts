@@ -86,6 +86,30 @@ describe('ReportWriter', () => {
     assert.deepEqual(results, ['created']);
   });
 
+  it('refuses for good, without calling the API server, a report its own schema refuses', async () => {
+    const desired = desiredFor(rootSpec);
+    const broken: SecurityReport = {
+      ...desired,
+      status: { ...desired.status, images: [{ image: 'x', digest: `sha256:${'a'.repeat(200)}` }] },
+    };
+    await assert.rejects(writer.write(broken, undefined), (error: Error) => {
+      assert.equal(error.name, 'TerminalError');
+      assert.match(error.message, /status\.images\[0\]\.digest/);
+      return true;
+    });
+    assert.deepEqual(api.calls, []);
+    assert.deepEqual(results, ['error']);
+  });
+
+  it('accepts an image pinned by a sha512 digest', async () => {
+    const desired = desiredFor(rootSpec);
+    const pinned: SecurityReport = {
+      ...desired,
+      status: { ...desired.status, images: [{ image: 'x', digest: `sha512:${'a'.repeat(128)}` }] },
+    };
+    assert.equal((await writer.write(pinned, undefined)).result, 'created');
+  });
+
   it('writes nothing when the stored report already says what the desired one says', async () => {
     const stored = await seeded();
     const { result, stored: returned } = await writer.write(desiredFor(rootSpec, stored, T1), stored);

@@ -15,6 +15,7 @@ import { createSecurityPolicy } from '../test/support/policies.js';
 import { startOperatorProcess } from '../test/support/operator-process.js';
 import { pushImage } from '../test/support/oci-push.js';
 import { tar } from '../test/support/tar.js';
+import { trimPod } from '../src/controllers/resources.js';
 
 const { values } = parseArgs({
   options: {
@@ -22,6 +23,8 @@ const { values } = parseArgs({
     replicas: { type: 'string', default: '10' },
     'steady-seconds': { type: 'string', default: '60' },
     images: { type: 'string' },
+    // The operator's V8 heap cap, as a container memory limit would set it (Node sizes its heap from the cgroup).
+    'operator-heap-mib': { type: 'string' },
   },
 });
 const deployments = Number(values.deployments);
@@ -94,7 +97,9 @@ try {
       '--allow-registry=127.0.0.1:*',
       `--plain-http=${cluster.registryHost}`,
     ],
-    {},
+    values['operator-heap-mib']
+      ? { NODE_OPTIONS: `--max-old-space-size=${values['operator-heap-mib']}` }
+      : {},
   );
   await operator.waitReady(60_000);
   const operatorStarted = new Date();
@@ -167,6 +172,11 @@ try {
     await sleep(1000);
   }
   const podsRunning = Date.now();
+  // What the informer transform keeps of a pod, as JSON bytes (a proxy for cache memory per pod).
+  const sample = (await core.listNamespacedPod({ namespace: ns, limit: 200 })).items;
+  const bytes = (objects: unknown[]) =>
+    objects.reduce<number>((n, o) => n + JSON.stringify(o).length, 0) / objects.length;
+  const podBytes = { full: bytes(sample), cached: bytes(sample.map((p) => trimPod(p))) };
   // Let pod status churn settle (digests, policy status), then count writes in a quiet window.
   await sleep(15_000);
   const steadyFrom = new Date();
@@ -182,6 +192,24 @@ try {
   });
   const rss = peakRssMiB(operator.child.pid ?? 0);
   await operator.stop();
+  // The operator's warnings, by message and the start of the error: a bench that hides them hides bugs.
+  const warnings = new Map<string, number>();
+  for (const line of operator.output().split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      const entry = JSON.parse(line) as {
+        level?: string;
+        message?: string;
+        controller?: string;
+        error?: string;
+      };
+      if (entry.level !== 'warn' && entry.level !== 'error') continue;
+      const key = `${entry.level} ${entry.controller ?? ''}: ${entry.message ?? ''} ${(entry.error ?? '').slice(0, 120)}`;
+      warnings.set(key, (warnings.get(key) ?? 0) + 1);
+    } catch {
+      // not a log line
+    }
+  }
 
   console.log(`deployments: ${deployments}, replicas: ${replicas}, pods: ${deployments * replicas}`);
   console.log(`creating the Deployments took: ${((created - started) / 1000).toFixed(1)} s`);
@@ -192,7 +220,12 @@ try {
     `time until every report carries its final image analysis: ${((allReports - started) / 1000).toFixed(1)} s after the first create, ${((allReports - created) / 1000).toFixed(1)} s after the last (${analyzed} of ${deployments} Analyzed)`,
   );
   console.log(`pods running after: ${((podsRunning - started) / 1000).toFixed(1)} s (${running} running)`);
-  console.log(`operator peak RSS (VmHWM): ${rss.toFixed(0)} MiB`);
+  console.log(
+    `operator peak RSS (VmHWM): ${rss.toFixed(0)} MiB${values['operator-heap-mib'] ? ` (heap capped at ${values['operator-heap-mib']} MiB)` : ''}`,
+  );
+  console.log(
+    `pod as listed: ${podBytes.full.toFixed(0)} B of JSON; as cached after the transform: ${podBytes.cached.toFixed(0)} B`,
+  );
   console.log(
     `operator API requests (audit log, from operator start): ${during.length}, of which writes: ${writes(during).length}`,
   );
@@ -207,6 +240,9 @@ try {
     }
     return [...counts].sort((a, b) => b[1] - a[1]);
   };
+  console.log('operator warnings and errors, by message:');
+  for (const [k, n] of [...warnings].sort((a, b) => b[1] - a[1]).slice(0, 10))
+    console.log(`  ${String(n).padStart(6)}  ${k.replace(/\s+/g, ' ')}`);
   console.log('requests by verb and resource, whole run:');
   for (const [k, n] of tally(during)) console.log(`  ${String(n).padStart(6)}  ${k}`);
   console.log(`writes by verb and resource, steady ${steadySeconds} s window:`);

@@ -34,8 +34,7 @@ export function accessReviewApi(kc: KubeConfig): AccessReviewApi {
 
 /** What the HTTP layer answers: 200 goes on to serve, anything else ends the request with `reason`. */
 export type AccessDecision =
-  | { status: 200; user: string }
-  | { status: 401 | 403 | 429 | 503; reason: string };
+  { status: 200; user: string } | { status: 401 | 403 | 429 | 503; reason: string };
 
 export interface MetricsAccess {
   /** Decides a request for `path` (verb get) carrying the `Authorization` header value given. */
@@ -81,7 +80,8 @@ export class MetricsAuthorizer implements MetricsAccess {
   async admit(authorization: string | undefined, path: string): Promise<AccessDecision> {
     const token = bearerToken(authorization);
     if (token === undefined) return { status: 401, reason: 'Unauthorized: no bearer token' };
-    if (token.length > MAX_TOKEN_LENGTH) return { status: 401, reason: 'Unauthorized: bearer token too long' };
+    if (token.length > MAX_TOKEN_LENGTH)
+      return { status: 401, reason: 'Unauthorized: bearer token too long' };
     const key = `${path}\u0000${createHash('sha256').update(token).digest('hex')}`;
     const cached = this.decisions.get(key);
     if (cached) return cached;
@@ -91,7 +91,9 @@ export class MetricsAuthorizer implements MetricsAccess {
       return { status: 429, reason: 'Too Many Requests: token reviews are busy, retry shortly' };
     const review = this.review(token, path).then(
       (decision) => {
-        this.decisions.set(key, decision, { ttl: decision.status === 200 ? this.allowTtlMs : this.denyTtlMs });
+        this.decisions.set(key, decision, {
+          ttl: decision.status === 200 ? this.allowTtlMs : this.denyTtlMs,
+        });
         return decision;
       },
       // Not cached: the next scrape asks again once the API server answers.
@@ -146,6 +148,8 @@ export function bearerToken(authorization: string | undefined): string | undefin
 /** An HTTP status or error code, never the request (whose body holds the token). */
 function statusText(error: unknown): string {
   const code = (error as { code?: unknown } | undefined)?.code;
+  if (code === 403)
+    return 'HTTP 403: the operator may not create tokenreviews or subjectaccessreviews; see config/rbac/role.yaml';
   if (typeof code === 'number') return `HTTP ${code}`;
   if (typeof code === 'string') return code;
   return error instanceof Error ? error.name : 'unknown error';

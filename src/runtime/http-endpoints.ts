@@ -76,9 +76,7 @@ export class HttpEndpoints {
     if (path === '/healthz' || path === '/livez') return text(200, 'ok');
     if (path === '/readyz' && this.options.readiness) {
       const pending = this.options.readiness.notReady();
-      return pending.length === 0
-        ? text(200, 'ok')
-        : text(503, `not ready: ${pending.join(', ')}`);
+      return pending.length === 0 ? text(200, 'ok') : text(503, `not ready: ${pending.join(', ')}`);
     }
     if (path === '/metrics' && this.options.metrics) {
       const access = this.options.metricsAccess;

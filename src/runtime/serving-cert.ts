@@ -29,7 +29,10 @@ export async function readServingCertificate(dir: string): Promise<ServingCertif
       return await readFile(join(dir, name), 'utf8');
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? String(error);
-      throw new Error(`metrics certificate: cannot read ${join(dir, name)} (${code}); the directory needs tls.crt and tls.key`);
+      throw new Error(
+        `metrics certificate: cannot read ${join(dir, name)} (${code}); the directory needs tls.crt and tls.key`,
+        { cause: error },
+      );
     }
   };
   return { cert: await read('tls.crt'), key: await read('tls.key') };
@@ -85,11 +88,7 @@ function tlv(tag: number, ...content: Buffer[]): Buffer {
   const body = Buffer.concat(content);
   const n = body.length;
   const length =
-    n < 0x80
-      ? Buffer.from([n])
-      : n < 0x100
-        ? Buffer.from([0x81, n])
-        : Buffer.from([0x82, n >> 8, n & 0xff]);
+    n < 0x80 ? Buffer.from([n]) : n < 0x100 ? Buffer.from([0x81, n]) : Buffer.from([0x82, n >> 8, n & 0xff]);
   return Buffer.concat([Buffer.from([tag]), length, body]);
 }
 

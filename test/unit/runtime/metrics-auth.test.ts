@@ -10,11 +10,7 @@ import { join } from 'node:path';
 import type { V1SubjectAccessReview, V1TokenReview } from '@kubernetes/client-node';
 import { Counter, Registry } from 'prom-client';
 import { HttpEndpoints } from '../../../src/runtime/http-endpoints.js';
-import {
-  bearerToken,
-  MetricsAuthorizer,
-  type AccessReviewApi,
-} from '../../../src/runtime/metrics-auth.js';
+import { bearerToken, MetricsAuthorizer, type AccessReviewApi } from '../../../src/runtime/metrics-auth.js';
 import { readServingCertificate, selfSignedCertificate } from '../../../src/runtime/serving-cert.js';
 
 /** Tokens "reader-*" belong to system:serviceaccount:ns:reader, who may get /metrics; "other-*" to one who may not. */
@@ -98,7 +94,10 @@ describe('metrics access (TokenReview + SubjectAccessReview)', () => {
   it('refuses an authenticated user without the role with 403 naming the user and the role to bind', async () => {
     const decision = await new MetricsAuthorizer(new FakeReviews()).admit('Bearer other-1', '/metrics');
     assert.equal(decision.status, 403);
-    assert.match('reason' in decision ? decision.reason : '', /system:serviceaccount:ns:other.*metrics-reader/);
+    assert.match(
+      'reason' in decision ? decision.reason : '',
+      /system:serviceaccount:ns:other.*metrics-reader/,
+    );
   });
 
   it('reuses a decision within its TTL and reviews again after it', async () => {

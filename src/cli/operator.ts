@@ -10,6 +10,8 @@ import { createImageService } from '../image/setup.js';
 import { createLogger } from '../runtime/log.js';
 import { ApiServerUnreachable, apiServerUrl, checkConnection, loadKubeConfig } from '../runtime/connect.js';
 import { HttpEndpoints, Readiness } from '../runtime/http-endpoints.js';
+import { accessReviewApi, MetricsAuthorizer } from '../runtime/metrics-auth.js';
+import { readServingCertificate, selfSignedCertificate } from '../runtime/serving-cert.js';
 import type { CliIO } from './io.js';
 
 export const operatorUsage = `Usage: shipshape operator [options]
@@ -20,6 +22,10 @@ Run the Shipshape operator against the cluster of the current kubeconfig
 Options:
   --kubeconfig <path>                 kubeconfig file to use
   --metrics-bind-address <host:port>  where /metrics is served (default :8080)
+  --metrics-secure=<true|false>       serve /metrics over HTTPS to callers whose bearer token passes a TokenReview
+                                      and a SubjectAccessReview for get /metrics (default false: plain HTTP, for
+                                      local runs; config/manager turns it on)
+  --metrics-cert-dir <dir>            tls.crt and tls.key for --metrics-secure (default: a self-signed certificate)
   --health-probe-bind-address <addr>  where /healthz and /readyz are served (default :8081)
   --connect-timeout <seconds>         how long to wait for the API server at start (default 10)
   --namespace <ns>                    the operator's own namespace (default $POD_NAMESPACE or shipshape-system);
@@ -48,6 +54,8 @@ export async function runOperator(args: string[], io: CliIO): Promise<number> {
     options: {
       kubeconfig: { type: 'string' },
       'metrics-bind-address': { type: 'string', default: ':8080' },
+      'metrics-secure': { type: 'string', default: 'false' },
+      'metrics-cert-dir': { type: 'string' },
       'health-probe-bind-address': { type: 'string', default: ':8081' },
       'connect-timeout': { type: 'string', default: '10' },
       'log-level': { type: 'string', default: process.env.SHIPSHAPE_LOG_LEVEL ?? 'info' },
@@ -73,17 +81,34 @@ export async function runOperator(args: string[], io: CliIO): Promise<number> {
   }
   const log = createLogger(values['log-level']);
 
+  if (!['true', 'false'].includes(values['metrics-secure']))
+    throw new Error('--metrics-secure must be true or false');
+  const secureMetrics = values['metrics-secure'] === 'true';
+  if (values['metrics-cert-dir'] !== undefined && !secureMetrics)
+    throw new Error('--metrics-cert-dir needs --metrics-secure=true');
+
   const kc = loadKubeConfig(values.kubeconfig);
   const metrics = createMetrics();
   const readiness = new Readiness();
   readiness.require('apiserver');
   readiness.require('caches');
 
-  const metricsEndpoint = new HttpEndpoints({ metrics: metrics.registry });
+  const metricsEndpoint = new HttpEndpoints({
+    metrics: metrics.registry,
+    ...(secureMetrics
+      ? {
+          tls:
+            values['metrics-cert-dir'] === undefined
+              ? selfSignedCertificate({ hosts: ['localhost', hostname(), '127.0.0.1', '::1'] })
+              : await readServingCertificate(values['metrics-cert-dir']),
+          metricsAccess: new MetricsAuthorizer(accessReviewApi(kc)),
+        }
+      : {}),
+  });
   const probeEndpoint = new HttpEndpoints({ readiness });
   const metricsPort = await metricsEndpoint.listen(values['metrics-bind-address']);
   const probePort = await probeEndpoint.listen(values['health-probe-bind-address']);
-  log.info('serving', { metricsPort, probePort });
+  log.info('serving', { metricsPort, probePort, metricsScheme: secureMetrics ? 'https' : 'http' });
 
   const ownNamespace = values.namespace;
   const excluded = new Set(

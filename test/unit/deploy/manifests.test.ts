@@ -7,13 +7,16 @@ import type {
   V1ClusterRole,
   V1Deployment,
   V1Namespace,
+  V1NetworkPolicy,
   V1PolicyRule,
   V1Role,
+  V1Service,
   V1ValidatingWebhookConfiguration,
 } from '@kubernetes/client-node';
 import { operatorUsage } from '../../../src/cli/operator.js';
 import { evaluatePodSecurity } from '../../../src/policy/pss/index.js';
-import { readYaml, readYamlDocuments } from './repo-files.js';
+import { parseDocument, type YAMLSeq } from 'yaml';
+import { readRepoFile, readYaml, readYamlDocuments } from './repo-files.js';
 
 interface Kustomization {
   kind?: string;
@@ -148,6 +151,10 @@ describe('the manager Deployment', () => {
     assert.ok(flags.includes('--health-probe-bind-address=:8081'));
   });
 
+  it('serves metrics over HTTPS with token authentication (--metrics-secure=true)', () => {
+    assert.ok(manager?.args?.includes('--metrics-secure=true'));
+  });
+
   it('spreads replicas over nodes and zones without making single-node clusters unschedulable', () => {
     const spread = podSpec?.topologySpreadConstraints ?? [];
     assert.deepEqual(spread.map((c) => c.topologyKey).sort(), [
@@ -176,30 +183,39 @@ describe('operator RBAC (least privilege)', () => {
   const role = readYaml<V1ClusterRole>('config/rbac/role.yaml');
   const granted = grants(role.rules);
 
-  it('grants exactly the reads, status updates, report writes and event writes it needs', () => {
+  it('grants exactly the verbs the code uses: informers, by-name reads, writes, events and reviews', () => {
     const expected: string[] = [];
     const add = (group: string, resources: string[], verbs: string[]) =>
       resources.forEach((r) => verbs.forEach((v) => expected.push(`${group} ${r} ${v}`)));
-    const read = ['get', 'list', 'watch'];
-    add('core', ['pods', 'namespaces', 'serviceaccounts', 'replicationcontrollers'], read);
-    add('apps', ['replicasets', 'deployments', 'statefulsets', 'daemonsets'], read);
-    add('batch', ['jobs', 'cronjobs'], read);
-    add('core', ['secrets'], ['get']);
-    add('shipshape.dev', ['securitypolicies', 'clustersecuritypolicies'], read);
-    add(
-      'shipshape.dev',
-      ['securitypolicies/status', 'clustersecuritypolicies/status'],
-      ['get', 'update', 'patch'],
-    );
-    add(
-      'shipshape.dev',
-      ['securityreports', 'imagereports'],
-      ['create', 'get', 'list', 'watch', 'update', 'patch', 'delete'],
-    );
-    add('shipshape.dev', ['securityreports/status', 'imagereports/status'], ['get', 'update', 'patch']);
+    const informer = ['list', 'watch'];
+    add('core', ['pods', 'namespaces', 'replicationcontrollers'], informer);
+    add('apps', ['replicasets', 'deployments', 'statefulsets', 'daemonsets'], informer);
+    add('batch', ['jobs', 'cronjobs'], informer);
+    add('core', ['serviceaccounts', 'secrets'], ['get']);
+    add('shipshape.dev', ['securitypolicies', 'clustersecuritypolicies'], informer);
+    add('shipshape.dev', ['securitypolicies/status', 'clustersecuritypolicies/status'], ['update']);
+    add('shipshape.dev', ['securityreports'], [...informer, 'create', 'update']);
+    add('shipshape.dev', ['imagereports'], ['get', 'create', 'update']);
+    add('shipshape.dev', ['securityreports/status', 'imagereports/status'], ['update']);
     add('events.k8s.io', ['events'], ['create', 'patch']);
-    add('core', ['events'], ['create', 'patch']);
+    add('authentication.k8s.io', ['tokenreviews'], ['create']);
+    add('authorization.k8s.io', ['subjectaccessreviews'], ['create']);
     assert.deepEqual(granted, expected.sort());
+  });
+
+  it('says in a comment why each rule is there (a comment leads every group of at most three rules)', () => {
+    const document = parseDocument(readRepoFile('config/rbac/role.yaml'));
+    const rules = document.get('rules', true) as YAMLSeq;
+    let sinceComment = 0;
+    for (const [i, item] of rules.items.entries()) {
+      const comment =
+        (item as { commentBefore?: string }).commentBefore ?? (i === 0 ? rules.commentBefore : undefined);
+      sinceComment = comment?.trim() ? 0 : sinceComment + 1;
+      assert.ok(
+        sinceComment < 3,
+        `rule ${i} (${JSON.stringify(rules.toJSON()[i])}) has no comment saying why`,
+      );
+    }
   });
 
   it('can get a pull secret by name but never list or watch secrets', () => {
@@ -217,14 +233,11 @@ describe('operator RBAC (least privilege)', () => {
   it('holds its leader-election Lease through a namespaced Role, not a ClusterRole', () => {
     const lease = readYaml<V1Role>('config/rbac/leader_election_role.yaml');
     assert.equal(lease.kind, 'Role');
-    assert.deepEqual(
-      grants(lease.rules).filter((g) => g.includes('leases')),
-      [
-        'coordination.k8s.io leases create',
-        'coordination.k8s.io leases get',
-        'coordination.k8s.io leases update',
-      ],
-    );
+    assert.deepEqual(grants(lease.rules), [
+      'coordination.k8s.io leases create',
+      'coordination.k8s.io leases get',
+      'coordination.k8s.io leases update',
+    ]);
     assert.ok(!granted.some((g) => g.includes('leases')), 'the ClusterRole must not grant leases');
   });
 
@@ -241,6 +254,87 @@ describe('operator RBAC (least privilege)', () => {
     assert.equal(editor.metadata?.labels?.['rbac.authorization.k8s.io/aggregate-to-edit'], 'true');
     const edited = new Set(grants(editor.rules).map((g) => g.split(' ')[1]));
     assert.deepEqual([...edited], ['securitypolicies']);
+  });
+});
+
+describe('metrics access', () => {
+  const service = readYaml<V1Service>('config/manager/metrics_service.yaml');
+  const monitor = readYaml<{
+    spec: {
+      endpoints: {
+        port: string;
+        scheme: string;
+        bearerTokenFile?: string;
+        tlsConfig?: { insecureSkipVerify?: boolean };
+      }[];
+    };
+  }>('config/prometheus/monitor.yaml');
+
+  it('names the metrics Service port https and points it at the manager metrics port', () => {
+    const [port] = service.spec?.ports ?? [];
+    assert.equal(port?.name, 'https');
+    assert.equal(port?.targetPort, 'metrics');
+    assert.equal(port?.port, manager?.ports?.find((p) => p.name === 'metrics')?.containerPort);
+  });
+
+  it('has the ServiceMonitor scrape that port over HTTPS with its ServiceAccount token', () => {
+    const [endpoint] = monitor.spec.endpoints;
+    assert.equal(endpoint?.port, service.spec?.ports?.[0]?.name);
+    assert.equal(endpoint?.scheme, 'https');
+    assert.equal(endpoint?.bearerTokenFile, '/var/run/secrets/kubernetes.io/serviceaccount/token');
+    // The certificate is self-signed at start: there is no CA to verify against.
+    assert.equal(endpoint?.tlsConfig?.insecureSkipVerify, true);
+  });
+
+  it('offers a metrics-reader ClusterRole that grants get on /metrics and nothing else', () => {
+    const reader = readYaml<V1ClusterRole>('config/rbac/metrics_reader_role.yaml');
+    assert.equal(reader.metadata?.name, 'metrics-reader');
+    assert.deepEqual(reader.rules, [{ nonResourceURLs: ['/metrics'], verbs: ['get'] }]);
+    const k = readYaml<Kustomization>('config/rbac/kustomization.yaml');
+    assert.ok(k.resources?.includes('metrics_reader_role.yaml'));
+  });
+});
+
+describe('the operator NetworkPolicy', () => {
+  const policy = readYaml<V1NetworkPolicy>('config/manager/network_policy.yaml');
+  const ports = (rules: { ports?: { port?: number | string; protocol?: string }[] }[] | undefined) =>
+    (rules ?? []).flatMap((r) => (r.ports ?? []).map((p) => `${p.port}/${p.protocol}`)).sort();
+
+  it('is part of config/manager and selects exactly the manager pods, for ingress and egress', () => {
+    assert.ok(
+      readYaml<Kustomization>('config/manager/kustomization.yaml').resources?.includes('network_policy.yaml'),
+    );
+    assert.deepEqual(policy.spec?.podSelector?.matchLabels, deployment.spec?.selector.matchLabels);
+    assert.deepEqual(policy.spec?.policyTypes, ['Ingress', 'Egress']);
+  });
+
+  it('admits traffic only to the metrics, probe and webhook ports, metrics only from labelled namespaces', () => {
+    assert.deepEqual(ports(policy.spec?.ingress), ['8080/TCP', '8081/TCP', '9443/TCP']);
+    const metrics = policy.spec?.ingress?.find((r) => r.ports?.some((p) => p.port === 8080));
+    assert.deepEqual((metrics as { from?: unknown } | undefined)?.from, [
+      { namespaceSelector: { matchLabels: { metrics: 'enabled' } } },
+    ]);
+    assert.equal(metrics?.ports?.length, 1);
+    const patch = readYaml<V1Deployment>('config/webhook/manager_webhook_patch.yaml');
+    const webhookPort = patch.spec?.template.spec?.containers[0]?.ports?.[0]?.containerPort;
+    const containerPorts = [...(manager?.ports ?? []).map((p) => p.containerPort), webhookPort].sort();
+    assert.deepEqual(containerPorts, [8080, 8081, 9443]);
+  });
+
+  it('lets the pods reach only DNS in kube-system and TCP 443/6443, never link-local (cloud metadata)', () => {
+    assert.deepEqual(ports(policy.spec?.egress), ['443/TCP', '53/TCP', '53/UDP', '6443/TCP']);
+    const dns = policy.spec?.egress?.find((r) => r.ports?.some((p) => p.port === 53));
+    assert.deepEqual(dns?.to, [
+      { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } } },
+    ]);
+    const tls = policy.spec?.egress?.find((r) => r.ports?.some((p) => p.port === 443));
+    const blocks = (tls?.to ?? []).map((peer) => peer.ipBlock);
+    assert.ok(
+      blocks.every((b) => b !== undefined),
+      'the 443/6443 rule must name addresses',
+    );
+    assert.ok(blocks.find((b) => b?.cidr === '0.0.0.0/0')?.except?.includes('169.254.0.0/16'));
+    assert.ok(blocks.find((b) => b?.cidr === '::/0')?.except?.includes('fe80::/10'));
   });
 });
 

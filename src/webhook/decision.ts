@@ -146,7 +146,12 @@ function decide(request: AdmissionRequest, context: AdmissionContext): Admission
     ...workload,
     metadata: { ...workload.metadata, name: workload.metadata?.name ?? request.name, namespace },
   };
-  const evaluated = evaluateWorkload(named, judged, context.imageFacts, context.now ? { now: context.now } : {});
+  const evaluated = evaluateWorkload(
+    named,
+    judged,
+    context.imageFacts,
+    context.now ? { now: context.now } : {},
+  );
   const byName = new Map(judged.map((p) => [p.name, p]));
   const findings = evaluated.filter((f) => {
     const policy = byName.get(f.policy);

@@ -55,7 +55,9 @@ const isObject = (value: unknown): value is Record<string, unknown> =>
 export function parseAdmissionReview(body: unknown): ParsedReview {
   if (!isObject(body)) return { error: 'body is not a JSON object' };
   if (body.apiVersion !== 'admission.k8s.io/v1' || body.kind !== 'AdmissionReview')
-    return { error: 'expected apiVersion admission.k8s.io/v1, kind AdmissionReview (admissionReviewVersions: [v1])' };
+    return {
+      error: 'expected apiVersion admission.k8s.io/v1, kind AdmissionReview (admissionReviewVersions: [v1])',
+    };
   const request = body.request;
   if (!isObject(request)) return { error: 'AdmissionReview has no request' };
   if (typeof request.uid !== 'string' || request.uid === '') return { error: 'request.uid is missing' };

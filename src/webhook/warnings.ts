@@ -32,9 +32,13 @@ export function warningsFor(findings: readonly Finding[], subject: string): stri
   let total = 0;
   for (let i = 0; i < findings.length; i++) {
     const f = findings[i]!;
-    const line = cut(`shipshape [${f.ruleId}] (policy ${f.policy}): ${oneLine(f.message)}`, MAX_WARNING_LENGTH);
+    const line = cut(
+      `shipshape [${f.ruleId}] (policy ${f.policy}): ${oneLine(f.message)}`,
+      MAX_WARNING_LENGTH,
+    );
     // Room for the summary must remain whenever more findings follow this one.
-    const reserve = i + 1 < findings.length ? cut(summary(findings.length, subject), MAX_WARNING_LENGTH).length : 0;
+    const reserve =
+      i + 1 < findings.length ? cut(summary(findings.length, subject), MAX_WARNING_LENGTH).length : 0;
     if (total + line.length + reserve > MAX_WARNINGS_TOTAL) {
       out.push(cut(summary(findings.length - i, subject), MAX_WARNING_LENGTH));
       return out;

@@ -3,20 +3,29 @@
 // a real request, the uid is echoed, and unchanged templates are not re-judged.
 import assert from 'node:assert/strict';
 import type { V1PodSpec } from '@kubernetes/client-node';
-import type { ClusterSecurityPolicy, EnforcementMode, SecurityPolicySpec } from '../../../src/api/policy-types.js';
+import type {
+  ClusterSecurityPolicy,
+  EnforcementMode,
+  SecurityPolicySpec,
+} from '../../../src/api/policy-types.js';
 import { RULES } from '../../../src/policy/index.js';
 import type { Finding } from '../../../src/policy/finding.js';
-import { decideAdmission, denyMessage, IMAGE_FACT_RULES, MAX_DENY_MESSAGE } from '../../../src/webhook/decision.js';
-import { parseAdmissionReview, type AdmissionRequest } from '../../../src/webhook/review.js';
 import {
-  MAX_WARNING_LENGTH,
-  MAX_WARNINGS_TOTAL,
-  warningsFor,
-} from '../../../src/webhook/warnings.js';
+  decideAdmission,
+  denyMessage,
+  IMAGE_FACT_RULES,
+  MAX_DENY_MESSAGE,
+} from '../../../src/webhook/decision.js';
+import { parseAdmissionReview, type AdmissionRequest } from '../../../src/webhook/review.js';
+import { MAX_WARNING_LENGTH, MAX_WARNINGS_TOTAL, warningsFor } from '../../../src/webhook/warnings.js';
 import { goodContainer, goodPodSpec } from '../policy/helpers.js';
 
 let policies = 0;
-function policy(enforcement: EnforcementMode, spec: SecurityPolicySpec = {}, name = enforcement.toLowerCase()): ClusterSecurityPolicy {
+function policy(
+  enforcement: EnforcementMode,
+  spec: SecurityPolicySpec = {},
+  name = enforcement.toLowerCase(),
+): ClusterSecurityPolicy {
   return {
     apiVersion: 'shipshape.dev/v1alpha1',
     kind: 'ClusterSecurityPolicy',
@@ -27,7 +36,9 @@ function policy(enforcement: EnforcementMode, spec: SecurityPolicySpec = {}, nam
 }
 
 const badSpec = (): V1PodSpec =>
-  goodPodSpec({ containers: [goodContainer({ image: 'ghcr.io/example/app:latest', securityContext: { runAsUser: 0 } })] });
+  goodPodSpec({
+    containers: [goodContainer({ image: 'ghcr.io/example/app:latest', securityContext: { runAsUser: 0 } })],
+  });
 
 function deploymentRequest(spec: V1PodSpec, extra: Partial<AdmissionRequest> = {}): AdmissionRequest {
   return {
@@ -40,7 +51,10 @@ function deploymentRequest(spec: V1PodSpec, extra: Partial<AdmissionRequest> = {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: { name: 'web', namespace: 'shop' },
-      spec: { selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec } },
+      spec: {
+        selector: { matchLabels: { app: 'web' } },
+        template: { metadata: { labels: { app: 'web' } }, spec },
+      },
     },
     ...extra,
   };
@@ -70,7 +84,10 @@ describe('admission decision', () => {
     const d = decideAdmission(deploymentRequest(badSpec()), { policies: [policy('Warn')] });
     assert.equal(d.result, 'warned');
     assert.equal(d.response.allowed, true);
-    assert.ok(d.response.warnings?.some((w) => w.includes('[image.tag] (policy warn)')), String(d.response.warnings));
+    assert.ok(
+      d.response.warnings?.some((w) => w.includes('[image.tag] (policy warn)')),
+      String(d.response.warnings),
+    );
   });
 
   it('does not evaluate Audit policies at admission', () => {
@@ -81,12 +98,16 @@ describe('admission decision', () => {
 
   it('answers a dry-run request exactly like a real one', () => {
     const real = decideAdmission(deploymentRequest(badSpec()), { policies: [policy('Enforce')] });
-    const dry = decideAdmission(deploymentRequest(badSpec(), { dryRun: true }), { policies: [policy('Enforce')] });
+    const dry = decideAdmission(deploymentRequest(badSpec(), { dryRun: true }), {
+      policies: [policy('Enforce')],
+    });
     assert.deepEqual(dry.response, real.response);
   });
 
   it('denies under Enforce and still carries the warnings of Warn policies', () => {
-    const d = decideAdmission(deploymentRequest(badSpec()), { policies: [policy('Enforce'), policy('Warn')] });
+    const d = decideAdmission(deploymentRequest(badSpec()), {
+      policies: [policy('Enforce'), policy('Warn')],
+    });
     assert.equal(d.response.allowed, false);
     assert.ok((d.response.warnings?.length ?? 0) > 0);
     assert.doesNotMatch(d.response.status?.message ?? '', /policy warn/);
@@ -122,9 +143,12 @@ describe('admission decision', () => {
     const old = deploymentRequest(badSpec()).object!;
     const scaled = structuredClone(old) as typeof old & { spec: { replicas?: number } };
     scaled.spec.replicas = 5;
-    const scale = decideAdmission(deploymentRequest(badSpec(), { operation: 'UPDATE', object: scaled, oldObject: old }), {
-      policies: [policy('Enforce')],
-    });
+    const scale = decideAdmission(
+      deploymentRequest(badSpec(), { operation: 'UPDATE', object: scaled, oldObject: old }),
+      {
+        policies: [policy('Enforce')],
+      },
+    );
     assert.equal(scale.result, 'skipped');
     const fixed = deploymentRequest(goodPodSpec()).object!;
     const broke = decideAdmission(deploymentRequest(badSpec(), { operation: 'UPDATE', oldObject: fixed }), {
@@ -151,7 +175,8 @@ describe('admission decision', () => {
     const p = policy('Enforce', { match: { namespaceSelector: { matchLabels: { tier: 'prod' } } } });
     assert.equal(decideAdmission(deploymentRequest(badSpec()), { policies: [p] }).result, 'skipped');
     assert.equal(
-      decideAdmission(deploymentRequest(badSpec()), { policies: [p], namespaceLabels: { tier: 'prod' } }).result,
+      decideAdmission(deploymentRequest(badSpec()), { policies: [p], namespaceLabels: { tier: 'prod' } })
+        .result,
       'denied',
     );
   });
@@ -167,7 +192,10 @@ describe('admission decision', () => {
 
   describe('images without facts', () => {
     const withImageRule = (onImageUnknown?: 'Allow' | 'Deny') =>
-      policy('Enforce', { ...(onImageUnknown ? { onImageUnknown } : {}), rules: { enabled: ['image.runsAsRoot'] } });
+      policy('Enforce', {
+        ...(onImageUnknown ? { onImageUnknown } : {}),
+        rules: { enabled: ['image.runsAsRoot'] },
+      });
 
     it('names every image-fact rule id from the catalog', () => {
       const ids = new Set(RULES.map((r) => r.id));
@@ -189,7 +217,10 @@ describe('admission decision', () => {
     it('judges by the facts once they are known', () => {
       const facts = new Map([['ghcr.io/example/app:1.2.3', { user: '' }]]);
       const spec = goodPodSpec();
-      const d = decideAdmission(deploymentRequest(spec), { policies: [withImageRule('Deny')], imageFacts: facts });
+      const d = decideAdmission(deploymentRequest(spec), {
+        policies: [withImageRule('Deny')],
+        imageFacts: facts,
+      });
       assert.deepEqual(d.unknownImages, []);
       assert.equal(d.response.allowed, false);
       assert.match(d.response.status?.message ?? '', /\[image\.runsAsRoot\]/);
@@ -210,7 +241,10 @@ describe('deny message', () => {
   });
 
   it('stays within its bound and says how many it left out', () => {
-    const message = denyMessage('Deployment "x"', Array.from({ length: 500 }, (_, i) => finding(i)));
+    const message = denyMessage(
+      'Deployment "x"',
+      Array.from({ length: 500 }, (_, i) => finding(i)),
+    );
     assert.ok(message.length <= MAX_DENY_MESSAGE, String(message.length));
     assert.match(message, /\.\.\. and \d+ more/);
     assert.doesNotMatch(message.split('\n')[1] ?? '', /\n/);

@@ -55,7 +55,10 @@ function deployment(name: string, compliant: boolean): V1Deployment {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: { name, namespace: ns, labels },
-    spec: { selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [container] } } },
+    spec: {
+      selector: { matchLabels: labels },
+      template: { metadata: { labels }, spec: { containers: [container] } },
+    },
   };
 }
 
@@ -71,7 +74,14 @@ interface Stats {
 function stats(latencies: number[], failures: number, wallMs: number): Stats {
   const sorted = [...latencies].sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
-  return { n: sorted.length, p50: at(0.5), p99: at(0.99), max: sorted.at(-1) ?? NaN, perSecond: (sorted.length / wallMs) * 1000, failures };
+  return {
+    n: sorted.length,
+    p50: at(0.5),
+    p99: at(0.99),
+    max: sorted.at(-1) ?? NaN,
+    perSecond: (sorted.length / wallMs) * 1000,
+    failures,
+  };
 }
 
 /** Runs `one` `count` times (or until `untilMs`) with `concurrency` in flight; latencies in ms. */
@@ -107,7 +117,8 @@ await createSecurityPolicy(kc.makeApiClient(CustomObjectsApi), ns, 'strict', { e
 const api = new ApiClient(kc);
 const collection = `/apis/apps/v1/namespaces/${ns}/deployments`;
 const apiCreate = (compliant: boolean) => async (i: number) =>
-  (await api.create(collection, deployment(`d${i}`, compliant), { dryRun: true })).status === (compliant ? 201 : 403);
+  (await api.create(collection, deployment(`d${i}`, compliant), { dryRun: true })).status ===
+  (compliant ? 201 : 403);
 
 const results: [string, Stats][] = [];
 // Warm the API server's connections and caches before measuring anything.
@@ -126,12 +137,17 @@ const operator = await startOperatorProcess([
 ]);
 try {
   await operator.waitReady(60_000);
-  await eventually('the webhook in the request path', async () => (await apiCreate(false)(0)) === true, { timeoutMs: 30_000 });
+  await eventually('the webhook in the request path', async () => (await apiCreate(false)(0)) === true, {
+    timeoutMs: 30_000,
+  });
   await load(apiCreate(true), 400);
   results.push(['B. API server + webhook, compliant (admitted)', await load(apiCreate(true), total)]);
   results.push(['B. API server + webhook, violating (denied)', await load(apiCreate(false), total)]);
 
-  const secret = await core.readNamespacedSecret({ namespace: 'shipshape-system', name: 'shipshape-webhook-server-cert' });
+  const secret = await core.readNamespacedSecret({
+    namespace: 'shipshape-system',
+    name: 'shipshape-webhook-server-cert',
+  });
   const ca = Buffer.from(secret.data?.['ca.crt'] ?? '', 'base64').toString();
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency, ca });
   const review = (i: number) =>
@@ -151,7 +167,14 @@ try {
   const direct = (i: number) =>
     new Promise<boolean>((resolve, reject) => {
       const req = httpsRequest(
-        { host: '127.0.0.1', port, path: '/validate', method: 'POST', agent, headers: { 'Content-Type': 'application/json' } },
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/validate',
+          method: 'POST',
+          agent,
+          headers: { 'Content-Type': 'application/json' },
+        },
         (res) => {
           let text = '';
           res.on('data', (c: Buffer) => (text += c.toString()));
@@ -163,7 +186,10 @@ try {
     });
   await load(direct, 400);
   results.push(['C. webhook alone (half compliant, half denied)', await load(direct, total)]);
-  results.push([`C. webhook alone, sustained ${sustainSeconds}s`, await load(direct, Infinity, sustainSeconds * 1000)]);
+  results.push([
+    `C. webhook alone, sustained ${sustainSeconds}s`,
+    await load(direct, Infinity, sustainSeconds * 1000),
+  ]);
   agent.destroy();
 } finally {
   await operator.stop();
@@ -172,8 +198,12 @@ try {
 }
 
 console.log(`\nadmission latency, ${concurrency} concurrent requests (ms)\n`);
-console.log(`${'phase'.padEnd(44)} ${'n'.padStart(6)} ${'p50'.padStart(8)} ${'p99'.padStart(8)} ${'max'.padStart(8)} ${'req/s'.padStart(7)} ${'fail'.padStart(5)}`);
+console.log(
+  `${'phase'.padEnd(44)} ${'n'.padStart(6)} ${'p50'.padStart(8)} ${'p99'.padStart(8)} ${'max'.padStart(8)} ${'req/s'.padStart(7)} ${'fail'.padStart(5)}`,
+);
 for (const [name, s] of results) console.log(row(name, s));
 const a = results[0]![1];
 const b = results[1]![1];
-console.log(`\nwebhook overhead on admitted requests: p50 +${(b.p50 - a.p50).toFixed(1)} ms, p99 +${(b.p99 - a.p99).toFixed(1)} ms`);
+console.log(
+  `\nwebhook overhead on admitted requests: p50 +${(b.p50 - a.p50).toFixed(1)} ms, p99 +${(b.p99 - a.p99).toFixed(1)} ms`,
+);

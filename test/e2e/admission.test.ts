@@ -42,7 +42,11 @@ const secureContainer = {
   livenessProbe: { httpGet: { path: '/healthz', port: 8080 } },
   readinessProbe: { httpGet: { path: '/readyz', port: 8080 } },
 };
-const insecureContainer = { name: 'app', image: 'registry.example/app:latest', securityContext: { runAsUser: 0 } };
+const insecureContainer = {
+  name: 'app',
+  image: 'registry.example/app:latest',
+  securityContext: { runAsUser: 0 },
+};
 
 function deployment(name: string, compliant: boolean): V1Deployment {
   const labels = { app: name };
@@ -205,14 +209,18 @@ describe('admission webhook', function () {
     });
 
     it('dry-run: refused and admitted exactly like a real request, and nothing is stored', async () => {
-      const refused = await api.create(deployments(ns.enforce), deployment('dry-bad', false), { dryRun: true });
+      const refused = await api.create(deployments(ns.enforce), deployment('dry-bad', false), {
+        dryRun: true,
+      });
       const real = await api.create(deployments(ns.enforce), deployment('dry-bad', false));
       assert.equal(refused.status, 403);
       assert.equal(
         String(refused.body.message).replace(/dry-bad/g, ''),
         String(real.body.message).replace(/dry-bad/g, ''),
       );
-      const admitted = await api.create(deployments(ns.enforce), deployment('dry-good', true), { dryRun: true });
+      const admitted = await api.create(deployments(ns.enforce), deployment('dry-good', true), {
+        dryRun: true,
+      });
       assert.equal(admitted.status, 201);
       assert.equal((await api.send('GET', `${deployments(ns.enforce)}/dry-good`)).status, 404);
       const warned = await api.create(deployments(ns.warn), deployment('dry-loose', false), { dryRun: true });
@@ -221,7 +229,10 @@ describe('admission webhook', function () {
     });
 
     it('counts its answers in shipshape_admission_requests_total', async () => {
-      const denied = await operator!.metric('shipshape_admission_requests_total', { result: 'denied', kind: 'Deployment' });
+      const denied = await operator!.metric('shipshape_admission_requests_total', {
+        result: 'denied',
+        kind: 'Deployment',
+      });
       const warned = await operator!.metric('shipshape_admission_requests_total', { result: 'warned' });
       assert.ok((denied ?? 0) >= 3, String(denied));
       assert.ok((warned ?? 0) >= 2, String(warned));
@@ -233,14 +244,18 @@ describe('admission webhook', function () {
   describe('certificates', () => {
     it('rotates the serving certificate during a stream of admissions without one failed request', async () => {
       const firstSerial = await servedSerial(port);
-      const caBefore = (await core.readNamespacedSecret({ namespace: OPERATOR_NS, name: secretName })).data?.['ca.crt'];
+      const caBefore = (await core.readNamespacedSecret({ namespace: OPERATOR_NS, name: secretName })).data?.[
+        'ca.crt'
+      ];
       const serials = new Set([firstSerial]);
       const deadline = Date.now() + 25_000;
       let answered = 0;
       const failures: string[] = [];
       const worker = async (w: number) => {
         for (let i = 0; Date.now() < deadline; i++) {
-          const res = await api.create(deployments(ns.enforce), deployment(`stream-${w}-${i}`, false), { dryRun: true });
+          const res = await api.create(deployments(ns.enforce), deployment(`stream-${w}-${i}`, false), {
+            dryRun: true,
+          });
           // failurePolicy Ignore would turn a TLS failure into a 201: only shipshape's refusal counts as answered.
           if (res.status === 403 && String(res.body.message).includes('shipshape:')) answered++;
           else failures.push(`${res.status} ${String(res.body.message).slice(0, 200)}`);
@@ -257,7 +272,9 @@ describe('admission webhook', function () {
       assert.deepEqual(failures, []);
       assert.ok(answered > 20, String(answered));
       assert.ok(serials.size >= 2, `the serving certificate rotated (${serials.size} seen)`);
-      const caAfter = (await core.readNamespacedSecret({ namespace: OPERATOR_NS, name: secretName })).data?.['ca.crt'];
+      const caAfter = (await core.readNamespacedSecret({ namespace: OPERATOR_NS, name: secretName })).data?.[
+        'ca.crt'
+      ];
       assert.equal(caAfter, caBefore, 'serving rotation keeps the CA');
     });
 
@@ -279,7 +296,9 @@ describe('admission webhook', function () {
   describe('fail-safety', () => {
     const systemPodAdmitted = async () => {
       for (const namespace of ['kube-system', OPERATOR_NS]) {
-        const res = await api.create(pods(namespace), pod(`sys-${Date.now().toString(36)}`), { dryRun: true });
+        const res = await api.create(pods(namespace), pod(`sys-${Date.now().toString(36)}`), {
+          dryRun: true,
+        });
         assert.equal(res.status, 201, `${namespace}: ${JSON.stringify(res.body.message)}`);
       }
     };
@@ -290,7 +309,9 @@ describe('admission webhook', function () {
 
     it('failurePolicy Ignore: with every replica stopped a violating Deployment is admitted', async () => {
       await operator!.stop('SIGKILL');
-      const res = await api.create(deployments(ns.enforce), deployment('while-down', false), { dryRun: true });
+      const res = await api.create(deployments(ns.enforce), deployment('while-down', false), {
+        dryRun: true,
+      });
       assert.equal(res.status, 201, JSON.stringify(res.body.message));
       await systemPodAdmitted();
     });

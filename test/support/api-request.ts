@@ -41,7 +41,8 @@ export class ApiClient {
         res.on('end', () => {
           const warnings: string[] = [];
           for (let i = 0; i < res.rawHeaders.length; i += 2)
-            if (res.rawHeaders[i]!.toLowerCase() === 'warning') warnings.push(warningText(res.rawHeaders[i + 1]!));
+            if (res.rawHeaders[i]!.toLowerCase() === 'warning')
+              warnings.push(warningText(res.rawHeaders[i + 1]!));
           const text = Buffer.concat(chunks).toString();
           let parsed: ApiResponse['body'] = {};
           try {

@@ -13,9 +13,14 @@ import {
   CoreV1Api,
   CustomObjectsApi,
   type KubeConfig,
+  type KubernetesObject,
   type V1Deployment,
   type V1Pod,
+  type V1PodSpec,
 } from '@kubernetes/client-node';
+import type { SecurityPolicy } from '../../src/api/policy-types.js';
+import { evaluateWorkload } from '../../src/policy/evaluate.js';
+import { generateVap } from '../../src/webhook/vap.js';
 import { ApiClient } from '../support/api-request.js';
 import { freePort } from '../cluster/local-cluster.js';
 import { installCrds } from '../support/crds.js';
@@ -333,5 +338,151 @@ describe('admission webhook', function () {
       assert.match(String(res.body.message), /failed calling webhook "workloads\.validate\.shipshape\.dev"/);
       await systemPodAdmitted();
     });
+  });
+});
+
+// The generated ValidatingAdmissionPolicy and the TypeScript engine agree: the
+// same pod fixtures, sent to the real API server with the VAP in place, are
+// refused exactly when the engine (what `shipshape audit` runs) finds a
+// violation of the rules the VAP covers.
+describe('ValidatingAdmissionPolicy conformance', function () {
+  this.timeout(300_000);
+  const namespace = `e2e-vap-${Date.now().toString(36)}`;
+  const source: SecurityPolicy = {
+    apiVersion: 'shipshape.dev/v1alpha1',
+    kind: 'SecurityPolicy',
+    metadata: { name: 'cel', namespace, uid: `vap-${namespace}`, generation: 1 },
+    spec: { enforcement: 'Enforce' },
+  };
+  let kc: KubeConfig;
+  let api: ApiClient;
+  let admission: AdmissionregistrationV1Api;
+  let generated: NonNullable<ReturnType<typeof generateVap>>;
+
+  before(async () => {
+    kc = kubeConfig();
+    api = new ApiClient(kc);
+    admission = kc.makeApiClient(AdmissionregistrationV1Api);
+    await createReadyNamespace(kc.makeApiClient(CoreV1Api), namespace);
+    const vap = generateVap(source, OPERATOR_NS);
+    assert.ok(vap, 'the default rules include CEL-expressible ones');
+    generated = vap;
+    await admission.createValidatingAdmissionPolicy({ body: generated.policy });
+    await admission.createValidatingAdmissionPolicyBinding({ body: generated.binding });
+    await eventually(
+      'the ValidatingAdmissionPolicy to refuse a privileged pod',
+      async () => {
+        const p = pod('probe');
+        p.spec!.containers[0]!.securityContext = { privileged: true };
+        const res = await api.create(pods(namespace), p, { dryRun: true });
+        return res.status === 403 && String(res.body.message).includes('ValidatingAdmissionPolicy');
+      },
+      { timeoutMs: 30_000 },
+    );
+  });
+
+  after(async () => {
+    const name = generated?.policy.metadata?.name ?? '';
+    await admission.deleteValidatingAdmissionPolicyBinding({ name }).catch(() => undefined);
+    await admission.deleteValidatingAdmissionPolicy({ name }).catch(() => undefined);
+    await kc.makeApiClient(CoreV1Api).deleteNamespace({ name: namespace }).catch(() => undefined);
+    api?.close();
+  });
+
+  /** Every combination of the settings the covered rules read, on the pod and its containers. */
+  function fixtures(): V1PodSpec[] {
+    const specs: V1PodSpec[] = [];
+    const tri = [undefined, true, false] as const;
+    for (const privileged of tri)
+      for (const hostNetwork of [undefined, true] as const)
+        for (const escalation of tri)
+          for (const readOnly of [undefined, true] as const)
+            for (const user of [undefined, 0, 1000] as const)
+              for (const podUser of [undefined, 0] as const)
+                for (const withInit of [false, true]) {
+                  const securityContext = {
+                    ...(privileged === undefined ? {} : { privileged }),
+                    ...(escalation === undefined ? {} : { allowPrivilegeEscalation: escalation }),
+                    ...(readOnly === undefined ? {} : { readOnlyRootFilesystem: readOnly }),
+                    ...(user === undefined ? {} : { runAsUser: user }),
+                  };
+                  // The init container is compliant with everything, so only the pod-level user can trip it.
+                  const init = {
+                    name: 'init',
+                    image: 'registry.example/init:1.0.0',
+                    securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true },
+                  };
+                  specs.push({
+                    ...(hostNetwork === undefined ? {} : { hostNetwork }),
+                    ...(podUser === undefined ? {} : { securityContext: { runAsUser: podUser } }),
+                    ...(withInit ? { initContainers: [init] } : {}),
+                    containers: [{ name: 'app', image: 'registry.example/app:1.0.0', securityContext }],
+                  });
+                }
+    return specs;
+  }
+
+  it('refuses exactly the fixtures the engine finds in violation of the covered rules', async () => {
+    const covered = new Set(generated.rules);
+    const specs = fixtures();
+    const disagreements: string[] = [];
+    let compared = 0;
+    let refusedCount = 0;
+    const workloads = specs.flatMap((spec, i) => {
+      const labels = { app: `f${i}` };
+      const template = { metadata: { labels }, spec };
+      const out: { path: string; object: KubernetesObject & { spec?: unknown } }[] = [
+        { path: pods(namespace), object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: `f${i}`, labels }, spec } },
+      ];
+      // Every 9th fixture also as a Deployment and a CronJob, to cover the template paths.
+      if (i % 9 === 0) {
+        out.push({
+          path: deployments(namespace),
+          object: {
+            apiVersion: 'apps/v1',
+            kind: 'Deployment',
+            metadata: { name: `f${i}` },
+            spec: { selector: { matchLabels: labels }, template },
+          },
+        });
+        out.push({
+          path: `/apis/batch/v1/namespaces/${namespace}/cronjobs`,
+          object: {
+            apiVersion: 'batch/v1',
+            kind: 'CronJob',
+            metadata: { name: `f${i}` },
+            spec: {
+              schedule: '0 * * * *',
+              jobTemplate: { spec: { template: { ...template, spec: { ...spec, restartPolicy: 'Never' } } } },
+            },
+          },
+        });
+      }
+      return out;
+    });
+    for (let i = 0; i < workloads.length; i += 16) {
+      await Promise.all(
+        workloads.slice(i, i + 16).map(async ({ path, object }) => {
+          const findings = evaluateWorkload({ ...object, metadata: { ...object.metadata, namespace } }, [source]);
+          const engine = findings.some((f) => covered.has(f.ruleId));
+          const res = await api.create(path, object, { dryRun: true });
+          const refused = res.status === 403;
+          if (res.status !== 403 && res.status !== 201)
+            disagreements.push(`${object.kind} ${object.metadata?.name}: unexpected ${res.status} ${res.body.message}`);
+          else if (refused !== engine)
+            disagreements.push(
+              `${object.kind} ${object.metadata?.name}: API server ${refused ? 'refused' : 'admitted'}, engine ${engine ? findings.map((f) => f.ruleId).join(',') : 'no covered violation'}: ${JSON.stringify(object.spec)}`,
+            );
+          compared++;
+          if (refused) refusedCount++;
+        }),
+      );
+    }
+    console.error(
+      `e2e: VAP conformance over rules ${[...covered].join(', ')}: ${compared} fixtures compared, ${refusedCount} refused, ${disagreements.length} disagreements`,
+    );
+    assert.deepEqual(disagreements.slice(0, 10), []);
+    assert.ok(compared >= 400, String(compared));
+    assert.ok(refusedCount > 0 && refusedCount < compared);
   });
 });

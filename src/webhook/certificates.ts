@@ -128,7 +128,12 @@ export function readCertificate(pem: string): NodeCertificate | undefined {
  * lifetime left (a third by default, as cert-manager does), or expired. The
  * lifetime counts from issue, not from the backdated notBefore.
  */
-export function renewalDue(cert: NodeCertificate, now: Date, renewFraction = 1 / 3, skewMs = CLOCK_SKEW_MS): boolean {
+export function renewalDue(
+  cert: NodeCertificate,
+  now: Date,
+  renewFraction = 1 / 3,
+  skewMs = CLOCK_SKEW_MS,
+): boolean {
   const to = Date.parse(cert.validTo);
   const from = Math.min(Date.parse(cert.validFrom) + skewMs, to);
   return to - now.getTime() < (to - from) * renewFraction;

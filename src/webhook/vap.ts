@@ -38,7 +38,8 @@ export const CEL_RULES: Readonly<Record<string, CelRule>> = {
   'securityContext.hostNamespaces': {
     expression:
       '!((has(variables.spec.hostNetwork) && variables.spec.hostNetwork) || (has(variables.spec.hostPID) && variables.spec.hostPID) || (has(variables.spec.hostIPC) && variables.spec.hostIPC))',
-    message: 'the pod shares host namespaces (hostNetwork, hostPID or hostIPC) [securityContext.hostNamespaces]',
+    message:
+      'the pod shares host namespaces (hostNetwork, hostPID or hostIPC) [securityContext.hostNamespaces]',
   },
   'securityContext.allowPrivilegeEscalation': {
     expression: `variables.containers.all(c, ${sc('allowPrivilegeEscalation')} && c.securityContext.allowPrivilegeEscalation == false)`,
@@ -78,7 +79,8 @@ export type VapEligibility = { eligible: true; rules: string[] } | { eligible: f
 /** Which of a policy's rules a ValidatingAdmissionPolicy can take over, or why none can. */
 export function vapEligibility(policy: AnySecurityPolicy | CompiledPolicy): VapEligibility {
   const p = compilePolicy(policy);
-  if (p.enforcement !== 'Enforce' && p.enforcement !== 'Warn') return { eligible: false, reason: 'Audit policy' };
+  if (p.enforcement !== 'Enforce' && p.enforcement !== 'Warn')
+    return { eligible: false, reason: 'Audit policy' };
   const match = p.spec.match ?? {};
   if (p.filtersImages) return { eligible: false, reason: 'image globs are not expressible in CEL exactly' };
   if (match.exclude?.podSelector) return { eligible: false, reason: 'exclude.podSelector is not generated' };
@@ -99,8 +101,10 @@ export function selectorCel(selector: V1LabelSelector | undefined): string | und
   for (const e of selector?.matchExpressions ?? []) {
     const key = quote(e.key);
     const values = `[${(e.values ?? []).map(quote).join(', ')}]`;
-    if (e.operator === 'In') parts.push(`(${key} in variables.labels && variables.labels[${key}] in ${values})`);
-    else if (e.operator === 'NotIn') parts.push(`!(${key} in variables.labels && variables.labels[${key}] in ${values})`);
+    if (e.operator === 'In')
+      parts.push(`(${key} in variables.labels && variables.labels[${key}] in ${values})`);
+    else if (e.operator === 'NotIn')
+      parts.push(`!(${key} in variables.labels && variables.labels[${key}] in ${values})`);
     else if (e.operator === 'Exists') parts.push(`(${key} in variables.labels)`);
     else if (e.operator === 'DoesNotExist') parts.push(`!(${key} in variables.labels)`);
   }
@@ -120,7 +124,10 @@ export interface GeneratedVap {
 }
 
 /** The ValidatingAdmissionPolicy and binding for a policy, or undefined when it is not eligible. */
-export function generateVap(source: AnySecurityPolicy | CompiledPolicy, operatorNamespace: string): GeneratedVap | undefined {
+export function generateVap(
+  source: AnySecurityPolicy | CompiledPolicy,
+  operatorNamespace: string,
+): GeneratedVap | undefined {
   const p = compilePolicy(source);
   const eligibility = vapEligibility(p);
   if (!eligibility.eligible) return undefined;
@@ -135,7 +142,9 @@ export function generateVap(source: AnySecurityPolicy | CompiledPolicy, operator
   const excluded = excludedNamespacesOf(operatorNamespace);
   const namespaceSelector: V1LabelSelector = p.cluster
     ? {
-        ...(p.spec.match?.namespaceSelector?.matchLabels ? { matchLabels: p.spec.match.namespaceSelector.matchLabels } : {}),
+        ...(p.spec.match?.namespaceSelector?.matchLabels
+          ? { matchLabels: p.spec.match.namespaceSelector.matchLabels }
+          : {}),
         matchExpressions: [
           ...(p.spec.match?.namespaceSelector?.matchExpressions ?? []),
           {
@@ -188,11 +197,14 @@ export function generateVap(source: AnySecurityPolicy | CompiledPolicy, operator
           { name: 'labels', expression: LABELS_EXPRESSION },
           {
             name: 'containers',
-            expression: '(has(variables.spec.initContainers) ? variables.spec.initContainers : []) + variables.spec.containers',
+            expression:
+              '(has(variables.spec.initContainers) ? variables.spec.initContainers : []) + variables.spec.containers',
           },
         ],
         validations: eligibility.rules.map((id) => ({
-          expression: podSelector ? `!(${podSelector}) || (${CEL_RULES[id]!.expression})` : CEL_RULES[id]!.expression,
+          expression: podSelector
+            ? `!(${podSelector}) || (${CEL_RULES[id]!.expression})`
+            : CEL_RULES[id]!.expression,
           message: `shipshape policy ${p.name}: ${CEL_RULES[id]!.message}`,
           reason: 'Forbidden',
         })),

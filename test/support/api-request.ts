@@ -44,7 +44,7 @@ export class ApiClient {
             if (res.rawHeaders[i]!.toLowerCase() === 'warning')
               warnings.push(warningText(res.rawHeaders[i + 1]!));
           const text = Buffer.concat(chunks).toString();
-          let parsed: ApiResponse['body'] = {};
+          let parsed: ApiResponse['body'];
           try {
             parsed = JSON.parse(text) as ApiResponse['body'];
           } catch {

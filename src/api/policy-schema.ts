@@ -6,6 +6,7 @@ import {
   DEFAULT_MAX_IMAGE_AGE_DAYS,
   DEFAULT_MAX_IMAGE_SIZE_MB,
   ENFORCEMENT_MODES,
+  IMAGE_UNKNOWN_CHOICES,
   POD_SECURITY_LEVELS,
   PULL_POLICIES,
   RESOURCE_NAMES,
@@ -528,6 +529,11 @@ export function policySpecSchema(cluster: boolean): JSONSchema {
       'Audit records findings; Warn also warns at admission; Enforce refuses pods that fail at admission.',
       ENFORCEMENT_MODES,
       { default: 'Audit' },
+    ),
+    onImageUnknown: enumStr(
+      'At admission (Warn / Enforce), what happens when a rule needs image analysis (image configuration) and the image could not be analysed within the time budget: Allow admits and lets the background reconcile report the finding later; Deny counts it as a violation (refused under Enforce, a warning under Warn).',
+      IMAGE_UNKNOWN_CHOICES,
+      { default: 'Allow' },
     ),
     match: matchSchema(cluster),
     podSecurity: obj(

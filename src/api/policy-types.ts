@@ -10,6 +10,8 @@ export const GROUP_VERSION = `${API_GROUP}/${API_VERSION}`;
 
 export const ENFORCEMENT_MODES = ['Audit', 'Warn', 'Enforce'] as const;
 export type EnforcementMode = (typeof ENFORCEMENT_MODES)[number];
+export const IMAGE_UNKNOWN_CHOICES = ['Allow', 'Deny'] as const;
+export type ImageUnknownChoice = (typeof IMAGE_UNKNOWN_CHOICES)[number];
 
 export const POD_SECURITY_LEVELS = ['privileged', 'baseline', 'restricted'] as const;
 export type PodSecurityLevel = (typeof POD_SECURITY_LEVELS)[number];
@@ -147,6 +149,8 @@ export interface RescanSettings {
 
 export interface SecurityPolicySpec {
   enforcement?: EnforcementMode;
+  /** At admission, what an image without analysis results (after the time budget) gets. */
+  onImageUnknown?: ImageUnknownChoice;
   match?: PolicyMatch;
   podSecurity?: PodSecuritySettings;
   rules?: PolicyRules;

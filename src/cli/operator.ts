@@ -12,6 +12,7 @@ import { ApiServerUnreachable, apiServerUrl, checkConnection, loadKubeConfig } f
 import { HttpEndpoints, Readiness } from '../runtime/http-endpoints.js';
 import { accessReviewApi, MetricsAuthorizer } from '../runtime/metrics-auth.js';
 import { readServingCertificate, selfSignedCertificate } from '../runtime/serving-cert.js';
+import { startWebhook, WEBHOOK_FLAGS, WEBHOOK_USAGE, type RunningWebhook } from '../webhook/setup.js';
 import type { CliIO } from './io.js';
 
 export const operatorUsage = `Usage: shipshape operator [options]
@@ -42,7 +43,7 @@ Options:
   --image-cache-dir <dir>             keep image inventories on disk (default $SHIPSHAPE_CACHE_DIR, else memory only)
   --operator-pull-secret <ns/name>    a pull secret tried after the pod's and its service account's
   --log-level <level>                 error, warn, info or debug (default info)
-  -h, --help                          show this help
+${WEBHOOK_USAGE}  -h, --help                          show this help
 `;
 
 /** How long shutdown may take before the process exits regardless. */
@@ -71,6 +72,7 @@ export async function runOperator(args: string[], io: CliIO): Promise<number> {
       'plain-http': { type: 'string', multiple: true, default: [] },
       'image-cache-dir': { type: 'string', default: process.env.SHIPSHAPE_CACHE_DIR },
       'operator-pull-secret': { type: 'string' },
+      ...WEBHOOK_FLAGS,
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -156,10 +158,12 @@ export async function runOperator(args: string[], io: CliIO): Promise<number> {
     ...(images === undefined ? {} : { images }),
   });
 
+  let webhook: RunningWebhook | undefined;
   let stopping = false;
   const stop = async (): Promise<void> => {
     if (stopping) return;
     stopping = true;
+    await webhook?.stop();
     await operator.stop();
     await images?.shutdown();
     await Promise.all([metricsEndpoint.close(), probeEndpoint.close()]);
@@ -183,13 +187,22 @@ export async function runOperator(args: string[], io: CliIO): Promise<number> {
     throw error;
   }
 
-  const startFailed = operator.start().then(
-    () => {
+  // The webhook starts once the caches hold the policies, on every replica (leadership gates only writes).
+  const startFailed = operator
+    .start()
+    .then(async () => {
+      webhook = await startWebhook(values, {
+        kubeConfig: kc,
+        store: operator.cache,
+        ...(images === undefined ? {} : { images }),
+        metrics,
+        log,
+        operatorNamespace: ownNamespace,
+      });
       readiness.set('caches', true);
       return new Promise<never>(() => undefined);
-    },
-    (error: unknown) => error,
-  );
+    })
+    .catch((error: unknown) => error);
 
   const ended = await Promise.race([
     signalled.then((signal) => ({ signal })),

@@ -77,6 +77,8 @@ export interface ShipshapeMetrics {
   images: Gauge<'analysis' | 'reason'>;
   leader: Gauge;
   buildInfo: Gauge<'version'>;
+  admissionRequests: Counter<'operation' | 'kind' | 'result'>;
+  admissionDuration: Histogram<'kind'>;
 }
 
 export interface MetricsOptions {
@@ -179,6 +181,20 @@ export function createMetrics(options: MetricsOptions = {}): ShipshapeMetrics {
     leader: new Gauge({
       name: 'shipshape_leader',
       help: '1 while this replica holds the leader lease, else 0.',
+      registers,
+    }),
+    admissionRequests: new Counter({
+      name: 'shipshape_admission_requests_total',
+      help: 'Admission reviews answered, by operation, workload kind and result (allowed, warned, denied, skipped, error).',
+      labelNames: ['operation', 'kind', 'result'] as const,
+      registers,
+    }),
+    admissionDuration: new Histogram({
+      name: 'shipshape_admission_duration_seconds',
+      help: 'Time from receiving an admission review to answering it, by workload kind.',
+      labelNames: ['kind'] as const,
+      // The API server waits at most timeoutSeconds (5 by default); most answers take a few ms.
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     }),
     buildInfo: new Gauge({

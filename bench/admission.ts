@@ -1,0 +1,209 @@
+// Benchmark: admission latency at 200 concurrent requests, in one run on the
+// local control plane:
+//   A. the API server alone (dry-run creates of a compliant Deployment, no webhook registered),
+//   B. the same requests with the Shipshape webhook registered (Enforce policy),
+//   C. the webhook alone (AdmissionReviews POSTed straight to it over TLS),
+// each with p50 / p99 / max, and the reviews per second one replica sustains
+// (C). B minus A is what the webhook adds to a real request. Images are
+// "cached" in the sense that matters here: no request waits for analysis (the
+// operator runs with --image-analysis=false, so rules that need image facts
+// have none and the policy's onImageUnknown is Allow). Not a timed test.
+// Usage: node dist/bench/admission.js [--requests 2000] [--concurrency 200] [--seconds 10]
+import { request as httpsRequest, Agent } from 'node:https';
+import { parseArgs } from 'node:util';
+import { CoreV1Api, CustomObjectsApi, KubeConfig, type V1Deployment } from '@kubernetes/client-node';
+import { freePort, startLocalCluster } from '../test/cluster/local-cluster.js';
+import { ApiClient } from '../test/support/api-request.js';
+import { installCrds } from '../test/support/crds.js';
+import { createReadyNamespace } from '../test/support/namespaces.js';
+import { startOperatorProcess } from '../test/support/operator-process.js';
+import { createSecurityPolicy } from '../test/support/policies.js';
+import { eventually } from '../test/support/wait.js';
+
+const { values } = parseArgs({
+  options: {
+    requests: { type: 'string', default: '2000' },
+    concurrency: { type: 'string', default: '200' },
+    seconds: { type: 'string', default: '10' },
+  },
+});
+const total = Number(values.requests);
+const concurrency = Number(values.concurrency);
+const sustainSeconds = Number(values.seconds);
+const ns = 'bench-admission';
+
+function deployment(name: string, compliant: boolean): V1Deployment {
+  const labels = { app: 'bench' };
+  const container = compliant
+    ? {
+        name: 'app',
+        image: 'registry.example/app:1.4.2',
+        securityContext: {
+          runAsNonRoot: true,
+          runAsUser: 1000,
+          readOnlyRootFilesystem: true,
+          allowPrivilegeEscalation: false,
+          capabilities: { drop: ['ALL'] },
+          seccompProfile: { type: 'RuntimeDefault' },
+        },
+        resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { cpu: '200m', memory: '128Mi' } },
+        livenessProbe: { httpGet: { path: '/healthz', port: 8080 } },
+        readinessProbe: { httpGet: { path: '/readyz', port: 8080 } },
+      }
+    : { name: 'app', image: 'registry.example/app:latest' };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: ns, labels },
+    spec: {
+      selector: { matchLabels: labels },
+      template: { metadata: { labels }, spec: { containers: [container] } },
+    },
+  };
+}
+
+interface Stats {
+  n: number;
+  p50: number;
+  p99: number;
+  max: number;
+  perSecond: number;
+  failures: number;
+}
+
+function stats(latencies: number[], failures: number, wallMs: number): Stats {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+  return {
+    n: sorted.length,
+    p50: at(0.5),
+    p99: at(0.99),
+    max: sorted.at(-1) ?? NaN,
+    perSecond: (sorted.length / wallMs) * 1000,
+    failures,
+  };
+}
+
+/** Runs `one` `count` times (or until `untilMs`) with `concurrency` in flight; latencies in ms. */
+async function load(one: (i: number) => Promise<boolean>, count: number, untilMs?: number): Promise<Stats> {
+  const latencies: number[] = [];
+  let failures = 0;
+  let next = 0;
+  const started = performance.now();
+  const worker = async () => {
+    for (;;) {
+      const i = next++;
+      if (untilMs === undefined ? i >= count : performance.now() - started > untilMs) return;
+      const t = performance.now();
+      const ok = await one(i).catch(() => false);
+      latencies.push(performance.now() - t);
+      if (!ok) failures++;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return stats(latencies, failures, performance.now() - started);
+}
+
+const row = (name: string, s: Stats) =>
+  `${name.padEnd(44)} ${String(s.n).padStart(6)} ${s.p50.toFixed(1).padStart(8)} ${s.p99.toFixed(1).padStart(8)} ${s.max.toFixed(1).padStart(8)} ${s.perSecond.toFixed(0).padStart(7)} ${String(s.failures).padStart(5)}`;
+
+const cluster = await startLocalCluster({ nodes: 1, log: (line) => console.error(`bench: ${line}`) });
+const kc = new KubeConfig();
+kc.loadFromFile(cluster.kubeconfigPath);
+const core = kc.makeApiClient(CoreV1Api);
+await installCrds(kc);
+for (const name of ['shipshape-system', ns]) await createReadyNamespace(core, name);
+await createSecurityPolicy(kc.makeApiClient(CustomObjectsApi), ns, 'strict', { enforcement: 'Enforce' });
+const api = new ApiClient(kc);
+const collection = `/apis/apps/v1/namespaces/${ns}/deployments`;
+const apiCreate = (compliant: boolean) => async (i: number) =>
+  (await api.create(collection, deployment(`d${i}`, compliant), { dryRun: true })).status ===
+  (compliant ? 201 : 403);
+
+const results: [string, Stats][] = [];
+// Warm the API server's connections and caches before measuring anything.
+await load(apiCreate(true), 400);
+results.push(['A. API server, no webhook (dry-run create)', await load(apiCreate(true), total)]);
+
+const port = await freePort();
+const operator = await startOperatorProcess([
+  `--kubeconfig=${cluster.kubeconfigPath}`,
+  '--namespace=shipshape-system',
+  '--log-level=warn',
+  '--image-analysis=false',
+  '--leader-elect=false',
+  `--webhook-bind-address=127.0.0.1:${port}`,
+  `--webhook-url=https://127.0.0.1:${port}/validate`,
+]);
+try {
+  await operator.waitReady(60_000);
+  await eventually('the webhook in the request path', async () => (await apiCreate(false)(0)) === true, {
+    timeoutMs: 30_000,
+  });
+  await load(apiCreate(true), 400);
+  results.push(['B. API server + webhook, compliant (admitted)', await load(apiCreate(true), total)]);
+  results.push(['B. API server + webhook, violating (denied)', await load(apiCreate(false), total)]);
+
+  const secret = await core.readNamespacedSecret({
+    namespace: 'shipshape-system',
+    name: 'shipshape-webhook-server-cert',
+  });
+  const ca = Buffer.from(secret.data?.['ca.crt'] ?? '', 'base64').toString();
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency, ca });
+  const review = (i: number) =>
+    JSON.stringify({
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      request: {
+        uid: `bench-${i}`,
+        kind: { group: 'apps', version: 'v1', kind: 'Deployment' },
+        resource: { group: 'apps', version: 'v1', resource: 'deployments' },
+        operation: 'CREATE',
+        namespace: ns,
+        name: `d${i}`,
+        object: deployment(`d${i}`, i % 2 === 0),
+      },
+    });
+  const direct = (i: number) =>
+    new Promise<boolean>((resolve, reject) => {
+      const req = httpsRequest(
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/validate',
+          method: 'POST',
+          agent,
+          headers: { 'Content-Type': 'application/json' },
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString()));
+          res.on('end', () => resolve(res.statusCode === 200 && text.includes(`"uid":"bench-${i}"`)));
+        },
+      );
+      req.on('error', reject);
+      req.end(review(i));
+    });
+  await load(direct, 400);
+  results.push(['C. webhook alone (half compliant, half denied)', await load(direct, total)]);
+  results.push([
+    `C. webhook alone, sustained ${sustainSeconds}s`,
+    await load(direct, Infinity, sustainSeconds * 1000),
+  ]);
+  agent.destroy();
+} finally {
+  await operator.stop();
+  api.close();
+  await cluster.stop();
+}
+
+console.log(`\nadmission latency, ${concurrency} concurrent requests (ms)\n`);
+console.log(
+  `${'phase'.padEnd(44)} ${'n'.padStart(6)} ${'p50'.padStart(8)} ${'p99'.padStart(8)} ${'max'.padStart(8)} ${'req/s'.padStart(7)} ${'fail'.padStart(5)}`,
+);
+for (const [name, s] of results) console.log(row(name, s));
+const a = results[0]![1];
+const b = results[1]![1];
+console.log(
+  `\nwebhook overhead on admitted requests: p50 +${(b.p50 - a.p50).toFixed(1)} ms, p99 +${(b.p99 - a.p99).toFixed(1)} ms`,
+);

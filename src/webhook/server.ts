@@ -1,0 +1,151 @@
+// The admission HTTPS endpoint: POST /validate takes an AdmissionReview and
+// answers with one carrying the request's uid. Bodies are bounded (a tenant
+// chooses the object's size), a request that is not an AdmissionReview gets
+// 400 with the reason, and the serving certificate can be swapped at any time
+// (setSecureContext: new handshakes get the new pair, open connections finish
+// on the old one), so rotation drops no request.
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { errorText } from '../runtime/text.js';
+import type { KeyPairPem } from './certificates.js';
+import { WEBHOOK_PATH } from './configuration.js';
+import { ADMITTED_KINDS, type AdmissionDecision } from './decision.js';
+import { parseAdmissionReview, reviewResponse, type AdmissionRequest } from './review.js';
+
+/**
+ * The API server sends at most its request size limit (3 MiB) of object, twice
+ * for an UPDATE (object and oldObject), plus the envelope.
+ */
+export const MAX_REVIEW_BYTES = 7 * 1024 * 1024;
+
+export interface AdmissionObserver {
+  answered(request: AdmissionRequest, decision: AdmissionDecision, seconds: number): void;
+  failed(reason: string): void;
+}
+
+export interface AdmissionServerOptions {
+  review: (request: AdmissionRequest) => Promise<AdmissionDecision>;
+  observer?: AdmissionObserver;
+  maxBodyBytes?: number;
+}
+
+class BodyTooLarge extends Error {}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > limit) return reject(new BodyTooLarge());
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.destroy();
+        reject(new BodyTooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+/** The bounded label value of a request's kind (an unregistered kind is `other`). */
+export function kindLabel(request: AdmissionRequest): string {
+  const key = `${request.kind.group ?? ''}/${request.kind.kind}`;
+  return ADMITTED_KINDS.has(key) ? request.kind.kind : 'other';
+}
+
+export class AdmissionServer {
+  private server: Server | undefined;
+  private pair: KeyPairPem | undefined;
+
+  constructor(private readonly options: AdmissionServerOptions) {}
+
+  /** Serve with `pair` from now on (the first call must come before listen). */
+  setCertificate(pair: KeyPairPem): void {
+    this.pair = pair;
+    this.server?.setSecureContext({ cert: pair.cert, key: pair.key });
+  }
+
+  /** Listens on `address` (host:port, :port); resolves with the port. */
+  async listen(address: string): Promise<number> {
+    if (!this.pair) throw new Error('the admission server has no serving certificate yet');
+    const index = address.lastIndexOf(':');
+    const host = address.slice(0, index).replace(/^\[|\]$/g, '') || undefined;
+    const port = Number(address.slice(index + 1));
+    const server = createServer(
+      { cert: this.pair.cert, key: this.pair.key, minVersion: 'TLSv1.2' },
+      (req, res) => void this.handle(req, res),
+    );
+    // The API server keeps connections open between reviews; idle ones are closed after a minute.
+    server.keepAliveTimeout = 60_000;
+    server.headersTimeout = 10_000;
+    server.requestTimeout = 30_000;
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => resolve());
+    });
+    return (server.address() as AddressInfo).port;
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method === 'GET' && path === '/healthz') {
+      res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok');
+      return;
+    }
+    if (path !== WEBHOOK_PATH)
+      return this.refuse(res, 404, `no admission endpoint at ${path}; use ${WEBHOOK_PATH}`);
+    if (req.method !== 'POST') return this.refuse(res, 405, 'admission reviews are POSTed');
+    const started = process.hrtime.bigint();
+    let body: Buffer;
+    try {
+      body = await readBody(req, this.options.maxBodyBytes ?? MAX_REVIEW_BYTES);
+    } catch (error) {
+      if (error instanceof BodyTooLarge)
+        return this.refuse(
+          res,
+          413,
+          `AdmissionReview larger than ${this.options.maxBodyBytes ?? MAX_REVIEW_BYTES} bytes`,
+        );
+      return this.refuse(res, 400, `could not read the request: ${errorText(error)}`);
+    }
+    let decoded: unknown;
+    try {
+      decoded = JSON.parse(body.toString('utf8'));
+    } catch (error) {
+      return this.refuse(res, 400, `body is not JSON: ${errorText(error)}`);
+    }
+    const parsed = parseAdmissionReview(decoded);
+    if ('error' in parsed) return this.refuse(res, 400, parsed.error);
+    const decision = await this.options.review(parsed.request);
+    const payload = JSON.stringify(reviewResponse(decision.response));
+    res
+      .writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) })
+      .end(payload);
+    this.options.observer?.answered(
+      parsed.request,
+      decision,
+      Number(process.hrtime.bigint() - started) / 1e9,
+    );
+  }
+
+  private refuse(res: ServerResponse, status: number, reason: string): void {
+    this.options.observer?.failed(reason);
+    res.writeHead(status, { 'Content-Type': 'text/plain' }).end(`${reason}\n`);
+  }
+}

@@ -6,7 +6,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { kubeconfigPath } from './harness.js';
+import { kubeConfig, kubeconfigPath } from './harness.js';
+import { installCrds } from '../support/crds.js';
 import { freePort } from '../cluster/local-cluster.js';
 import { eventually } from '../support/wait.js';
 
@@ -26,6 +27,9 @@ function runOperator(args: string[]): {
 }
 
 describe('shipshape operator', () => {
+  // Ready means every informer listed once, and the operator watches its own CRDs.
+  before(async () => installCrds(kubeConfig()));
+
   it('serves /metrics, turns ready after connecting, and exits within 5 s of SIGTERM', async () => {
     const metricsPort = await freePort();
     const probePort = await freePort();

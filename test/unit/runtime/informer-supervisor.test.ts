@@ -82,6 +82,21 @@ describe('InformerSupervisor', () => {
     await supervisor.stop();
   });
 
+  it('is not synced while its first list keeps failing, and is once a list succeeds', async () => {
+    await supervisor.start();
+    let synced = false;
+    void supervisor.synced.then(() => (synced = true));
+    fake.emit('error', new Error('the server could not find the requested resource'));
+    await clock.advance(1000);
+    await Promise.resolve();
+    assert.equal(supervisor.hasSynced, false, 'a failed list is not a full cache');
+    assert.equal(synced, false);
+    fake.signals.listed?.();
+    await Promise.resolve();
+    assert.equal(supervisor.hasSynced, true);
+    assert.equal(synced, true);
+  });
+
   it('restarts an informer that reported an error, after the backoff delay', async () => {
     await supervisor.start();
     assert.equal(fake.starts, 1);

@@ -1,0 +1,119 @@
+// Reads the `.json` entries of an OSV bulk archive (`<ecosystem>/all.zip`)
+// with yauzl, under limits on entry count, per-entry and total uncompressed
+// bytes, because an archive downloaded from a mirror is untrusted input (a zip
+// bomb must cost a bounded amount of memory and time, not the operator).
+import yauzl from 'yauzl';
+import type { Entry, ZipFile } from 'yauzl';
+
+export interface ZipLimits {
+  /** Most entries the central directory may list. */
+  maxEntries: number;
+  /** Largest uncompressed entry that is read; larger ones are skipped and reported. */
+  maxEntryBytes: number;
+  /** Most uncompressed bytes read from the whole archive. */
+  maxTotalBytes: number;
+}
+
+export const DEFAULT_ZIP_LIMITS: Readonly<ZipLimits> = Object.freeze({
+  maxEntries: 2_000_000,
+  maxEntryBytes: 8 * 1024 * 1024,
+  maxTotalBytes: 4 * 1024 * 1024 * 1024,
+});
+
+export interface SkippedEntry {
+  name: string;
+  reason: string;
+}
+
+export interface ZipReadSummary {
+  entries: number;
+  bytes: number;
+  skipped: SkippedEntry[];
+}
+
+export interface ZipReadError {
+  kind: 'ZipReadError';
+  reason: 'Unreadable' | 'TooManyEntries' | 'TooManyBytes';
+  message: string;
+}
+
+async function readEntry(zip: ZipFile, entry: Entry, maxBytes: number): Promise<Buffer | string> {
+  const stream = await zip.openReadStreamPromise(entry);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBytes) {
+      stream.destroy();
+      return `inflates past ${maxBytes} bytes`;
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+/**
+ * Calls `onEntry` with the text of every `.json` entry. Oversized or corrupt
+ * entries are skipped and listed; only an archive that cannot be opened or that
+ * breaks the count or total-bytes limit is an error.
+ */
+export async function readZipJsonEntries(
+  path: string,
+  onEntry: (name: string, text: string) => void,
+  limits: ZipLimits = DEFAULT_ZIP_LIMITS,
+): Promise<ZipReadSummary | ZipReadError> {
+  let zip: ZipFile;
+  try {
+    zip = await yauzl.openPromise(path, { lazyEntries: true, autoClose: false, strictFileNames: false });
+  } catch (err) {
+    return {
+      kind: 'ZipReadError',
+      reason: 'Unreadable',
+      message: `cannot open ${path} as zip: ${String(err)}`,
+    };
+  }
+  try {
+    if (zip.entryCount > limits.maxEntries) {
+      return {
+        kind: 'ZipReadError',
+        reason: 'TooManyEntries',
+        message: `${path} lists ${zip.entryCount} entries, more than the limit of ${limits.maxEntries}`,
+      };
+    }
+    const summary: ZipReadSummary = { entries: 0, bytes: 0, skipped: [] };
+    for await (const entry of zip.eachEntry()) {
+      if (!entry.fileName.endsWith('.json')) continue;
+      summary.entries++;
+      if (entry.uncompressedSize > limits.maxEntryBytes) {
+        summary.skipped.push({ name: entry.fileName, reason: `declares ${entry.uncompressedSize} bytes` });
+        continue;
+      }
+      const remaining = limits.maxTotalBytes - summary.bytes;
+      if (entry.uncompressedSize > remaining) {
+        return {
+          kind: 'ZipReadError',
+          reason: 'TooManyBytes',
+          message: `${path} inflates past the limit of ${limits.maxTotalBytes} bytes at ${entry.fileName}`,
+        };
+      }
+      let content: Buffer | string;
+      try {
+        content = await readEntry(zip, entry, Math.min(limits.maxEntryBytes, remaining));
+      } catch (err) {
+        summary.skipped.push({ name: entry.fileName, reason: `corrupt entry: ${String(err)}` });
+        continue;
+      }
+      if (typeof content === 'string') {
+        summary.skipped.push({ name: entry.fileName, reason: content });
+        continue;
+      }
+      summary.bytes += content.length;
+      onEntry(entry.fileName, content.toString('utf8'));
+    }
+    return summary;
+  } catch (err) {
+    return { kind: 'ZipReadError', reason: 'Unreadable', message: `cannot read ${path}: ${String(err)}` };
+  } finally {
+    zip.close();
+  }
+}

@@ -1,0 +1,93 @@
+// Whether a version is affected by one `affected[]` entry, exactly as the OSV
+// schema's evaluation pseudocode says: ranges of type ECOSYSTEM and SEMVER walk
+// their events in version order (introduced sets, fixed and last_affected
+// clear, limit bounds the range), a GIT range is skipped without stopping the
+// ranges after it, and `versions[]` lists affected versions outright.
+import type { OsvAffected, OsvEvent, OsvRange } from './osv.js';
+import { compareSemverVersions } from './version/index.js';
+import type { VersionComparator } from './version/index.js';
+
+type EventKind = 'introduced' | 'fixed' | 'last_affected' | 'limit';
+
+interface SortedEvent {
+  kind: EventKind;
+  version: string;
+}
+
+function eventOf(event: OsvEvent): SortedEvent {
+  if ('introduced' in event) return { kind: 'introduced', version: event.introduced };
+  if ('fixed' in event) return { kind: 'fixed', version: event.fixed };
+  if ('last_affected' in event) return { kind: 'last_affected', version: event.last_affected };
+  return { kind: 'limit', version: event.limit };
+}
+
+/** "0" (introduced at the beginning of time) sorts before every version; "*" (no limit) after. */
+function compareEventVersions(a: string, b: string, compare: VersionComparator): number {
+  if (a === b) return 0;
+  if (a === '0') return -1;
+  if (b === '0') return 1;
+  if (a === '*') return 1;
+  if (b === '*') return -1;
+  return compare(a, b);
+}
+
+const compiled = new WeakMap<OsvRange, SortedEvent[]>();
+
+function sortedEvents(range: OsvRange, compare: VersionComparator): SortedEvent[] {
+  let events = compiled.get(range);
+  if (events === undefined) {
+    events = range.events.map(eventOf).sort((x, y) => compareEventVersions(x.version, y.version, compare));
+    compiled.set(range, events);
+  }
+  return events;
+}
+
+/** The schema's `includes(v, range)`: the last event at or below v decides. */
+export function rangeIncludes(
+  version: string,
+  range: OsvRange,
+  ecosystemCompare: VersionComparator,
+): boolean {
+  const compare = range.type === 'SEMVER' ? compareSemverVersions : ecosystemCompare;
+  const events = sortedEvents(range, compare);
+  const limits = events.filter((e) => e.kind === 'limit');
+  if (limits.length > 0 && !limits.some((l) => compareEventVersions(version, l.version, compare) < 0))
+    return false;
+  let affected = false;
+  for (const event of events) {
+    const order = compareEventVersions(version, event.version, compare);
+    if (event.kind === 'introduced') {
+      if (event.version === '0' || order >= 0) affected = true;
+    } else if (event.kind === 'fixed') {
+      if (order >= 0) affected = false;
+    } else if (event.kind === 'last_affected') {
+      if (order > 0) affected = false;
+    }
+  }
+  return affected;
+}
+
+/** The schema's `affected(v, affected)`; without a comparator only `versions[]` can match. */
+export function isAffected(
+  version: string,
+  affected: OsvAffected,
+  compare: VersionComparator | undefined,
+): boolean {
+  if (compare !== undefined) {
+    for (const range of affected.ranges) {
+      if (range.type === 'GIT') continue;
+      if (rangeIncludes(version, range, compare)) return true;
+    }
+  }
+  return affected.versions.includes(version);
+}
+
+/** Every fixed version named by the entry's ECOSYSTEM and SEMVER ranges: the upgrade targets. */
+export function fixedVersions(affected: OsvAffected): string[] {
+  const fixed = new Set<string>();
+  for (const range of affected.ranges) {
+    if (range.type === 'GIT') continue;
+    for (const event of range.events) if ('fixed' in event) fixed.add(event.fixed);
+  }
+  return [...fixed];
+}

@@ -85,6 +85,11 @@ export class VulnerabilityDatabase {
     }
   }
 
+  /** The normalised package names indexed under one ecosystem string. */
+  packageNames(ecosystem: string): string[] {
+    return [...(this.index.get(ecosystem)?.keys() ?? [])];
+  }
+
   /** The affected entries recorded for a package of one ecosystem. */
   lookup(ecosystem: string, name: string): readonly IndexedAffected[] {
     return this.index.get(ecosystem)?.get(normalizePackageName(ecosystem, name)) ?? [];

@@ -31,15 +31,24 @@ function compareEventVersions(a: string, b: string, compare: VersionComparator):
   return compare(a, b);
 }
 
-const compiled = new WeakMap<OsvRange, SortedEvent[]>();
+interface CompiledRange {
+  events: SortedEvent[];
+  limits: string[];
+}
 
-function sortedEvents(range: OsvRange, compare: VersionComparator): SortedEvent[] {
-  let events = compiled.get(range);
-  if (events === undefined) {
-    events = range.events.map(eventOf).sort((x, y) => compareEventVersions(x.version, y.version, compare));
-    compiled.set(range, events);
+// Sorted once per range, on its first evaluation: loading stays cheap and re-matching does not re-sort.
+const compiled = new WeakMap<OsvRange, CompiledRange>();
+
+function compileRange(range: OsvRange, compare: VersionComparator): CompiledRange {
+  let result = compiled.get(range);
+  if (result === undefined) {
+    const events = range.events
+      .map(eventOf)
+      .sort((x, y) => compareEventVersions(x.version, y.version, compare));
+    result = { events, limits: events.filter((e) => e.kind === 'limit').map((e) => e.version) };
+    compiled.set(range, result);
   }
-  return events;
+  return result;
 }
 
 /** The schema's `includes(v, range)`: the last event at or below v decides. */
@@ -49,9 +58,8 @@ export function rangeIncludes(
   ecosystemCompare: VersionComparator,
 ): boolean {
   const compare = range.type === 'SEMVER' ? compareSemverVersions : ecosystemCompare;
-  const events = sortedEvents(range, compare);
-  const limits = events.filter((e) => e.kind === 'limit');
-  if (limits.length > 0 && !limits.some((l) => compareEventVersions(version, l.version, compare) < 0))
+  const { events, limits } = compileRange(range, compare);
+  if (limits.length > 0 && !limits.some((limit) => compareEventVersions(version, limit, compare) < 0))
     return false;
   let affected = false;
   for (const event of events) {

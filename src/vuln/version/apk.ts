@@ -18,6 +18,13 @@ const enum Token {
 const PRE_SUFFIXES = ['alpha', 'beta', 'pre', 'rc'];
 const POST_SUFFIXES = ['cvs', 'svn', 'git', 'hg', 'p'];
 
+type TokenValue = number | bigint;
+
+/** Equality across number and bigint (=== would call 1 and 1n different). */
+function same(a: TokenValue, b: TokenValue): boolean {
+  return !(a < b) && !(a > b);
+}
+
 interface Cursor {
   text: string;
   pos: number;
@@ -63,20 +70,23 @@ function nextToken(c: Cursor): void {
   c.type = next;
 }
 
-/** Reads one token value (a bigint: apk compares 64-bit numbers such as _pre20191002222144). */
-function getToken(c: Cursor): bigint {
+/**
+ * Reads one token value. apk compares 64-bit integers (_pre20191002222144); runs
+ * of up to 15 digits are exact as numbers, longer ones become bigints.
+ */
+function getToken(c: Cursor): TokenValue {
   if (c.pos >= c.text.length) {
     c.type = Token.End;
-    return 0n;
+    return 0;
   }
-  let value: bigint;
+  let value: TokenValue;
   let length = 0;
   let nextType: Token = Token.Invalid;
   if (c.type === Token.DigitOrZero && c.text[c.pos] === '0') {
     // Leading zeros make a component sort as a fraction: 1.01 < 1.1.
     while (c.pos + length < c.text.length && c.text[c.pos + length] === '0') length++;
     nextType = Token.Digit;
-    value = BigInt(-length);
+    value = -length;
   } else {
     switch (c.type) {
       case Token.DigitOrZero:
@@ -85,11 +95,12 @@ function getToken(c: Cursor): bigint {
       case Token.RevisionNo: {
         const start = c.pos;
         while (c.pos + length < c.text.length && isDigit(c.text.charCodeAt(c.pos + length))) length++;
-        value = length === 0 ? 0n : BigInt.asIntN(64, BigInt(c.text.slice(start, start + length)));
+        const digits = c.text.slice(start, start + length);
+        value = length === 0 ? 0 : length <= 15 ? Number(digits) : BigInt.asIntN(64, BigInt(digits));
         break;
       }
       case Token.Letter:
-        value = BigInt(c.text.charCodeAt(c.pos));
+        value = c.text.charCodeAt(c.pos);
         length = 1;
         break;
       case Token.Suffix: {
@@ -97,20 +108,20 @@ function getToken(c: Cursor): bigint {
         const pre = PRE_SUFFIXES.findIndex((s) => rest.startsWith(s));
         const post = POST_SUFFIXES.findIndex((s) => rest.startsWith(s));
         if (pre >= 0) {
-          value = BigInt(pre - PRE_SUFFIXES.length);
+          value = pre - PRE_SUFFIXES.length;
           length = PRE_SUFFIXES[pre]!.length;
         } else if (post >= 0) {
-          value = BigInt(post);
+          value = post;
           length = POST_SUFFIXES[post]!.length;
         } else {
           c.type = Token.Invalid;
-          return -1n;
+          return -1;
         }
         break;
       }
       default:
         c.type = Token.Invalid;
-        return -1n;
+        return -1;
     }
   }
   c.pos += length;
@@ -124,9 +135,9 @@ function getToken(c: Cursor): bigint {
 export function compareApkVersions(a: string, b: string): number {
   const ca: Cursor = { text: a, pos: 0, type: Token.Digit };
   const cb: Cursor = { text: b, pos: 0, type: Token.Digit };
-  let av = 0n;
-  let bv = 0n;
-  while (ca.type === cb.type && ca.type !== Token.End && ca.type !== Token.Invalid && av === bv) {
+  let av: TokenValue = 0;
+  let bv: TokenValue = 0;
+  while (ca.type === cb.type && ca.type !== Token.End && ca.type !== Token.Invalid && same(av, bv)) {
     av = getToken(ca);
     bv = getToken(cb);
   }
@@ -134,8 +145,8 @@ export function compareApkVersions(a: string, b: string): number {
   if (av > bv) return 1;
   if (ca.type === cb.type) return 0;
   // Equal so far: the longer version is newer unless what follows is a pre-release suffix.
-  if (ca.type === Token.Suffix && getToken({ ...ca }) < 0n) return -1;
-  if (cb.type === Token.Suffix && getToken({ ...cb }) < 0n) return 1;
+  if (ca.type === Token.Suffix && getToken({ ...ca }) < 0) return -1;
+  if (cb.type === Token.Suffix && getToken({ ...cb }) < 0) return 1;
   if (ca.type > cb.type) return -1;
   if (cb.type > ca.type) return 1;
   return 0;

@@ -6,6 +6,8 @@
 // no maintained port; proven against the real ComparableVersion (run with java)
 // in the conformance test.
 
+import { LRUCache } from 'lru-cache';
+
 type MavenItem =
   { kind: 'int'; value: bigint } | { kind: 'string'; value: string } | { kind: 'list'; items: MavenItem[] };
 
@@ -150,7 +152,19 @@ function compareLists(left: MavenItem[], right: MavenItem[]): number {
   return 0;
 }
 
+// The matcher compares one installed version with many range events: parse once per string.
+const parsed = new LRUCache<string, MavenItem[]>({ max: 100_000 });
+
+function cachedParse(version: string): MavenItem[] {
+  let items = parsed.get(version);
+  if (items === undefined) {
+    items = parseMavenVersion(version);
+    parsed.set(version, items);
+  }
+  return items;
+}
+
 /** Compares two Maven versions: negative, zero or positive like a sort comparator. */
 export function compareMavenVersions(a: string, b: string): number {
-  return compareLists(parseMavenVersion(a), parseMavenVersion(b));
+  return compareLists(cachedParse(a), cachedParse(b));
 }

@@ -2,6 +2,10 @@
 // with yauzl, under limits on entry count, per-entry and total uncompressed
 // bytes, because an archive downloaded from a mirror is untrusted input (a zip
 // bomb must cost a bounded amount of memory and time, not the operator).
+import { open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { inflateRawSync } from 'node:zlib';
+
 import yauzl from 'yauzl';
 import type { Entry, ZipFile } from 'yauzl';
 
@@ -37,19 +41,38 @@ export interface ZipReadError {
   message: string;
 }
 
-async function readEntry(zip: ZipFile, entry: Entry, maxBytes: number): Promise<Buffer | string> {
-  const stream = await zip.openReadStreamPromise(entry);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBytes) {
-      stream.destroy();
-      return `inflates past ${maxBytes} bytes`;
-    }
-    chunks.push(chunk);
+/**
+ * Reads one entry with a positioned read and a one-shot inflate capped at
+ * `maxBytes` (zlib stops at maxOutputLength, so a bomb never allocates more).
+ * Streams per entry cost more than the JSON parse for archives of small files.
+ */
+async function readEntry(
+  zip: ZipFile,
+  file: FileHandle,
+  entry: Entry,
+  maxBytes: number,
+): Promise<Buffer | string> {
+  if (entry.compressionMethod !== 0 && entry.compressionMethod !== 8) {
+    return `compression method ${entry.compressionMethod} is not supported`;
   }
-  return Buffer.concat(chunks, size);
+  if (entry.isEncrypted()) return 'encrypted entry';
+  const { fileDataStart } = await zip.readLocalFileHeaderPromise(entry, { minimal: true });
+  const compressed = Buffer.allocUnsafe(entry.compressedSize);
+  const { bytesRead } = await file.read(compressed, 0, entry.compressedSize, fileDataStart);
+  if (bytesRead !== entry.compressedSize) return 'entry data is truncated';
+  if (entry.compressionMethod === 0) {
+    return compressed.length > maxBytes ? `holds more than ${maxBytes} bytes` : compressed;
+  }
+  try {
+    const data = inflateRawSync(compressed, { maxOutputLength: maxBytes });
+    return data.length === entry.uncompressedSize
+      ? data
+      : `inflates to ${data.length} bytes, not the ${entry.uncompressedSize} it declares`;
+  } catch (err) {
+    return (err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE'
+      ? `inflates past ${maxBytes} bytes`
+      : `corrupt entry: ${(err as Error).message}`;
+  }
 }
 
 /**
@@ -63,9 +86,17 @@ export async function readZipJsonEntries(
   limits: ZipLimits = DEFAULT_ZIP_LIMITS,
 ): Promise<ZipReadSummary | ZipReadError> {
   let zip: ZipFile;
+  let file: FileHandle;
   try {
+    file = await open(path, 'r');
+  } catch (err) {
+    return { kind: 'ZipReadError', reason: 'Unreadable', message: `cannot open ${path}: ${String(err)}` };
+  }
+  try {
+    // yauzl reads the central directory through its own descriptor and closes it; entry data is read through `file`.
     zip = await yauzl.openPromise(path, { lazyEntries: true, autoClose: false, strictFileNames: false });
   } catch (err) {
+    await file.close();
     return {
       kind: 'ZipReadError',
       reason: 'Unreadable',
@@ -98,7 +129,7 @@ export async function readZipJsonEntries(
       }
       let content: Buffer | string;
       try {
-        content = await readEntry(zip, entry, Math.min(limits.maxEntryBytes, remaining));
+        content = await readEntry(zip, file, entry, Math.min(limits.maxEntryBytes, remaining));
       } catch (err) {
         summary.skipped.push({ name: entry.fileName, reason: `corrupt entry: ${String(err)}` });
         continue;
@@ -115,5 +146,6 @@ export async function readZipJsonEntries(
     return { kind: 'ZipReadError', reason: 'Unreadable', message: `cannot read ${path}: ${String(err)}` };
   } finally {
     zip.close();
+    await file.close();
   }
 }

@@ -51,7 +51,13 @@ function compileRange(range: OsvRange, compare: VersionComparator): CompiledRang
   return result;
 }
 
-/** The schema's `includes(v, range)`: the last event at or below v decides. */
+/**
+ * The schema's `includes(v, range)`. Walking the sorted events leaves the state
+ * of the last event that applies (introduced or fixed at or below v,
+ * last_affected below v), so a binary search for the events at or below v and
+ * a step back over last_affected events equal to v give the same answer in
+ * O(log n) comparisons.
+ */
 export function rangeIncludes(
   version: string,
   range: OsvRange,
@@ -61,18 +67,22 @@ export function rangeIncludes(
   const { events, limits } = compileRange(range, compare);
   if (limits.length > 0 && !limits.some((limit) => compareEventVersions(version, limit, compare) < 0))
     return false;
-  let affected = false;
-  for (const event of events) {
-    const order = compareEventVersions(version, event.version, compare);
-    if (event.kind === 'introduced') {
-      if (event.version === '0' || order >= 0) affected = true;
-    } else if (event.kind === 'fixed') {
-      if (order >= 0) affected = false;
-    } else if (event.kind === 'last_affected') {
-      if (order > 0) affected = false;
-    }
+  let low = 0;
+  let high = events.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (compareEventVersions(events[mid]!.version, version, compare) <= 0) low = mid + 1;
+    else high = mid;
   }
-  return affected;
+  for (let i = low - 1; i >= 0; i--) {
+    const event = events[i]!;
+    if (event.kind === 'limit') continue;
+    if (event.kind === 'introduced') return true;
+    if (event.kind === 'fixed') return false;
+    // last_affected applies only strictly below v.
+    if (compareEventVersions(event.version, version, compare) < 0) return false;
+  }
+  return false;
 }
 
 /** The schema's `affected(v, affected)`; without a comparator only `versions[]` can match. */
@@ -90,12 +100,18 @@ export function isAffected(
   return affected.versions.includes(version);
 }
 
+const fixedCache = new WeakMap<OsvAffected, string[]>();
+
 /** Every fixed version named by the entry's ECOSYSTEM and SEMVER ranges: the upgrade targets. */
 export function fixedVersions(affected: OsvAffected): string[] {
+  const cached = fixedCache.get(affected);
+  if (cached !== undefined) return cached;
   const fixed = new Set<string>();
   for (const range of affected.ranges) {
     if (range.type === 'GIT') continue;
     for (const event of range.events) if ('fixed' in event) fixed.add(event.fixed);
   }
-  return [...fixed];
+  const result = [...fixed];
+  fixedCache.set(affected, result);
+  return result;
 }

@@ -73,8 +73,21 @@ function levelOfWord(word: string): SeverityLevel {
 
 const VECTOR_PREFERENCE = ['CVSS_V4', 'CVSS_V3', 'CVSS_V2'];
 
+// One answer per advisory and entry: re-matching asks again for every image that has the package.
+const computed = new WeakMap<Advisory, WeakMap<OsvSeverity[], Severity>>();
+const NO_ENTRY_SEVERITY: OsvSeverity[] = [];
+
 /** The severity of an advisory (and of the affected entry's own severities, which OSV allows). */
-export function severityOf(advisory: Advisory, entrySeverity: OsvSeverity[] = []): Severity {
+export function severityOf(advisory: Advisory, entrySeverity: OsvSeverity[] = NO_ENTRY_SEVERITY): Severity {
+  let byEntry = computed.get(advisory);
+  if (byEntry === undefined) computed.set(advisory, (byEntry = new WeakMap()));
+  let severity = byEntry.get(entrySeverity);
+  if (severity === undefined)
+    byEntry.set(entrySeverity, (severity = computeSeverity(advisory, entrySeverity)));
+  return severity;
+}
+
+function computeSeverity(advisory: Advisory, entrySeverity: OsvSeverity[]): Severity {
   const all = [...entrySeverity, ...advisory.severity];
   for (const type of VECTOR_PREFERENCE) {
     for (const s of all) {

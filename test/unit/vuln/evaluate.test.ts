@@ -34,6 +34,25 @@ describe('OSV range evaluation', () => {
     assert.equal(rangeIncludes('1.5.1', r, compareSemverVersions), false);
   });
 
+  it('gives the same answer as the event walk when events share a version', () => {
+    const single = range('SEMVER', { introduced: '1.0.0' }, { last_affected: '1.0.0' });
+    assert.equal(rangeIncludes('1.0.0', single, compareSemverVersions), true);
+    assert.equal(rangeIncludes('1.0.1', single, compareSemverVersions), false);
+    const many = range(
+      'SEMVER',
+      { introduced: '0' },
+      { fixed: '1.0.0' },
+      { introduced: '1.0.0' },
+      { fixed: '1.2.0' },
+    );
+    assert.equal(
+      rangeIncludes('1.0.0', many, compareSemverVersions),
+      true,
+      'the later event at 1.0.0 wins, as in the walk',
+    );
+    assert.equal(rangeIncludes('1.2.0', many, compareSemverVersions), false);
+  });
+
   it('stops at limit even while still introduced, and "*" means no limit', () => {
     const limited = range('SEMVER', { introduced: '1.0.0' }, { limit: '1.3.0' });
     assert.equal(rangeIncludes('1.2.0', limited, compareSemverVersions), true);

@@ -40,13 +40,15 @@ async function timedLoad(
 ): Promise<VulnerabilityDatabase> {
   const before = memory();
   const started = performance.now();
+  const cpu = process.cpuUsage();
   const db = new VulnerabilityDatabase();
   const error = await load(db);
   const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
   const after = memory();
   if (error !== undefined) console.log(`${label}: error ${JSON.stringify(error)}`);
   console.log(
-    `${label}: ${db.summary.loaded} advisories loaded (${db.summary.withdrawn} withdrawn, ${db.summary.skipped.length} skipped) in ${seconds.toFixed(1)} s; ` +
+    `${label}: ${db.summary.loaded} advisories loaded (${db.summary.withdrawn} withdrawn, ${db.summary.skipped.length} skipped) in ${seconds.toFixed(1)} s wall, ${((used.user + used.system) / 1e6).toFixed(1)} s CPU; ` +
       `heap +${mib(after.heap - before.heap)}, RSS ${mib(after.rss)} (+${mib(after.rss - before.rss)})`,
   );
   return db;
@@ -128,7 +130,7 @@ async function main(): Promise<void> {
   const cached = inventories(db);
   const packages = cached.reduce((n, inv) => n + inv.packages.length, 0);
   console.log(`${cached.length} cached inventories, ${packages} packages`);
-  for (let run = 1; run <= 3; run++) {
+  for (let run = 1; run <= 5; run++) {
     const cpu = process.cpuUsage();
     const started = performance.now();
     let findings = 0;

@@ -97,7 +97,18 @@ export function isAffected(
       if (rangeIncludes(version, range, compare)) return true;
     }
   }
-  return affected.versions.includes(version);
+  const listed = affected.versions;
+  if (listed.length === 0) return false;
+  return listed.length <= 8 ? listed.includes(version) : listedVersions(affected).has(version);
+}
+
+// versions[] lists run to hundreds of entries (the Go and PyPI snapshots list every release in range).
+const versionSets = new WeakMap<OsvAffected, Set<string>>();
+
+function listedVersions(affected: OsvAffected): Set<string> {
+  let set = versionSets.get(affected);
+  if (set === undefined) versionSets.set(affected, (set = new Set(affected.versions)));
+  return set;
 }
 
 const fixedCache = new WeakMap<OsvAffected, string[]>();

@@ -4,8 +4,9 @@
 // evaluated against every indexed affected entry, and the advisories that name
 // one another through aliases (or a single upstream id) become one finding.
 import type { ImageInventory, InventoryPackage, OsInfo } from '../sbom/types.js';
-import type { VulnerabilityDatabase } from './database.js';
+import type { IndexedAffected, VulnerabilityDatabase } from './database.js';
 import { fixedVersions, isAffected } from './evaluate.js';
+import type { Advisory } from './osv.js';
 import { severityOf, severityRank } from './severity.js';
 import type { Severity } from './severity.js';
 
@@ -68,9 +69,68 @@ interface Hit {
   summary?: string;
 }
 
+/** The smallest CVE id, else the smallest id: stable whatever order the advisories were loaded in. */
 function preferredId(ids: Set<string>): string {
-  const sorted = [...ids].sort();
-  return sorted.find((id) => id.startsWith('CVE-')) ?? sorted[0]!;
+  let best: string | undefined;
+  let bestIsCve = false;
+  for (const id of ids) {
+    const isCve = id.startsWith('CVE-');
+    if (best === undefined || (isCve && !bestIsCve) || (isCve === bestIsCve && id < best)) {
+      best = id;
+      bestIsCve = isCve;
+    }
+  }
+  return best!;
+}
+
+/** The vulnerabilities of an inventory: one finding per flaw per package version. */
+// The ids an advisory merges on, computed once per advisory. A bundle advisory
+// (a DSA over ten CVEs) is not one flaw: it merges on upstream only when it names one.
+const mergeIdCache = new WeakMap<Advisory, string[]>();
+
+function mergeIds(advisory: Advisory): string[] {
+  let ids = mergeIdCache.get(advisory);
+  if (ids === undefined) {
+    ids = [advisory.id, ...advisory.aliases, ...(advisory.upstream.length === 1 ? advisory.upstream : [])];
+    mergeIdCache.set(advisory, ids);
+  }
+  return ids;
+}
+
+function absorb(into: Hit, other: Hit): void {
+  for (const id of other.ids) into.ids.add(id);
+  for (const f of other.fixed) into.fixed.add(f);
+  if (severityRank(other.severity.level) > severityRank(into.severity.level)) into.severity = other.severity;
+  into.summary ??= other.summary;
+}
+
+/** Adds one matching advisory to the package's hits, merging every hit it shares an id with. */
+function record(hits: Hit[], byId: Map<string, Hit>, entry: IndexedAffected): void {
+  const { advisory } = entry;
+  const ids = mergeIds(advisory);
+  const severity = severityOf(advisory, entry.affected.severity);
+  let hit: Hit | undefined;
+  for (const id of ids) {
+    const other = byId.get(id);
+    if (other === undefined || other === hit) continue;
+    if (hit === undefined) hit = other;
+    else {
+      absorb(hit, other);
+      hits.splice(hits.indexOf(other), 1);
+      for (const moved of other.ids) byId.set(moved, hit);
+    }
+  }
+  if (hit === undefined) {
+    hit = { ids: new Set(), fixed: new Set(), severity };
+    hits.push(hit);
+  }
+  for (const id of ids) {
+    hit.ids.add(id);
+    byId.set(id, hit);
+  }
+  for (const f of fixedVersions(entry.affected)) hit.fixed.add(f);
+  if (severityRank(severity.level) > severityRank(hit.severity.level)) hit.severity = severity;
+  hit.summary ??= advisory.summary;
 }
 
 /** The vulnerabilities of an inventory: one finding per flaw per package version. */
@@ -86,41 +146,18 @@ export function matchInventory(inventory: ImageInventory, db: VulnerabilityDatab
     const byId = new Map<string, Hit>();
     for (const ecosystem of osvEcosystemsOf(pkg, inventory.os)) {
       for (const entry of db.lookup(ecosystem, name)) {
-        if (!isAffected(version, entry.affected, entry.compare)) continue;
-        const { advisory } = entry;
-        // A bundle advisory (a DSA over ten CVEs) is not one flaw: merge on upstream only when it names one.
-        const names = [
-          advisory.id,
-          ...advisory.aliases,
-          ...(advisory.upstream.length === 1 ? advisory.upstream : []),
-        ];
-        const related = [...new Set(names.map((n) => byId.get(n)).filter((h): h is Hit => h !== undefined))];
-        const severity = severityOf(advisory, entry.affected.severity);
-        const hit: Hit = related[0] ?? { ids: new Set(), fixed: new Set(), severity };
-        if (related.length === 0) hits.push(hit);
-        for (const other of related.slice(1)) {
-          for (const id of other.ids) hit.ids.add(id);
-          for (const f of other.fixed) hit.fixed.add(f);
-          if (severityRank(other.severity.level) > severityRank(hit.severity.level))
-            hit.severity = other.severity;
-          hit.summary ??= other.summary;
-          hits.splice(hits.indexOf(other), 1);
-        }
-        for (const n of names) hit.ids.add(n);
-        for (const f of fixedVersions(entry.affected)) hit.fixed.add(f);
-        if (severityRank(severity.level) > severityRank(hit.severity.level)) hit.severity = severity;
-        hit.summary ??= advisory.summary;
-        for (const id of hit.ids) byId.set(id, hit);
+        if (isAffected(version, entry.affected, entry.compare)) record(hits, byId, entry);
       }
     }
     for (const hit of hits) {
       const id = preferredId(hit.ids);
+      const aliases = [...hit.ids].filter((x) => x !== id).sort();
       findings.push({
         id,
-        aliases: [...hit.ids].filter((x) => x !== id).sort(),
+        aliases,
         package: { name, ecosystem: pkg.ecosystem, purl: pkg.purl },
         installedVersion: version,
-        fixedVersions: [...hit.fixed].sort(),
+        fixedVersions: hit.fixed.size < 2 ? [...hit.fixed] : [...hit.fixed].sort(),
         severity: hit.severity,
         ...(hit.summary !== undefined ? { summary: hit.summary } : {}),
       });

@@ -15,7 +15,7 @@ import { ZipWriter } from './vuln-zip.js';
 
 const outDir = process.argv[2] ?? '.tmp/vuln-bench-db';
 const total = Number(process.argv[3] ?? 320_000);
-const osvDir = process.argv[4] ?? '/work/shared/osv';
+const osvDir = process.argv[4] ?? '../shared/osv';
 const PER_ZIP = 60_000; // the writer has no zip64, so at most 65,535 entries per archive
 
 function rng(seed: number): () => number {

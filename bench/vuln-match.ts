@@ -14,7 +14,7 @@ import { matchInventory } from '../src/vuln/match.js';
 
 const dbDir = process.argv[2] ?? '.tmp/vuln-bench-db';
 const inventoryCount = Number(process.argv[3] ?? 1000);
-const osvDir = process.argv[4] ?? '/work/shared/osv';
+const osvDir = process.argv[4] ?? '../shared/osv';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;

@@ -27,7 +27,9 @@ export function osvEcosystemsOf(pkg: InventoryPackage, os: OsInfo | undefined): 
   switch (pkg.ecosystem) {
     case 'deb': {
       if (os?.versionId === undefined) return [];
-      if (os.id === 'debian') return [`Debian:${os.versionId.split('.')[0]}`];
+      // Testing and sid ("trixie/sid") have no numbered release to look advisories up under.
+      const major = /^(\d+)(?:\.|$)/.exec(os.versionId)?.[1];
+      if (os.id === 'debian') return major === undefined ? [] : [`Debian:${major}`];
       if (os.id === 'ubuntu') return [`Ubuntu:${os.versionId}:LTS`, `Ubuntu:${os.versionId}`];
       return [];
     }

@@ -20,6 +20,7 @@ import {
   dpkgCli,
   mavenCompare,
   osvListedVersions,
+  osvSnapshotDir,
   packagingCompare,
   randomPairs,
   readFixture,
@@ -27,9 +28,6 @@ import {
   seededRandom,
 } from './reference-tools.js';
 import type { Pair } from './reference-tools.js';
-
-const OSV_DIR = process.env.SHIPSHAPE_OSV_DIR ?? join(process.cwd(), '../shared/osv');
-const OSV_FALLBACK = '/work/shared/osv';
 
 function sign(n: number): string {
   return String(Math.sign(n) || 0);
@@ -168,9 +166,7 @@ describe('version order conformance with the reference implementations', functio
   });
 
   it("PEP 440: agrees with Python's packaging on 5,000+ pairs of versions from PyPI advisories", function () {
-    const versions =
-      osvListedVersions(join(OSV_DIR, 'PyPI/all.zip')) ??
-      osvListedVersions(join(OSV_FALLBACK, 'PyPI/all.zip'));
+    const versions = osvListedVersions(join(osvSnapshotDir(), 'PyPI/all.zip'));
     if (versions === undefined) {
       console.log('      skipped: PyPI OSV snapshot or python3 missing');
       return this.skip();

@@ -9,9 +9,9 @@ import { deflateRawSync } from 'node:zlib';
 import type { ImageInventory, InventoryPackage, OsInfo } from '../../../src/sbom/types.js';
 import { VulnerabilityDatabase, normalizePackageName } from '../../../src/vuln/database.js';
 import { matchInventory } from '../../../src/vuln/match.js';
-import { REPO_ROOT } from './reference-tools.js';
+import { REPO_ROOT, osvSnapshotDir } from './reference-tools.js';
 
-const OSV = '/work/shared/osv';
+const OSV = osvSnapshotDir();
 const FIXTURES = join(REPO_ROOT, 'test/fixtures/vuln/advisories');
 
 function inventory(os: OsInfo | undefined, packages: Partial<InventoryPackage>[]): ImageInventory {
@@ -165,6 +165,20 @@ describe('vulnerability database', function () {
       ],
     );
     assert.ok(debian[0]!.aliases.includes('DEBIAN-CVE-2023-0001'));
+    const point = matchInventory(
+      inventory({ id: 'debian', versionId: '12.5', source: '/etc/debian_version' }, [
+        { name: 'openssl', version: '3.0.11-1~deb12u1', ecosystem: 'deb' },
+      ]),
+      db,
+    );
+    assert.equal(point.length, 2, 'a point release 12.5 looks advisories up under Debian:12');
+    const sid = matchInventory(
+      inventory({ id: 'debian', versionId: 'trixie/sid', source: '/etc/debian_version' }, [
+        { name: 'openssl', version: '3.0.11-1~deb12u1', ecosystem: 'deb' },
+      ]),
+      db,
+    );
+    assert.deepEqual(sid, [], 'testing has no numbered release');
     const ubuntu = matchInventory(
       inventory({ id: 'ubuntu', versionId: '22.04', source: '/etc/os-release' }, [
         { name: 'zlib1g', sourceName: 'zlib', version: '1:1.2.11.dfsg-2ubuntu9.2', ecosystem: 'deb' },

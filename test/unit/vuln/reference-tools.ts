@@ -13,6 +13,14 @@ const REFERENCE_DIR = join(REPO_ROOT, 'test/fixtures/vuln/reference');
 
 export type Pair = [string, string];
 
+/** The real OSV snapshots: $SHIPSHAPE_OSV_DIR, else shared/osv beside the repository (as CI lays it out). */
+export function osvSnapshotDir(): string {
+  const candidates = [process.env.SHIPSHAPE_OSV_DIR, join(REPO_ROOT, '../shared/osv'), '/work/shared/osv'];
+  return (
+    candidates.find((dir) => dir !== undefined && existsSync(join(dir, 'PyPI/all.zip'))) ?? candidates[1]!
+  );
+}
+
 function run(command: string, args: string[], input: string): string | undefined {
   const result = spawnSync(command, args, { input, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
   if (result.error !== undefined || result.status !== 0) return undefined;

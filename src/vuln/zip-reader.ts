@@ -41,6 +41,16 @@ export interface ZipReadError {
   message: string;
 }
 
+/** Reads `length` bytes at `offset` of the archive (fewer at its end). */
+type ReadAt = (offset: number, length: number) => Promise<Buffer>;
+
+/**
+ * Archives up to this size are read into memory at once: the osv.dev bulk zips
+ * are tens of MiB, and one read beats two file reads per advisory. Larger ones
+ * are read entry by entry.
+ */
+const IN_MEMORY_ARCHIVE_BYTES = 512 * 1024 * 1024;
+
 /**
  * Reads one entry with a positioned read and a one-shot inflate capped at
  * `maxBytes` (zlib stops at maxOutputLength, so a bomb never allocates more).
@@ -48,7 +58,7 @@ export interface ZipReadError {
  */
 async function readEntry(
   zip: ZipFile,
-  file: FileHandle,
+  readAt: ReadAt,
   entry: Entry,
   maxBytes: number,
 ): Promise<Buffer | string> {
@@ -57,9 +67,8 @@ async function readEntry(
   }
   if (entry.isEncrypted()) return 'encrypted entry';
   const { fileDataStart } = await zip.readLocalFileHeaderPromise(entry, { minimal: true });
-  const compressed = Buffer.allocUnsafe(entry.compressedSize);
-  const { bytesRead } = await file.read(compressed, 0, entry.compressedSize, fileDataStart);
-  if (bytesRead !== entry.compressedSize) return 'entry data is truncated';
+  const compressed = await readAt(fileDataStart, entry.compressedSize);
+  if (compressed.length !== entry.compressedSize) return 'entry data is truncated';
   if (entry.compressionMethod === 0) {
     return compressed.length > maxBytes ? `holds more than ${maxBytes} bytes` : compressed;
   }
@@ -92,9 +101,23 @@ export async function readZipJsonEntries(
   } catch (err) {
     return { kind: 'ZipReadError', reason: 'Unreadable', message: `cannot open ${path}: ${String(err)}` };
   }
+  let readAt: ReadAt;
   try {
-    // yauzl reads the central directory through its own descriptor and closes it; entry data is read through `file`.
-    zip = await yauzl.openPromise(path, { lazyEntries: true, autoClose: false, strictFileNames: false });
+    const options = { lazyEntries: true, autoClose: false, strictFileNames: false };
+    const { size } = await file.stat();
+    if (size <= IN_MEMORY_ARCHIVE_BYTES) {
+      const archive = await file.readFile();
+      readAt = (offset, length) => Promise.resolve(archive.subarray(offset, offset + length));
+      zip = await yauzl.fromBufferPromise(archive, options);
+    } else {
+      readAt = async (offset, length) => {
+        const buffer = Buffer.allocUnsafe(length);
+        const { bytesRead } = await file.read(buffer, 0, length, offset);
+        return buffer.subarray(0, bytesRead);
+      };
+      // yauzl reads the central directory through its own descriptor; entry data is read through `file`.
+      zip = await yauzl.openPromise(path, options);
+    }
   } catch (err) {
     await file.close();
     return {
@@ -129,7 +152,7 @@ export async function readZipJsonEntries(
       }
       let content: Buffer | string;
       try {
-        content = await readEntry(zip, file, entry, Math.min(limits.maxEntryBytes, remaining));
+        content = await readEntry(zip, readAt, entry, Math.min(limits.maxEntryBytes, remaining));
       } catch (err) {
         summary.skipped.push({ name: entry.fileName, reason: `corrupt entry: ${String(err)}` });
         continue;

@@ -221,6 +221,11 @@ describe('vulnerability database', function () {
       const db = new VulnerabilityDatabase();
       const error = await db.loadZip(many, { maxEntries: 4, maxEntryBytes: 1024, maxTotalBytes: 1 << 20 });
       assert.equal(error?.reason, 'TooManyEntries');
+      const notZip = join(dir, 'not.zip');
+      writeFileSync(notZip, 'PK but not really a zip archive');
+      const error3 = await new VulnerabilityDatabase().loadZip(notZip);
+      assert.equal(error3?.reason, 'Unreadable');
+      assert.match(error3.message, /not\.zip as zip/);
       const bomb = join(dir, 'bomb.zip');
       const good = Buffer.from(JSON.stringify({ id: 'GOOD-1', affected: [] }));
       // Declares 10 bytes but inflates to 50 MB of zeros: must stop at the limit, not allocate it all.

@@ -135,8 +135,9 @@ function advisory(eco: Ecosystem, n: number, shape: Shape): object {
   const affected = [];
   const affectedCount = distro ? 1 + int(2) : pick(shape.affectedPerAdvisory);
   const name = packageName(eco, int(NAMES_PER_ECOSYSTEM));
+  const firstRelease = int(3);
   for (let a = 0; a < Math.min(affectedCount, 5); a++) {
-    const ecosystem = distro ? RELEASES[eco]![a % 3]! : eco;
+    const ecosystem = distro ? RELEASES[eco]![(firstRelease + a) % 3]! : eco;
     const ranges = [];
     for (let r = 0; r < Math.min(pick(shape.rangesPerAffected), 4); r++) {
       const events: object[] = [];

@@ -7,16 +7,26 @@ import { join } from 'node:path';
 
 import { isAdvisoryRejection, parseAdvisory } from './osv.js';
 import type { Advisory, OsvAffected } from './osv.js';
+import type { Severity } from './severity.js';
 import { comparatorFor, ecosystemFamily } from './version/index.js';
 import type { VersionComparator } from './version/index.js';
 import { DEFAULT_ZIP_LIMITS, readZipJsonEntries } from './zip-reader.js';
 import type { ZipLimits, ZipReadError } from './zip-reader.js';
+
+/** What a finding takes from an entry, computed on its first match and kept for re-matching. */
+export interface EntryFacts {
+  severity: Severity;
+  fixed: string[];
+  /** The ids the entry's advisory merges with others on. */
+  mergeIds: string[];
+}
 
 /** One `affected[]` entry with its advisory: what a lookup returns. */
 export interface IndexedAffected {
   advisory: Advisory;
   affected: OsvAffected;
   compare: VersionComparator | undefined;
+  facts?: EntryFacts;
 }
 
 export interface SkippedAdvisory {

@@ -3,16 +3,9 @@
 // their events in version order (introduced sets, fixed and last_affected
 // clear, limit bounds the range), a GIT range is skipped without stopping the
 // ranges after it, and `versions[]` lists affected versions outright.
-import type { OsvAffected, OsvEvent, OsvRange } from './osv.js';
+import type { OsvAffected, OsvEvent, OsvRange, SortedEvent } from './osv.js';
 import { compareSemverVersions } from './version/index.js';
 import type { VersionComparator } from './version/index.js';
-
-type EventKind = 'introduced' | 'fixed' | 'last_affected' | 'limit';
-
-interface SortedEvent {
-  kind: EventKind;
-  version: string;
-}
 
 function eventOf(event: OsvEvent): SortedEvent {
   if ('introduced' in event) return { kind: 'introduced', version: event.introduced };
@@ -31,22 +24,16 @@ function compareEventVersions(a: string, b: string, compare: VersionComparator):
   return compare(a, b);
 }
 
-interface CompiledRange {
-  events: SortedEvent[];
-  limits: string[];
-}
-
-// Sorted once per range, on its first evaluation: loading stays cheap and re-matching does not re-sort.
-const compiled = new WeakMap<OsvRange, CompiledRange>();
-
-function compileRange(range: OsvRange, compare: VersionComparator): CompiledRange {
-  let result = compiled.get(range);
+// Sorted once per range, on its first evaluation, and kept on the range: loading
+// stays cheap and re-matching neither re-sorts nor pays a side-table lookup.
+function compileRange(range: OsvRange, compare: VersionComparator): NonNullable<OsvRange['compiled']> {
+  let result = range.compiled;
   if (result === undefined) {
     const events = range.events
       .map(eventOf)
       .sort((x, y) => compareEventVersions(x.version, y.version, compare));
     result = { events, limits: events.filter((e) => e.kind === 'limit').map((e) => e.version) };
-    compiled.set(range, result);
+    range.compiled = result;
   }
   return result;
 }
@@ -99,16 +86,10 @@ export function isAffected(
   }
   const listed = affected.versions;
   if (listed.length === 0) return false;
-  return listed.length <= 8 ? listed.includes(version) : listedVersions(affected).has(version);
-}
-
-// versions[] lists run to hundreds of entries (the Go and PyPI snapshots list every release in range).
-const versionSets = new WeakMap<OsvAffected, Set<string>>();
-
-function listedVersions(affected: OsvAffected): Set<string> {
-  let set = versionSets.get(affected);
-  if (set === undefined) versionSets.set(affected, (set = new Set(affected.versions)));
-  return set;
+  if (listed.length <= 8) return listed.includes(version);
+  // versions[] lists run to hundreds of entries (the Go and PyPI snapshots list every release in range).
+  affected.versionSet ??= new Set(listed);
+  return affected.versionSet.has(version);
 }
 
 const fixedCache = new WeakMap<OsvAffected, string[]>();

@@ -4,9 +4,8 @@
 // evaluated against every indexed affected entry, and the advisories that name
 // one another through aliases (or a single upstream id) become one finding.
 import type { ImageInventory, InventoryPackage, OsInfo } from '../sbom/types.js';
-import type { IndexedAffected, VulnerabilityDatabase } from './database.js';
+import type { EntryFacts, IndexedAffected, VulnerabilityDatabase } from './database.js';
 import { fixedVersions, isAffected } from './evaluate.js';
-import type { Advisory } from './osv.js';
 import { severityOf, severityRank } from './severity.js';
 import type { Severity } from './severity.js';
 
@@ -86,17 +85,24 @@ function preferredId(ids: Set<string>): string {
 }
 
 /** The vulnerabilities of an inventory: one finding per flaw per package version. */
-// The ids an advisory merges on, computed once per advisory. A bundle advisory
-// (a DSA over ten CVEs) is not one flaw: it merges on upstream only when it names one.
-const mergeIdCache = new WeakMap<Advisory, string[]>();
-
-function mergeIds(advisory: Advisory): string[] {
-  let ids = mergeIdCache.get(advisory);
-  if (ids === undefined) {
-    ids = [advisory.id, ...advisory.aliases, ...(advisory.upstream.length === 1 ? advisory.upstream : [])];
-    mergeIdCache.set(advisory, ids);
+/**
+ * The facts a finding takes from an entry. A bundle advisory (a DSA over ten
+ * CVEs) is not one flaw: it merges on upstream ids only when it names one.
+ */
+function factsOf(entry: IndexedAffected): EntryFacts {
+  if (entry.facts === undefined) {
+    const { advisory } = entry;
+    entry.facts = {
+      severity: severityOf(advisory, entry.affected.severity),
+      fixed: fixedVersions(entry.affected),
+      mergeIds: [
+        advisory.id,
+        ...advisory.aliases,
+        ...(advisory.upstream.length === 1 ? advisory.upstream : []),
+      ],
+    };
   }
-  return ids;
+  return entry.facts;
 }
 
 function absorb(into: Hit, other: Hit): void {
@@ -109,8 +115,7 @@ function absorb(into: Hit, other: Hit): void {
 /** Adds one matching advisory to the package's hits, merging every hit it shares an id with. */
 function record(hits: Hit[], byId: Map<string, Hit>, entry: IndexedAffected): void {
   const { advisory } = entry;
-  const ids = mergeIds(advisory);
-  const severity = severityOf(advisory, entry.affected.severity);
+  const { mergeIds: ids, severity, fixed } = factsOf(entry);
   let hit: Hit | undefined;
   for (const id of ids) {
     const other = byId.get(id);
@@ -130,7 +135,7 @@ function record(hits: Hit[], byId: Map<string, Hit>, entry: IndexedAffected): vo
     hit.ids.add(id);
     byId.set(id, hit);
   }
-  for (const f of fixedVersions(entry.affected)) hit.fixed.add(f);
+  for (const f of fixed) hit.fixed.add(f);
   if (severityRank(severity.level) > severityRank(hit.severity.level)) hit.severity = severity;
   hit.summary ??= advisory.summary;
 }
@@ -151,18 +156,22 @@ export function matchInventory(inventory: ImageInventory, db: VulnerabilityDatab
         if (isAffected(version, entry.affected, entry.compare)) record(hits, byId, entry);
       }
     }
+    if (hits.length === 0) continue;
+    const subject = { name, ecosystem: pkg.ecosystem, purl: pkg.purl };
     for (const hit of hits) {
       const id = preferredId(hit.ids);
-      const aliases = [...hit.ids].filter((x) => x !== id).sort();
-      findings.push({
+      const aliases: string[] = [];
+      for (const other of hit.ids) if (other !== id) aliases.push(other);
+      const finding: VulnerabilityFinding = {
         id,
-        aliases,
-        package: { name, ecosystem: pkg.ecosystem, purl: pkg.purl },
+        aliases: aliases.length < 2 ? aliases : aliases.sort(),
+        package: subject,
         installedVersion: version,
         fixedVersions: hit.fixed.size < 2 ? [...hit.fixed] : [...hit.fixed].sort(),
         severity: hit.severity,
-        ...(hit.summary !== undefined ? { summary: hit.summary } : {}),
-      });
+      };
+      if (hit.summary !== undefined) finding.summary = hit.summary;
+      findings.push(finding);
     }
   }
   return findings;

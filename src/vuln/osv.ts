@@ -6,9 +6,16 @@
 export type OsvEvent =
   { introduced: string } | { fixed: string } | { last_affected: string } | { limit: string };
 
+export interface SortedEvent {
+  kind: 'introduced' | 'fixed' | 'last_affected' | 'limit';
+  version: string;
+}
+
 export interface OsvRange {
   type: 'ECOSYSTEM' | 'SEMVER' | 'GIT';
   events: OsvEvent[];
+  /** Filled by the first evaluation (evaluate.ts): the events in version order, and the limits. */
+  compiled?: { events: SortedEvent[]; limits: string[] };
 }
 
 export interface OsvSeverity {
@@ -22,6 +29,8 @@ export interface OsvAffected {
   versions: string[];
   /** Ubuntu's per-package `severity` type, GitHub's `database_specific.severity`, ... */
   severity: OsvSeverity[];
+  /** Filled by the first evaluation when versions[] is long: the same list as a set. */
+  versionSet?: Set<string>;
 }
 
 export interface Advisory {

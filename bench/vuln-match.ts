@@ -48,7 +48,7 @@ async function timedLoad(
   const after = memory();
   if (error !== undefined) console.log(`${label}: error ${JSON.stringify(error)}`);
   console.log(
-    `${label}: ${db.summary.loaded} advisories loaded (${db.summary.withdrawn} withdrawn, ${db.summary.skipped.length} skipped) in ${seconds.toFixed(1)} s wall, ${((used.user + used.system) / 1e6).toFixed(1)} s CPU; ` +
+    `${label}: ${db.summary.loaded} advisories loaded (${db.summary.withdrawn} withdrawn, ${db.summary.skippedCount} skipped) in ${seconds.toFixed(1)} s wall, ${((used.user + used.system) / 1e6).toFixed(1)} s CPU; ` +
       `heap +${mib(after.heap - before.heap)}, RSS ${mib(after.rss)} (+${mib(after.rss - before.rss)})`,
   );
   return db;

@@ -37,8 +37,13 @@ export interface SkippedAdvisory {
 export interface LoadSummary {
   loaded: number;
   withdrawn: number;
+  /** Every advisory skipped as malformed or oversized. */
+  skippedCount: number;
+  /** The first of them, with reasons (bounded: a hostile mirror may serve a million broken files). */
   skipped: SkippedAdvisory[];
 }
+
+const MAX_SKIPPED_SAMPLES = 100;
 
 /** PEP 503 for PyPI; every other ecosystem's names are case-sensitive and used as written. */
 export function normalizePackageName(ecosystem: string, name: string): string {
@@ -50,7 +55,12 @@ export function normalizePackageName(ecosystem: string, name: string): string {
 export class VulnerabilityDatabase {
   private readonly index = new Map<string, Map<string, IndexedAffected[]>>();
   private readonly ids = new Set<string>();
-  readonly summary: LoadSummary = { loaded: 0, withdrawn: 0, skipped: [] };
+  readonly summary: LoadSummary = { loaded: 0, withdrawn: 0, skippedCount: 0, skipped: [] };
+
+  private skip(skipped: SkippedAdvisory): void {
+    this.summary.skippedCount++;
+    if (this.summary.skipped.length < MAX_SKIPPED_SAMPLES) this.summary.skipped.push(skipped);
+  }
 
   get size(): number {
     return this.ids.size;
@@ -65,7 +75,7 @@ export class VulnerabilityDatabase {
   addDocument(document: unknown, source: string): boolean {
     const advisory = parseAdvisory(document);
     if (isAdvisoryRejection(advisory)) {
-      this.summary.skipped.push({ source, reason: advisory.reason });
+      this.skip({ source, reason: advisory.reason });
       return false;
     }
     if (advisory.withdrawn !== undefined) {
@@ -111,7 +121,7 @@ export class VulnerabilityDatabase {
     try {
       document = JSON.parse(text);
     } catch (err) {
-      this.summary.skipped.push({ source, reason: `not JSON: ${(err as Error).message}` });
+      this.skip({ source, reason: `not JSON: ${(err as Error).message}` });
       return;
     }
     this.addDocument(document, source);
@@ -122,11 +132,10 @@ export class VulnerabilityDatabase {
     const result = await readZipJsonEntries(
       path,
       (name, text) => this.addJsonText(text, `${path}!${name}`),
+      (skipped) => this.skip({ source: `${path}!${skipped.name}`, reason: skipped.reason }),
       limits,
     );
     if ('kind' in result) return result;
-    for (const s of result.skipped)
-      this.summary.skipped.push({ source: `${path}!${s.name}`, reason: s.reason });
     return undefined;
   }
 
@@ -158,7 +167,7 @@ export class VulnerabilityDatabase {
           }
           const size = (await stat(path)).size;
           if (size > limits.maxEntryBytes) {
-            this.summary.skipped.push({
+            this.skip({
               source: path,
               reason: `file of ${size} bytes exceeds ${limits.maxEntryBytes}`,
             });

@@ -32,7 +32,8 @@ export interface SkippedEntry {
 export interface ZipReadSummary {
   entries: number;
   bytes: number;
-  skipped: SkippedEntry[];
+  /** Entries handed to `onSkip` instead of `onEntry`. */
+  skipped: number;
 }
 
 export interface ZipReadError {
@@ -86,12 +87,13 @@ async function readEntry(
 
 /**
  * Calls `onEntry` with the text of every `.json` entry. Oversized or corrupt
- * entries are skipped and listed; only an archive that cannot be opened or that
+ * entries go to `onSkip` instead; only an archive that cannot be opened or that
  * breaks the count or total-bytes limit is an error.
  */
 export async function readZipJsonEntries(
   path: string,
   onEntry: (name: string, text: string) => void,
+  onSkip: (skipped: SkippedEntry) => void,
   limits: ZipLimits = DEFAULT_ZIP_LIMITS,
 ): Promise<ZipReadSummary | ZipReadError> {
   let zip: ZipFile;
@@ -134,12 +136,16 @@ export async function readZipJsonEntries(
         message: `${path} lists ${zip.entryCount} entries, more than the limit of ${limits.maxEntries}`,
       };
     }
-    const summary: ZipReadSummary = { entries: 0, bytes: 0, skipped: [] };
+    const summary: ZipReadSummary = { entries: 0, bytes: 0, skipped: 0 };
+    const skip = (skipped: SkippedEntry): void => {
+      summary.skipped++;
+      onSkip(skipped);
+    };
     for await (const entry of zip.eachEntry()) {
       if (!entry.fileName.endsWith('.json')) continue;
       summary.entries++;
       if (entry.uncompressedSize > limits.maxEntryBytes) {
-        summary.skipped.push({ name: entry.fileName, reason: `declares ${entry.uncompressedSize} bytes` });
+        skip({ name: entry.fileName, reason: `declares ${entry.uncompressedSize} bytes` });
         continue;
       }
       const remaining = limits.maxTotalBytes - summary.bytes;
@@ -154,11 +160,11 @@ export async function readZipJsonEntries(
       try {
         content = await readEntry(zip, readAt, entry, Math.min(limits.maxEntryBytes, remaining));
       } catch (err) {
-        summary.skipped.push({ name: entry.fileName, reason: `corrupt entry: ${String(err)}` });
+        skip({ name: entry.fileName, reason: `corrupt entry: ${String(err)}` });
         continue;
       }
       if (typeof content === 'string') {
-        summary.skipped.push({ name: entry.fileName, reason: content });
+        skip({ name: entry.fileName, reason: content });
         continue;
       }
       summary.bytes += content.length;

@@ -47,7 +47,13 @@ async function measureShape(): Promise<Shape> {
     advisories.push(a);
     original(a);
   };
-  for (const eco of ['Go', 'PyPI']) await db.loadZip(join(osvDir, eco, 'all.zip'));
+  for (const eco of ['Go', 'PyPI']) {
+    const error = await db.loadZip(join(osvDir, eco, 'all.zip'));
+    if (error !== undefined)
+      throw new Error(`cannot measure the advisory shape: ${error.message} (pass the osv dir)`);
+  }
+  if (advisories.length === 0)
+    throw new Error(`no advisories under ${osvDir}: pass the directory of the OSV snapshots`);
   const shape: Shape = {
     affectedPerAdvisory: [],
     rangesPerAffected: [],

@@ -80,7 +80,12 @@ describe('version order conformance with the reference implementations', functio
   it('dpkg: agrees with libdpkg (dpkg --compare-versions) on 20,000+ pairs of real Debian versions', function () {
     const versions = debianVersions();
     const dpkg = dpkgBatchComparator();
-    if (versions === undefined || versions.length < 1000) return this.skip();
+    if (versions === undefined || versions.length < 1000) {
+      console.log(
+        '      skipped: no Debian package lists in /var/lib/apt/lists (apt-get update fetches them)',
+      );
+      return this.skip();
+    }
     if (dpkg === undefined) {
       console.log('      skipped: libdpkg-dev/gcc missing (hack/install-system-deps.sh installs them)');
       return this.skip();

@@ -40,38 +40,70 @@ function order(code: number): number {
   return code + 256;
 }
 
-function verrevcmp(a: string, b: string): number {
-  let i = 0;
-  let j = 0;
-  while (i < a.length || j < b.length) {
+/**
+ * dpkg's verrevcmp over a[ai, aEnd) and b[bi, bEnd): index ranges instead of
+ * substrings, because the matcher compares one installed version with many
+ * range events and the slices were most of the cost.
+ */
+function verrevcmp(a: string, ai: number, aEnd: number, b: string, bi: number, bEnd: number): number {
+  let i = ai;
+  let j = bi;
+  const at = (k: number): number => (k < aEnd ? a.charCodeAt(k) : NaN);
+  const bt = (k: number): number => (k < bEnd ? b.charCodeAt(k) : NaN);
+  while (i < aEnd || j < bEnd) {
     let firstDiff = 0;
-    while ((i < a.length && !isDigit(a.charCodeAt(i))) || (j < b.length && !isDigit(b.charCodeAt(j)))) {
-      const ac = order(a.charCodeAt(i));
-      const bc = order(b.charCodeAt(j));
+    while ((i < aEnd && !isDigit(at(i))) || (j < bEnd && !isDigit(bt(j)))) {
+      const ac = order(at(i));
+      const bc = order(bt(j));
       if (ac !== bc) return ac - bc;
       i++;
       j++;
     }
-    while (a.charCodeAt(i) === 48) i++;
-    while (b.charCodeAt(j) === 48) j++;
-    while (isDigit(a.charCodeAt(i)) && isDigit(b.charCodeAt(j))) {
-      if (firstDiff === 0) firstDiff = a.charCodeAt(i) - b.charCodeAt(j);
+    while (at(i) === 48) i++;
+    while (bt(j) === 48) j++;
+    while (isDigit(at(i)) && isDigit(bt(j))) {
+      if (firstDiff === 0) firstDiff = at(i) - bt(j);
       i++;
       j++;
     }
-    if (isDigit(a.charCodeAt(i))) return 1;
-    if (isDigit(b.charCodeAt(j))) return -1;
+    if (isDigit(at(i))) return 1;
+    if (isDigit(bt(j))) return -1;
     if (firstDiff !== 0) return firstDiff;
   }
   return 0;
 }
 
+/** Where epoch, upstream and revision lie in a version string (no substrings made). */
+interface Bounds {
+  epoch: number;
+  start: number;
+  upstreamEnd: number;
+  end: number;
+}
+
+function bounds(text: string): Bounds {
+  let start = 0;
+  let end = text.length;
+  while (start < end && text.charCodeAt(start) <= 32) start++;
+  while (end > start && text.charCodeAt(end - 1) <= 32) end--;
+  const colon = text.indexOf(':', start);
+  let epoch = 0;
+  if (colon >= 0 && colon < end) {
+    epoch = Number.parseInt(text.slice(start, colon), 10) || 0;
+    start = colon + 1;
+  }
+  const dash = text.lastIndexOf('-', end - 1);
+  return { epoch, start, upstreamEnd: dash >= start ? dash : end, end };
+}
+
 /** Compares two Debian versions: negative, zero or positive like a sort comparator. */
 export function compareDebianVersions(a: string, b: string): number {
-  const va = parseDebianVersion(a);
-  const vb = parseDebianVersion(b);
+  const va = bounds(a);
+  const vb = bounds(b);
   if (va.epoch !== vb.epoch) return va.epoch < vb.epoch ? -1 : 1;
-  const upstream = verrevcmp(va.upstream, vb.upstream);
+  const upstream = verrevcmp(a, va.start, va.upstreamEnd, b, vb.start, vb.upstreamEnd);
   if (upstream !== 0) return Math.sign(upstream);
-  return Math.sign(verrevcmp(va.revision, vb.revision));
+  const aRev = va.upstreamEnd < va.end ? va.upstreamEnd + 1 : va.end;
+  const bRev = vb.upstreamEnd < vb.end ? vb.upstreamEnd + 1 : vb.end;
+  return Math.sign(verrevcmp(a, aRev, va.end, b, bRev, vb.end));
 }

@@ -19,6 +19,9 @@ export interface EntryFacts {
   fixed: string[];
   /** The ids the entry's advisory merges with others on. */
   mergeIds: string[];
+  /** The finding's id and aliases when this advisory alone is the finding. */
+  id: string;
+  aliases: string[];
 }
 
 /** One `affected[]` entry with its advisory: what a lookup returns. */

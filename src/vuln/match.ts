@@ -63,15 +63,15 @@ function osvCoordinates(pkg: InventoryPackage): { name: string; version: string 
   return { name: pkg.name, version: pkg.version };
 }
 
+/** The advisories of one package that name the same flaw. */
 interface Hit {
-  ids: Set<string>;
-  fixed: Set<string>;
+  entries: IndexedAffected[];
   severity: Severity;
   summary?: string;
 }
 
 /** The smallest CVE id, else the smallest id: stable whatever order the advisories were loaded in. */
-function preferredId(ids: Set<string>): string {
+function preferredId(ids: Iterable<string>): string {
   let best: string | undefined;
   let bestIsCve = false;
   for (const id of ids) {
@@ -84,60 +84,78 @@ function preferredId(ids: Set<string>): string {
   return best!;
 }
 
-/** The vulnerabilities of an inventory: one finding per flaw per package version. */
 /**
- * The facts a finding takes from an entry. A bundle advisory (a DSA over ten
- * CVEs) is not one flaw: it merges on upstream ids only when it names one.
+ * The facts a finding takes from an entry, and the finding's id fields when the
+ * entry is the only advisory of its flaw (the common case), so re-matching
+ * allocates nothing for them. A bundle advisory (a DSA over ten CVEs) is not
+ * one flaw: it merges on upstream ids only when it names one.
  */
 function factsOf(entry: IndexedAffected): EntryFacts {
   if (entry.facts === undefined) {
     const { advisory } = entry;
-    entry.facts = {
-      severity: severityOf(advisory, entry.affected.severity),
-      fixed: fixedVersions(entry.affected),
-      mergeIds: [
+    const mergeIds = [
+      ...new Set([
         advisory.id,
         ...advisory.aliases,
         ...(advisory.upstream.length === 1 ? advisory.upstream : []),
-      ],
+      ]),
+    ];
+    const id = preferredId(mergeIds);
+    entry.facts = {
+      severity: severityOf(advisory, entry.affected.severity),
+      fixed: [...fixedVersions(entry.affected)].sort(),
+      mergeIds,
+      id,
+      aliases: mergeIds.filter((x) => x !== id).sort(),
     };
   }
   return entry.facts;
 }
 
-function absorb(into: Hit, other: Hit): void {
-  for (const id of other.ids) into.ids.add(id);
-  for (const f of other.fixed) into.fixed.add(f);
-  if (severityRank(other.severity.level) > severityRank(into.severity.level)) into.severity = other.severity;
-  into.summary ??= other.summary;
+function sharesId(hit: Hit, ids: readonly string[]): boolean {
+  for (const entry of hit.entries) {
+    for (const id of entry.facts!.mergeIds) if (ids.includes(id)) return true;
+  }
+  return false;
 }
 
-/** Adds one matching advisory to the package's hits, merging every hit it shares an id with. */
-function record(hits: Hit[], byId: Map<string, Hit>, entry: IndexedAffected): void {
-  const { advisory } = entry;
-  const { mergeIds: ids, severity, fixed } = factsOf(entry);
+/** Adds one matching entry to the package's hits, merging every hit it shares an id with. */
+function record(hits: Hit[], entry: IndexedAffected): void {
+  const facts = factsOf(entry);
   let hit: Hit | undefined;
-  for (const id of ids) {
-    const other = byId.get(id);
-    if (other === undefined || other === hit) continue;
-    if (hit === undefined) hit = other;
-    else {
-      absorb(hit, other);
-      hits.splice(hits.indexOf(other), 1);
-      for (const moved of other.ids) byId.set(moved, hit);
+  for (let i = 0; i < hits.length; i++) {
+    const other = hits[i]!;
+    if (!sharesId(other, facts.mergeIds)) continue;
+    if (hit === undefined) {
+      hit = other;
+      continue;
     }
+    // The new entry links two hits: one flaw.
+    hit.entries.push(...other.entries);
+    if (severityRank(other.severity.level) > severityRank(hit.severity.level)) hit.severity = other.severity;
+    hit.summary ??= other.summary;
+    hits.splice(i--, 1);
   }
   if (hit === undefined) {
-    hit = { ids: new Set(), fixed: new Set(), severity };
-    hits.push(hit);
+    hits.push({ entries: [entry], severity: facts.severity, summary: entry.advisory.summary });
+    return;
   }
-  for (const id of ids) {
-    hit.ids.add(id);
-    byId.set(id, hit);
+  hit.entries.push(entry);
+  if (severityRank(facts.severity.level) > severityRank(hit.severity.level)) hit.severity = facts.severity;
+  hit.summary ??= entry.advisory.summary;
+}
+
+/** The id fields of a finding merged from several advisories. */
+function mergedIds(hit: Hit): { id: string; aliases: string[]; fixed: string[] } {
+  const ids = new Set<string>();
+  const fixed = new Set<string>();
+  for (const entry of hit.entries) {
+    for (const id of entry.facts!.mergeIds) ids.add(id);
+    for (const f of entry.facts!.fixed) fixed.add(f);
   }
-  for (const f of fixed) hit.fixed.add(f);
-  if (severityRank(severity.level) > severityRank(hit.severity.level)) hit.severity = severity;
-  hit.summary ??= advisory.summary;
+  const id = preferredId(ids);
+  ids.delete(id);
+  return { id, aliases: [...ids].sort(), fixed: [...fixed].sort() };
 }
 
 /** The vulnerabilities of an inventory: one finding per flaw per package version. */
@@ -150,24 +168,26 @@ export function matchInventory(inventory: ImageInventory, db: VulnerabilityDatab
     if (seenPackages.has(key)) continue;
     seenPackages.add(key);
     const hits: Hit[] = [];
-    const byId = new Map<string, Hit>();
     for (const ecosystem of osvEcosystemsOf(pkg, inventory.os)) {
       for (const entry of db.lookup(ecosystem, name)) {
-        if (isAffected(version, entry.affected, entry.compare)) record(hits, byId, entry);
+        if (isAffected(version, entry.affected, entry.compare)) record(hits, entry);
       }
     }
     if (hits.length === 0) continue;
     const subject = { name, ecosystem: pkg.ecosystem, purl: pkg.purl };
     for (const hit of hits) {
-      const id = preferredId(hit.ids);
-      const aliases: string[] = [];
-      for (const other of hit.ids) if (other !== id) aliases.push(other);
+      // Shared arrays when one advisory is the whole finding: findings are values, never mutated.
+      const single = hit.entries.length === 1 ? hit.entries[0]!.facts! : undefined;
+      const ids =
+        single === undefined
+          ? mergedIds(hit)
+          : { id: single.id, aliases: single.aliases, fixed: single.fixed };
       const finding: VulnerabilityFinding = {
-        id,
-        aliases: aliases.length < 2 ? aliases : aliases.sort(),
+        id: ids.id,
+        aliases: ids.aliases,
         package: subject,
         installedVersion: version,
-        fixedVersions: hit.fixed.size < 2 ? [...hit.fixed] : [...hit.fixed].sort(),
+        fixedVersions: ids.fixed,
         severity: hit.severity,
       };
       if (hit.summary !== undefined) finding.summary = hit.summary;

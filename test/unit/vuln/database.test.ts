@@ -211,6 +211,39 @@ describe('vulnerability database', function () {
     );
   });
 
+  it('merges advisories into one finding when a later one links them through aliases', () => {
+    const db = new VulnerabilityDatabase();
+    const affected = [
+      {
+        package: { ecosystem: 'npm', name: 'left-pad' },
+        ranges: [{ type: 'SEMVER', events: [{ introduced: '0' }, { fixed: '2.0.0' }] }],
+      },
+    ];
+    db.addDocument({ id: 'GHSA-1', aliases: ['CVE-2024-1'], affected }, 'a');
+    db.addDocument(
+      {
+        id: 'OSV-2',
+        aliases: ['GHSA-9'],
+        affected,
+        severity: [{ type: 'CVSS_V3', score: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H' }],
+      },
+      'b',
+    );
+    db.addDocument({ id: 'PYSEC-3', aliases: ['CVE-2024-1', 'GHSA-9'], affected }, 'c');
+    db.addDocument({ id: 'GHSA-4', aliases: ['CVE-2024-4'], affected }, 'd');
+    const findings = matchInventory(
+      inventory(undefined, [{ name: 'left-pad', version: '1.0.0', ecosystem: 'npm' }]),
+      db,
+    );
+    assert.deepEqual(
+      findings.map((f) => [f.id, f.aliases, f.severity.level]),
+      [
+        ['CVE-2024-1', ['GHSA-1', 'GHSA-9', 'OSV-2', 'PYSEC-3'], 'CRITICAL'],
+        ['CVE-2024-4', ['GHSA-4'], 'UNKNOWN'],
+      ],
+    );
+  });
+
   it('refuses a zip listing more entries than allowed and skips an entry that inflates past its limit', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'osv-zip-'));
     try {

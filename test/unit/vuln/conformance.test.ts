@@ -75,7 +75,8 @@ function stressPairs(
 }
 
 describe('version order conformance with the reference implementations', function () {
-  this.timeout(60_000);
+  // About 12 s on an idle machine; the margin is for a machine shared with builds.
+  this.timeout(180_000);
 
   it('dpkg: agrees with libdpkg (dpkg --compare-versions) on 20,000+ pairs of real Debian versions', function () {
     const versions = debianVersions();
@@ -103,7 +104,7 @@ describe('version order conformance with the reference implementations', functio
     assert.ok(pairs.length >= 20_000);
     report('libdpkg', pairs.length, disagreements(pairs, expected, compareDebianVersions));
     // The batch tool is the CLI's own function; prove it on a sample through the CLI itself.
-    const sample = pairs.filter((_, i) => i % 200 === 0);
+    const sample = pairs.filter((_, i) => i % 300 === 0);
     const cliWrong: string[] = [];
     for (const [a, b] of sample) {
       const cli = dpkgCli(a, b);

@@ -48,8 +48,15 @@ export function randomPairs(pool: string[], count: number, random: () => number)
   return pairs;
 }
 
-/** Version strings (binary and source) from the machine's Debian package lists. */
+let debianVersionCache: string[] | undefined;
+
+/** Version strings (binary and source) from the machine's Debian package lists (read once per run). */
 export function debianVersions(): string[] | undefined {
+  debianVersionCache ??= readDebianVersions();
+  return debianVersionCache;
+}
+
+function readDebianVersions(): string[] | undefined {
   const dir = '/var/lib/apt/lists';
   if (!existsSync(dir)) return undefined;
   const files = readdirSync(dir).filter((name) => /_Packages(\.\w+)?$/.test(name));

@@ -4,7 +4,7 @@
 // objects stay small: no package list (the inventory lives in the operator's cache)
 // and at most MAX_IMAGE_REFERENCES references.
 import { GROUP_VERSION } from '../api/policy-types.js';
-import type { ImageReport, ImageReportStatus } from '../api/report-types.js';
+import type { ImageReport, ImageReportStatus, SignatureResult } from '../api/report-types.js';
 import type { OsInfo } from '../sbom/types.js';
 import { osLabel } from '../sbom/analyzers/os-release.js';
 import { VERSION } from '../version.js';
@@ -15,6 +15,8 @@ import { withTransition } from '../api/conditions.js';
 export const MAX_IMAGE_REFERENCES = 16;
 const MAX_REFERENCE_LENGTH = 512;
 export const SCANNER_NAME = 'shipshape';
+/** The ImageReport schema's bound on status.signatures. */
+export const MAX_IMAGE_SIGNATURES = 32;
 
 const DIGEST = /^sha256:([a-f0-9]{64})$/;
 
@@ -25,6 +27,8 @@ export interface ImageReportInput {
   readonly references: readonly string[];
   /** What the analysis found (the image service's ImageSummary fits). */
   readonly summary: { readonly os?: OsInfo; readonly packages: number };
+  /** Signature verdicts per policy attestor (the signature service's resultsFor). */
+  readonly signatures?: readonly SignatureResult[];
   readonly now: Date;
   readonly existing?: ImageReport;
   /** Defaults to the product version. */
@@ -56,6 +60,9 @@ export function buildImageReport(input: ImageReportInput): ImageReport {
           },
         }),
     packageCount,
+    ...(input.signatures === undefined || input.signatures.length === 0
+      ? {}
+      : { signatures: input.signatures.slice(0, MAX_IMAGE_SIGNATURES) }),
     scanner: { name: SCANNER_NAME, version: (input.scannerVersion ?? VERSION).slice(0, 64) },
     conditions: [
       withTransition(

@@ -27,6 +27,7 @@ const EXPECTED_TYPES: Record<string, string> = {
   shipshape_report_writes_total: 'counter',
   shipshape_events_total: 'counter',
   shipshape_images: 'gauge',
+  shipshape_signature_verifications_total: 'counter',
   shipshape_leader: 'gauge',
   shipshape_build_info: 'gauge',
 };

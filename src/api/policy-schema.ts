@@ -512,7 +512,7 @@ function signaturesSchema(cluster: boolean): JSONSchema {
             }),
             publicKeyRef: trustObjectKeyRef('Secret', `a PEM public key, ${where}`, cluster),
             keyless: obj(
-              'A keyless signing identity. Needs trustedRootRef (the Fulcio roots).',
+              'A keyless signing identity. Needs a trusted root (trustedRootRef, or the operator default) for the Fulcio roots.',
               {
                 issuer: str('The OIDC issuer URL.', { maxLength: 512, pattern: '^https://' }),
                 subject: str('The exact certificate subject (email or URI).', { maxLength: 512 }),
@@ -536,15 +536,12 @@ function signaturesSchema(cluster: boolean): JSONSchema {
               `a sigstore trusted_root.json (Fulcio, Rekor and TSA keys), ${where}; read as it is, without TUF`,
               cluster,
             ),
-            transparencyLog: obj(
-              'The transparency log (Rekor) check.',
-              {
-                threshold: int(
-                  'Log entries that must verify against the trusted root. Default 1; 0 skips the log check (for signatures made with --tlog-upload=false).',
-                  { minimum: 0, maximum: 8 },
-                ),
-              },
-            ),
+            transparencyLog: obj('The transparency log (Rekor) check.', {
+              threshold: int(
+                'Log entries that must verify against the trusted root (trustedRootRef, or the operator default). Default 1; 0 skips the log check (for signatures made with --tlog-upload=false).',
+                { minimum: 0, maximum: 8 },
+              ),
+            }),
           },
           {
             required: ['name'],
@@ -552,16 +549,6 @@ function signaturesSchema(cluster: boolean): JSONSchema {
               cel(
                 '[has(self.publicKey), has(self.publicKeyRef), has(self.keyless)].exists_one(x, x)',
                 'spec.signatures.attestors[*] needs exactly one of publicKey, publicKeyRef and keyless',
-              ),
-              cel(
-                '!has(self.keyless) || has(self.trustedRootRef)',
-                'spec.signatures.attestors[*].keyless needs trustedRootRef (the Fulcio roots to check certificates against)',
-                { fieldPath: '.trustedRootRef', reason: 'FieldValueRequired' },
-              ),
-              cel(
-                'has(self.trustedRootRef) || (has(self.transparencyLog) && has(self.transparencyLog.threshold) && self.transparencyLog.threshold == 0)',
-                'spec.signatures.attestors[*] needs trustedRootRef for the transparency log check, or transparencyLog.threshold: 0 to skip it',
-                { fieldPath: '.transparencyLog', reason: 'FieldValueRequired' },
               ),
             ],
           },

@@ -52,7 +52,15 @@ export function signatureRequirementKey(
 ): string {
   const { attestors, count, annotations, attestations } = settings;
   return createHash('sha256')
-    .update(JSON.stringify([policyNamespace ?? null, attestors ?? [], count ?? 1, annotations ?? {}, attestations ?? []]))
+    .update(
+      JSON.stringify([
+        policyNamespace ?? null,
+        attestors ?? [],
+        count ?? 1,
+        annotations ?? {},
+        attestations ?? [],
+      ]),
+    )
     .digest('hex')
     .slice(0, 32);
 }

@@ -231,7 +231,10 @@ export class WorkloadReconciler {
       for (const requirement of applying) {
         if (byKey.has(requirement.key)) continue;
         if (status?.state === 'Analyzed') {
-          byKey.set(requirement.key, service.verdictOf(namespace, podSpec, image, status.digest, requirement));
+          byKey.set(
+            requirement.key,
+            service.verdictOf(namespace, podSpec, image, status.digest, requirement),
+          );
         } else if (status?.state === 'Failed') {
           byKey.set(requirement.key, {
             verdict: 'Error',
@@ -276,7 +279,9 @@ export class WorkloadReconciler {
         reason: `Signature${verdict}`,
         action: 'VerifySignature',
         note: `Image ${image.image}${digest} signature ${verdict}${
-          previous?.signature === undefined || previous.signature === verdict ? '' : ` (was ${previous.signature})`
+          previous?.signature === undefined || previous.signature === verdict
+            ? ''
+            : ` (was ${previous.signature})`
         }: ${image.signatureMessage ?? ''}`,
       });
     }
@@ -357,7 +362,13 @@ const isDefined = <T>(value: T | undefined): value is T => value !== undefined;
 
 const MAX_SIGNATURE_EVENTS = 5;
 /** Worst first: what a workload's signed state and an image's verdict show. */
-const SIGNATURE_ORDER: readonly WorkloadSignatureState[] = ['Error', 'Invalid', 'Unsigned', 'Pending', 'Verified'];
+const SIGNATURE_ORDER: readonly WorkloadSignatureState[] = [
+  'Error',
+  'Invalid',
+  'Unsigned',
+  'Pending',
+  'Verified',
+];
 
 function worse(a: WorkloadSignatureState, b: WorkloadSignatureState): WorkloadSignatureState {
   return SIGNATURE_ORDER.indexOf(a) <= SIGNATURE_ORDER.indexOf(b) ? a : b;
@@ -386,7 +397,10 @@ function reportedSignature(
   let worst: ImageSignatureFact | undefined;
   for (const fact of byKey?.values() ?? []) {
     if (fact === undefined) continue;
-    if (worst === undefined || worse(fact.verdict, worst.verdict) === fact.verdict && fact.verdict !== worst.verdict)
+    if (
+      worst === undefined ||
+      (worse(fact.verdict, worst.verdict) === fact.verdict && fact.verdict !== worst.verdict)
+    )
       worst = fact;
   }
   if (worst === undefined) return {};

@@ -33,7 +33,10 @@ function findings(fact: ImageSignatureFact | undefined, s: SignatureSettings = s
 
 describe('signatures.verified', () => {
   it('passes a Verified image', () => {
-    assert.deepEqual(findings({ verdict: 'Verified', attestors: ['release'], message: 'signed by release' }), []);
+    assert.deepEqual(
+      findings({ verdict: 'Verified', attestors: ['release'], message: 'signed by release' }),
+      [],
+    );
   });
 
   it('says nothing while the verdict is not known yet', () => {
@@ -45,7 +48,10 @@ describe('signatures.verified', () => {
     assert.equal(rest.length, 0);
     assert.equal(f?.severity, 'High');
     assert.equal(f?.image, APP);
-    assert.match(f?.message ?? '', /"ghcr\.io\/example\/app:1\.2\.3" is Unsigned .*release.*no signature found/);
+    assert.match(
+      f?.message ?? '',
+      /"ghcr\.io\/example\/app:1\.2\.3" is Unsigned .*release.*no signature found/,
+    );
   });
 
   it('reports an Invalid signature with its reason', () => {
@@ -79,7 +85,10 @@ describe('signatures.verified', () => {
   });
 
   it('does not run when signatures are not required', () => {
-    assert.deepEqual(findings({ verdict: 'Unsigned', message: 'none' }, { ...settings, required: false }), []);
+    assert.deepEqual(
+      findings({ verdict: 'Unsigned', message: 'none' }, { ...settings, required: false }),
+      [],
+    );
   });
 
   it('keys requirements by what they ask, not where they apply', () => {

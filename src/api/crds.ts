@@ -147,6 +147,12 @@ const KINDS: KindDefinition[] = [
         jsonPath: '.status.compliant',
         description: 'True when no policy reported a finding.',
       },
+      {
+        name: 'Signed',
+        type: 'string',
+        jsonPath: '.status.signed',
+        description: 'The worst signature verdict of the images a policy requires to be signed.',
+      },
       count('Critical', '.status.summary.critical'),
       count('High', '.status.summary.high'),
       count('Medium', '.status.summary.medium'),

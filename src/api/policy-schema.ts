@@ -48,6 +48,7 @@ export const RULE_ID_REGEX = `^(${RULE_CATEGORIES.join('|')})[.][A-Za-z][A-Za-z0
 /** Exceptions may also name a whole category: `pss.*`. */
 export const RULE_REF_REGEX = `^(${RULE_CATEGORIES.join('|')})[.]([A-Za-z][A-Za-z0-9_]*|[*])$`;
 export const DNS_LABEL_REGEX = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+export const DNS_SUBDOMAIN_REGEX = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
 export const CAPABILITY_REGEX = '^[A-Z][A-Z0-9_]*$';
 
 function imageGlob(description: string, field: string): JSONSchema {
@@ -453,75 +454,174 @@ const vulnerabilitiesSchema: JSONSchema = obj(
   { default: {} },
 );
 
-const signaturesSchema: JSONSchema = obj(
-  'Which image signatures are required.',
-  {
-    required: bool('Images must carry a signature verified by one of the attestors.', false),
-    images: imageGlobList(
-      'Images the requirement applies to. Absent: every image.',
-      'spec.signatures.images',
-    ),
-    attestors: arr(
-      'Who may sign.',
-      obj(
-        'An attestor: a public key or a keyless (Fulcio certificate) identity.',
-        {
-          name: str('A name for the attestor, used in reports.', { maxLength: 63, minLength: 1 }),
-          publicKey: str('A PEM-encoded public key.', {
-            maxLength: 8192,
-            'x-kubernetes-validations': [
-              cel(
-                `self.startsWith('-----BEGIN PUBLIC KEY-----')`,
-                'spec.signatures.attestors[*].publicKey must be a PEM public key',
-              ),
-            ],
-          }),
-          keyless: obj(
-            'A keyless signing identity.',
-            {
-              issuer: str('The OIDC issuer URL.', { maxLength: 512, pattern: '^https://' }),
-              subject: str('The exact certificate subject (email or URI).', { maxLength: 512 }),
-              subjectRegExp: regexString(
-                'An RE2 pattern the certificate subject must match.',
-                'spec.signatures.attestors[*].keyless.subjectRegExp',
-              ),
-            },
-            {
-              required: ['issuer'],
+function trustObjectKeyRef(kind: 'Secret' | 'ConfigMap', what: string, cluster: boolean): JSONSchema {
+  return obj(
+    `A key of a ${kind} holding ${what}. The operator reads it with its own service account.`,
+    {
+      name: str(`The ${kind} name.`, { minLength: 1, maxLength: 253, pattern: DNS_SUBDOMAIN_REGEX }),
+      key: str(`The key in the ${kind}'s data.`, {
+        minLength: 1,
+        maxLength: 253,
+        pattern: '^[-._a-zA-Z0-9]+$',
+      }),
+      ...(cluster
+        ? {
+            namespace: str(`The ${kind}'s namespace.`, { maxLength: 63, pattern: DNS_LABEL_REGEX }),
+          }
+        : {}),
+    },
+    { required: cluster ? ['name', 'key', 'namespace'] : ['name', 'key'] },
+  );
+}
+
+function signaturesSchema(cluster: boolean): JSONSchema {
+  const where = cluster ? 'in the given namespace' : "in the policy's namespace";
+  return obj(
+    'Which image signatures are required: cosign signatures (classic .sig tags or sigstore bundles) verified per image digest.',
+    {
+      required: bool(
+        'Images must carry signatures verified by `count` of the attestors. A verdict other than Verified (Unsigned, Invalid, or Error when the registry or the trust material cannot be read) is a violation of rule signatures.verified.',
+        false,
+      ),
+      images: imageGlobList(
+        'Images the requirement applies to. Absent: every image.',
+        'spec.signatures.images',
+      ),
+      count: int('How many distinct attestors must have signed (N of M). Default 1.', {
+        minimum: 1,
+        maximum: 16,
+      }),
+      annotations: stringMap(
+        'Annotations every counted signature must carry (as `cosign sign -a key=value` writes them).',
+        16,
+        str('The required annotation value.', { maxLength: 256 }),
+      ),
+      attestors: arr(
+        'Who may sign.',
+        obj(
+          'An attestor: a public key (inline or from a Secret) or a keyless (Fulcio certificate) identity.',
+          {
+            name: str('A name for the attestor, used in reports.', { maxLength: 63, minLength: 1 }),
+            publicKey: str('A PEM-encoded public key (ECDSA P-256/P-384, RSA or Ed25519).', {
+              maxLength: 8192,
               'x-kubernetes-validations': [
                 cel(
-                  'has(self.subject) != has(self.subjectRegExp)',
-                  'spec.signatures.attestors[*].keyless needs exactly one of subject and subjectRegExp',
+                  `self.startsWith('-----BEGIN PUBLIC KEY-----')`,
+                  'spec.signatures.attestors[*].publicKey must be a PEM public key',
                 ),
               ],
-            },
-          ),
-        },
-        {
-          required: ['name'],
-          'x-kubernetes-validations': [
-            cel(
-              'has(self.publicKey) != has(self.keyless)',
-              'spec.signatures.attestors[*] needs exactly one of publicKey and keyless',
+            }),
+            publicKeyRef: trustObjectKeyRef('Secret', `a PEM public key, ${where}`, cluster),
+            keyless: obj(
+              'A keyless signing identity. Needs a trusted root (trustedRootRef, or the operator default) for the Fulcio roots.',
+              {
+                issuer: str('The OIDC issuer URL.', { maxLength: 512, pattern: '^https://' }),
+                subject: str('The exact certificate subject (email or URI).', { maxLength: 512 }),
+                subjectRegExp: regexString(
+                  'An RE2 pattern the certificate subject must match.',
+                  'spec.signatures.attestors[*].keyless.subjectRegExp',
+                ),
+              },
+              {
+                required: ['issuer'],
+                'x-kubernetes-validations': [
+                  cel(
+                    'has(self.subject) != has(self.subjectRegExp)',
+                    'spec.signatures.attestors[*].keyless needs exactly one of subject and subjectRegExp',
+                  ),
+                ],
+              },
             ),
-          ],
-        },
+            trustedRootRef: trustObjectKeyRef(
+              'ConfigMap',
+              `a sigstore trusted_root.json (Fulcio, Rekor and TSA keys), ${where}; read as it is, without TUF`,
+              cluster,
+            ),
+            transparencyLog: obj('The transparency log (Rekor) check.', {
+              threshold: int(
+                'Log entries that must verify against the trusted root (trustedRootRef, or the operator default). Default 1; 0 skips the log check (for signatures made with --tlog-upload=false).',
+                { minimum: 0, maximum: 8 },
+              ),
+            }),
+          },
+          {
+            required: ['name'],
+            'x-kubernetes-validations': [
+              cel(
+                '[has(self.publicKey), has(self.publicKeyRef), has(self.keyless)].exists_one(x, x)',
+                'spec.signatures.attestors[*] needs exactly one of publicKey, publicKeyRef and keyless',
+              ),
+            ],
+          },
+        ),
+        16,
+        { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] },
       ),
-      16,
-      { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] },
-    ),
-  },
-  {
-    default: {},
-    'x-kubernetes-validations': [
-      cel(
-        '!has(self.required) || !self.required || (has(self.attestors) && size(self.attestors) > 0)',
-        'spec.signatures.attestors must name at least one attestor when spec.signatures.required is true',
-        { fieldPath: '.attestors', reason: 'FieldValueRequired' },
+      attestations: arr(
+        'In-toto attestations (cosign attest) the image must carry, signed by the attestors.',
+        obj(
+          'A required attestation.',
+          {
+            predicateType: str('The predicate type, for example https://slsa.dev/provenance/v1.', {
+              minLength: 1,
+              maxLength: 256,
+            }),
+            attestors: stringSet(
+              'Names of attestors whose signature on the attestation counts. Absent: any attestor.',
+              str('An attestor name.', { maxLength: 63 }),
+              16,
+            ),
+            conditions: arr(
+              'Checks on the predicate; all must hold.',
+              obj(
+                'A predicate field check: exactly one of equals, oneOf and regExp.',
+                {
+                  path: str('Dot-separated keys into the predicate (array indexes allowed).', {
+                    minLength: 1,
+                    maxLength: 256,
+                  }),
+                  equals: str('The field must be this string.', { maxLength: 1024 }),
+                  oneOf: stringSet('The field must be one of these strings.', str('A value.'), 32),
+                  regExp: regexString(
+                    'An RE2 pattern the whole field must match.',
+                    'spec.signatures.attestations[*].conditions[*].regExp',
+                  ),
+                },
+                {
+                  required: ['path'],
+                  'x-kubernetes-validations': [
+                    cel(
+                      '[has(self.equals), has(self.oneOf), has(self.regExp)].exists_one(x, x)',
+                      'spec.signatures.attestations[*].conditions[*] needs exactly one of equals, oneOf and regExp',
+                    ),
+                  ],
+                },
+              ),
+              16,
+            ),
+          },
+          { required: ['predicateType'] },
+        ),
+        8,
       ),
-    ],
-  },
-);
+    },
+    {
+      default: {},
+      'x-kubernetes-validations': [
+        cel(
+          '!has(self.required) || !self.required || (has(self.attestors) && size(self.attestors) > 0)',
+          'spec.signatures.attestors must name at least one attestor when spec.signatures.required is true',
+          { fieldPath: '.attestors', reason: 'FieldValueRequired' },
+        ),
+        cel(
+          '!has(self.count) || (has(self.attestors) && self.count <= size(self.attestors))',
+          'spec.signatures.count cannot be more than the number of attestors',
+          { fieldPath: '.count' },
+        ),
+      ],
+    },
+  );
+}
 
 export function policySpecSchema(cluster: boolean): JSONSchema {
   return obj('What the policy checks, where, and what happens to a workload that fails.', {
@@ -559,7 +659,7 @@ export function policySpecSchema(cluster: boolean): JSONSchema {
     rules: rulesSchema,
     exceptions: exceptionsSchema,
     vulnerabilities: vulnerabilitiesSchema,
-    signatures: signaturesSchema,
+    signatures: signaturesSchema(cluster),
     rescan: obj(
       'When workloads under this policy are re-checked against fresh image data.',
       {

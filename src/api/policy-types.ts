@@ -131,16 +131,51 @@ export interface KeylessIdentity {
   subjectRegExp?: string;
 }
 
+/** A key of a Secret or ConfigMap; `namespace` only in ClusterSecurityPolicies (else the policy's own). */
+export interface TrustObjectKeyRef {
+  name: string;
+  key: string;
+  namespace?: string;
+}
+
+export interface TransparencyLogSettings {
+  /** Log entries that must verify; 0 skips the log check (signatures made with --tlog-upload=false). */
+  threshold?: number;
+}
+
 export interface Attestor {
   name: string;
   publicKey?: string;
+  /** A Secret key holding the PEM public key. */
+  publicKeyRef?: TrustObjectKeyRef;
   keyless?: KeylessIdentity;
+  /** A ConfigMap key holding a sigstore trusted_root.json (Fulcio, Rekor, TSA). */
+  trustedRootRef?: TrustObjectKeyRef;
+  transparencyLog?: TransparencyLogSettings;
+}
+
+export interface PredicateConditionSettings {
+  path: string;
+  equals?: string;
+  oneOf?: string[];
+  regExp?: string;
+}
+
+export interface AttestationSettings {
+  predicateType: string;
+  attestors?: string[];
+  conditions?: PredicateConditionSettings[];
 }
 
 export interface SignatureSettings {
   required?: boolean;
   images?: string[];
   attestors?: Attestor[];
+  /** Distinct attestors that must have signed (N of M); default 1. */
+  count?: number;
+  /** Annotations every counted signature must carry. */
+  annotations?: Record<string, string>;
+  attestations?: AttestationSettings[];
 }
 
 export interface RescanSettings {

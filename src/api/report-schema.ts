@@ -1,7 +1,12 @@
 // The OpenAPI schemas of SecurityReport and ImageReport. Both are written by the
 // operator; their size bounds keep one object far below etcd's 1.5 MiB limit.
 import { SEVERITIES } from './severity.js';
-import { CONTAINER_KINDS, IMAGE_ANALYSIS_STATES, SIGNATURE_VERDICTS } from './report-types.js';
+import {
+  CONTAINER_KINDS,
+  IMAGE_ANALYSIS_STATES,
+  SIGNATURE_VERDICTS,
+  WORKLOAD_SIGNATURE_STATES,
+} from './report-types.js';
 import { arr, bool, enumStr, int, obj, str, timestamp, type JSONSchema } from './schema.js';
 import { conditionsSchema, severityCountsSchema } from './common-schema.js';
 
@@ -84,7 +89,13 @@ export const securityReportStatusSchema: JSONSchema = obj('What the last evaluat
         image: str('The image reference.', { maxLength: 512 }),
         digest: str('The image digest.', { maxLength: DIGEST_MAX_LENGTH }),
         vulnerabilities: severityCountsSchema('Vulnerabilities by severity.'),
-        signature: enumStr('The signature verdict.', SIGNATURE_VERDICTS),
+        signature: enumStr(
+          'The signature verdict under the policies that require signatures: Verified, Unsigned, Invalid, or Error when the registry or trust material could not be read (retried).',
+          SIGNATURE_VERDICTS,
+        ),
+        signatureMessage: str('Which attestors verified the image, or why it is not verified.', {
+          maxLength: 1024,
+        }),
         analysis: enumStr(
           'Where image analysis stands: Pending (not analysed yet), Analyzed, or Failed (see reason and message).',
           IMAGE_ANALYSIS_STATES,
@@ -102,6 +113,10 @@ export const securityReportStatusSchema: JSONSchema = obj('What the last evaluat
       { required: ['image'] },
     ),
     64,
+  ),
+  signed: enumStr(
+    'The worst signature verdict over the images that a policy requires to be signed (Error before Invalid before Unsigned before Pending before Verified). Absent when no policy requires signatures.',
+    WORKLOAD_SIGNATURE_STATES,
   ),
   policies: arr(
     'The policies that applied (namespace/name or name).',
@@ -157,12 +172,19 @@ export const imageReportStatusSchema: JSONSchema = obj('What the last scan found
     MAX_IMAGE_VULNERABILITIES,
   ),
   signatures: arr(
-    'Signature verdicts, one per attestor.',
+    'Signature verdicts, one per attestor of each policy that requires signatures of this image.',
     obj(
       'A signature check.',
       {
         attestor: str('The attestor (policy/attestor name).', { maxLength: 317 }),
-        verdict: enumStr('The verdict.', SIGNATURE_VERDICTS),
+        verdict: enumStr(
+          'Verified (this attestor signed), Unsigned, Invalid or Error (registry or trust material unreadable).',
+          SIGNATURE_VERDICTS,
+        ),
+        reason: str('The CamelCase reason of an Invalid or Error verdict (WrongKey, RegistryError, ...).', {
+          maxLength: 64,
+          pattern: '^[A-Z][A-Za-z0-9]*$',
+        }),
         message: str('Why, in a sentence.', { maxLength: 1024 }),
         checkedAt: timestamp('When it was checked.'),
       },

@@ -15,8 +15,17 @@ export interface SeverityCounts {
 export const CONTAINER_KINDS = ['container', 'initContainer', 'ephemeralContainer'] as const;
 export type ContainerKind = (typeof CONTAINER_KINDS)[number];
 
-export const SIGNATURE_VERDICTS = ['Verified', 'Unverified', 'Missing', 'Error'] as const;
+/**
+ * A signature verdict: Verified (by which attestors), Unsigned (no signature at all), Invalid
+ * (signatures that do not satisfy the policy, with why) or Error (the registry or the trust
+ * material could not be read: never reported as verified, nor as unsigned).
+ */
+export const SIGNATURE_VERDICTS = ['Verified', 'Unsigned', 'Invalid', 'Error'] as const;
 export type SignatureVerdict = (typeof SIGNATURE_VERDICTS)[number];
+
+/** The SecurityReport's SIGNED column: the worst verdict over its images, Pending while any is unknown. */
+export const WORKLOAD_SIGNATURE_STATES = [...SIGNATURE_VERDICTS, 'Pending'] as const;
+export type WorkloadSignatureState = (typeof WORKLOAD_SIGNATURE_STATES)[number];
 
 /** Where the analysis of one image stands, as a SecurityReport shows it. */
 export const IMAGE_ANALYSIS_STATES = ['Pending', 'Analyzed', 'Failed'] as const;
@@ -54,6 +63,8 @@ export interface ReportedImage {
   digest?: string;
   vulnerabilities?: SeverityCounts;
   signature?: SignatureVerdict;
+  /** Why the signature verdict is not Verified, or which attestors verified it. */
+  signatureMessage?: string;
   analysis?: ImageAnalysisState;
   /** CamelCase reason when analysis failed (RegistryNotAllowed, Unauthorized, ...). */
   reason?: string;
@@ -75,6 +86,8 @@ export interface SecurityReportStatus {
   findings?: ReportedFinding[];
   findingsTruncated?: boolean;
   images?: ReportedImage[];
+  /** Set when a policy requires signatures of this workload's images. */
+  signed?: WorkloadSignatureState;
   policies?: string[];
   lastEvaluated?: string;
   conditions?: Condition[];
@@ -98,8 +111,11 @@ export interface ImageVulnerability {
 }
 
 export interface SignatureResult {
+  /** policy/attestor, e.g. "team-a/require-signed/release". */
   attestor: string;
   verdict: SignatureVerdict;
+  /** CamelCase detail of Invalid and Error verdicts (WrongKey, RegistryError, ...). */
+  reason?: string;
   message?: string;
   checkedAt?: string;
 }

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { hostname } from 'node:os';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { Manager } from '../controllers/manager.js';
-import { createMetrics } from '../metrics/registry.js';
+import { createMetrics, recordSignatureVerification } from '../metrics/registry.js';
 import { createImageService } from '../image/setup.js';
 import { createLogger } from '../runtime/log.js';
 import { ApiServerUnreachable, apiServerUrl, checkConnection, loadKubeConfig } from '../runtime/connect.js';
@@ -42,6 +42,8 @@ Options:
   --plain-http <host[:port]>          talk plain HTTP to this registry (repeatable)
   --image-cache-dir <dir>             keep image inventories on disk (default $SHIPSHAPE_CACHE_DIR, else memory only)
   --operator-pull-secret <ns/name>    a pull secret tried after the pod's and its service account's
+  --signature-ttl <seconds>           how long a signature verdict stands before it is verified again (default 600)
+  --signature-retry <seconds>         when a signature verdict of Error is tried again (default 30)
   --log-level <level>                 error, warn, info or debug (default info)
 ${WEBHOOK_USAGE}  -h, --help                          show this help
 `;
@@ -73,6 +75,8 @@ export async function runOperator(args: string[], io: CliIO): Promise<number> {
       'image-cache-dir': { type: 'string', default: process.env.SHIPSHAPE_CACHE_DIR },
       'operator-pull-secret': { type: 'string' },
       ...WEBHOOK_FLAGS,
+      'signature-ttl': { type: 'string', default: '600' },
+      'signature-retry': { type: 'string', default: '30' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -127,6 +131,14 @@ export async function runOperator(args: string[], io: CliIO): Promise<number> {
     throw new Error('--leader-elect must be true or false');
   if (!['true', 'false'].includes(values['image-analysis']))
     throw new Error('--image-analysis must be true or false');
+  const seconds = (flag: 'signature-ttl' | 'signature-retry'): number => {
+    const value = Number(values[flag]);
+    if (!Number.isFinite(value) || value <= 0)
+      throw new Error(`--${flag} must be a positive number of seconds, not "${values[flag]}"`);
+    return value * 1000;
+  };
+  const signatureTtlMs = seconds('signature-ttl');
+  const signatureRetryMs = seconds('signature-retry');
   const images =
     values['image-analysis'] === 'true'
       ? await createImageService(kc.makeApiClient(CoreV1Api), {
@@ -135,6 +147,10 @@ export async function runOperator(args: string[], io: CliIO): Promise<number> {
           plainHttp: values['plain-http'],
           cacheDir: values['image-cache-dir'],
           operatorPullSecret: values['operator-pull-secret'],
+          signatureTtlMs,
+          signatureRetryMs,
+          onSignatureVerification: (verdict) =>
+            recordSignatureVerification(metrics, verdict.toLowerCase() as Lowercase<typeof verdict>),
           logger: {
             debug: (message, fields) => log.debug(message, { controller: 'image', ...fields }),
             info: (message, fields) => log.info(message, { controller: 'image', ...fields }),

@@ -116,6 +116,7 @@ export class Manager {
           this.policyController.enqueueAfter(policy, options.policyStatusDelayMs ?? 1000);
       },
       ...(images === undefined ? {} : { images }),
+      ...(images?.signatures === undefined ? {} : { signatures: images.signatures }),
       isExcludedNamespace: (namespace) => options.excludedNamespaces.has(namespace),
     });
     this.fanOut = new PolicyFanOut(this.cache, this.reconciler.workloads);
@@ -136,6 +137,7 @@ export class Manager {
         'image',
         new ImageReconciler({
           imageRecord: (digest) => images.imageRecord(digest),
+          signatureResults: (digest) => images.signatures?.resultsFor(digest) ?? [],
           writer: imageReports,
           workloadsRunning: (digest, references) => this.reconciler.workloads.running(digest, references),
           requeueWorkload: (key) => this.enqueueWorkload(key),
@@ -144,6 +146,12 @@ export class Manager {
       images.subscribe((result) => {
         recordImageAnalyses(metrics, images.analysisCounts());
         this.imageResult(result);
+      });
+      // A changed verdict: its ImageReport, and the workloads that run the image, again.
+      images.signatures?.subscribe((change) => {
+        this.imageController?.enqueue(change.digest);
+        for (const key of this.reconciler.workloads.using(change.image, change.namespace))
+          this.enqueueWorkload(key);
       });
     }
     if (options.leaderElection.enabled) {

@@ -34,6 +34,7 @@ import type { OsInfo } from '../sbom/types.js';
 import { sleep, systemClock, type Clock } from '../runtime/clock.js';
 import { Slots } from '../runtime/slots.js';
 import { errorText, truncate } from '../runtime/text.js';
+import type { SignatureService } from './signature-service.js';
 
 export type AnalyzeImage = (imageRef: string, options: AnalyzeOptions) => Promise<ImageAnalysis>;
 
@@ -109,6 +110,8 @@ export interface ImageServiceOptions {
   readonly shutdownTimeoutMs?: number;
   readonly platform?: Platform;
   readonly logger?: AnalyzerLogger;
+  /** Signature verdicts of analysed digests (same registry client and pull credentials). */
+  readonly signatures?: SignatureService;
 }
 
 export const DEFAULT_FAILURE_TTL_MS = 5 * 60_000;
@@ -172,6 +175,7 @@ export class ImageService {
   private readonly platform: Platform | undefined;
   private readonly logger: AnalyzerLogger | undefined;
   private readonly slots: Slots;
+  readonly signatures: SignatureService | undefined;
   /** By reference and pull-secret set; least recently asked out first. */
   private readonly entries: LRUCache<string, TrackedImage>;
   /** By digest: what scans learned, whichever reference and secrets they came through. */
@@ -197,6 +201,7 @@ export class ImageService {
     this.platform = options.platform;
     this.logger = options.logger;
     this.slots = new Slots(Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY));
+    this.signatures = options.signatures;
   }
 
   /** Images remembered right now (bounded by maxTrackedImages). */
@@ -274,6 +279,7 @@ export class ImageService {
 
   private async drain(): Promise<void> {
     this.stopped = true;
+    void this.signatures?.shutdown();
     const abort = new AbortController();
     await Promise.race([
       Promise.allSettled([...this.running]),

@@ -11,6 +11,13 @@ import { ImageAnalyzer, type AnalyzerLogger } from './image-analyzer.js';
 import { pullCredentialsFromApi, remembered, type SecretReader } from './credentials.js';
 import { ImageService } from './image-service.js';
 import {
+  SignatureService,
+  trustMaterialFromApi,
+  type SignatureServiceOptions,
+  type TrustMaterialReader,
+} from './signature-service.js';
+import { SignatureVerifier } from '../signature/index.js';
+import {
   applyRegistryFlags,
   defaultRegistrySettings,
   loadRegistrySettings,
@@ -61,14 +68,19 @@ export interface ImageServiceSettings extends Omit<AnalyzerSettings, 'credential
   /** Scans at once (default 2). */
   concurrency?: number;
   logger?: AnalyzerLogger;
+  /** How long a signature verdict stands before it is verified again (default 10 min). */
+  signatureTtlMs?: number;
+  /** When an Error signature verdict is tried again (default 30 s). */
+  signatureRetryMs?: number;
+  onSignatureVerification?: SignatureServiceOptions['onVerification'];
 }
 
-/** `secrets` reads pull secrets and service accounts (client-node's CoreV1Api fits). */
+/** `core` reads pull secrets, service accounts and trust material (client-node's CoreV1Api fits). */
 export async function createImageService(
-  secrets: SecretReader,
+  core: SecretReader & TrustMaterialReader,
   settings: ImageServiceSettings,
 ): Promise<ImageService> {
-  const { analyzer } = await createImageAnalyzer(settings);
+  const { analyzer, client } = await createImageAnalyzer(settings);
   let operatorSecret: { namespace: string; name: string } | undefined;
   if (settings.operatorPullSecret !== undefined) {
     const [namespace, name, ...rest] = settings.operatorPullSecret.split('/');
@@ -79,9 +91,27 @@ export async function createImageService(
     }
     operatorSecret = { namespace, name };
   }
+  const credentialsFor = remembered(pullCredentialsFromApi(core, operatorSecret));
+  // Signatures go through the analysis' registry client: the same address policy, TLS and limits.
+  const verifier = new SignatureVerifier({
+    registry: client,
+    trustMaterial: trustMaterialFromApi(core),
+    ...(settings.signatureTtlMs === undefined ? {} : { ttlMs: settings.signatureTtlMs }),
+  });
+  const signatures = new SignatureService({
+    verify: (image, digest, rule, options) => verifier.verify(image, digest, rule, options),
+    credentialsFor,
+    ...(settings.signatureTtlMs === undefined ? {} : { ttlMs: settings.signatureTtlMs }),
+    ...(settings.signatureRetryMs === undefined ? {} : { retryMs: settings.signatureRetryMs }),
+    ...(settings.onSignatureVerification === undefined
+      ? {}
+      : { onVerification: settings.onSignatureVerification }),
+    ...(settings.logger === undefined ? {} : { logger: settings.logger }),
+  });
   return new ImageService({
     analyzer,
-    credentialsFor: remembered(pullCredentialsFromApi(secrets, operatorSecret)),
+    credentialsFor,
+    signatures,
     ...(settings.concurrency === undefined ? {} : { concurrency: settings.concurrency }),
     ...(settings.logger === undefined ? {} : { logger: settings.logger }),
   });

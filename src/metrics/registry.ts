@@ -41,6 +41,9 @@ export type ReconcileResultLabel = (typeof RECONCILE_RESULT_VALUES)[number];
 export type ReportWriteResult = (typeof REPORT_WRITE_RESULT_VALUES)[number];
 export type EventResultLabel = (typeof EVENT_RESULT_VALUES)[number];
 export type ImageAnalysisLabel = (typeof IMAGE_ANALYSIS_VALUES)[number];
+/** Outcomes of one signature verification (an image digest against one policy requirement). */
+export const SIGNATURE_RESULT_VALUES = ['verified', 'unsigned', 'invalid', 'error'] as const;
+export type SignatureResultLabel = (typeof SIGNATURE_RESULT_VALUES)[number];
 
 /**
  * Every label whose values are a closed set, by metric. Labels not listed
@@ -53,6 +56,7 @@ export const BOUNDED_LABEL_VALUES: Readonly<Record<string, Readonly<Record<strin
   shipshape_report_writes_total: { result: REPORT_WRITE_RESULT_VALUES },
   shipshape_events_total: { result: EVENT_RESULT_VALUES },
   shipshape_images: { analysis: IMAGE_ANALYSIS_VALUES },
+  shipshape_signature_verifications_total: { result: SIGNATURE_RESULT_VALUES },
 };
 
 // Reconciles span milliseconds (cached) to minutes (first scan of a large image).
@@ -75,6 +79,7 @@ export interface ShipshapeMetrics {
   reportWrites: Counter<'kind' | 'result'>;
   events: Counter<'type' | 'reason' | 'result'>;
   images: Gauge<'analysis' | 'reason'>;
+  signatureVerifications: Counter<'result'>;
   leader: Gauge;
   buildInfo: Gauge<'version'>;
   admissionRequests: Counter<'operation' | 'kind' | 'result'>;
@@ -178,6 +183,12 @@ export function createMetrics(options: MetricsOptions = {}): ShipshapeMetrics {
       labelNames: ['analysis', 'reason'] as const,
       registers,
     }),
+    signatureVerifications: new Counter({
+      name: 'shipshape_signature_verifications_total',
+      help: 'Signature verifications of an image digest against a policy requirement, by result (verified, unsigned, invalid, error); cached verdicts are not counted.',
+      labelNames: ['result'] as const,
+      registers,
+    }),
     leader: new Gauge({
       name: 'shipshape_leader',
       help: '1 while this replica holds the leader lease, else 0.',
@@ -241,6 +252,10 @@ export function recordImageAnalyses(
 
 /** Failure reasons written so far, per registry, so a reason that no longer occurs is set to 0. */
 const failureReasonsSeen = new WeakMap<ShipshapeMetrics, Set<string>>();
+
+export function recordSignatureVerification(metrics: ShipshapeMetrics, result: SignatureResultLabel): void {
+  metrics.signatureVerifications.inc({ result });
+}
 
 export function recordReportWrite(metrics: ShipshapeMetrics, kind: string, result: ReportWriteResult): void {
   metrics.reportWrites.inc({ kind, result });

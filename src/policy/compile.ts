@@ -147,11 +147,12 @@ function build(policy: AnySecurityPolicy): CompiledPolicy {
   const exceptions = compileExceptions(spec);
   const podWide = podWideExceptions(exceptions);
   const compiledRules: CompiledRule[] = [];
+  const namespace = cluster ? undefined : (policy.metadata.namespace ?? 'default');
   for (const rule of RULES) {
     if (disabled.has(rule.id) || (rule.optional && !enabled.has(rule.id))) continue;
     let prepared: { key: string; params: unknown } | undefined = { key: '', params: undefined };
     try {
-      if (rule.prepare) prepared = rule.prepare(rules);
+      if (rule.prepare) prepared = rule.prepare(rules, { spec, namespace });
     } catch (err) {
       problems.push(`rule ${rule.id} skipped: ${(err as Error).message}`);
       continue;
@@ -184,7 +185,7 @@ function build(policy: AnySecurityPolicy): CompiledPolicy {
     source: policy,
     name: policyName(policy),
     cluster,
-    namespace: cluster ? undefined : (policy.metadata.namespace ?? 'default'),
+    namespace,
     spec,
     enforcement: spec.enforcement ?? 'Audit',
     namespaces: {

@@ -5,7 +5,7 @@
 // and at most MAX_IMAGE_REFERENCES references.
 import { GROUP_VERSION } from '../api/policy-types.js';
 import { IMAGE_DIGEST_PATTERN } from '../api/report-schema.js';
-import type { ImageReport, ImageReportStatus } from '../api/report-types.js';
+import type { ImageReport, ImageReportStatus, SignatureResult } from '../api/report-types.js';
 import type { OsInfo } from '../sbom/types.js';
 import { osLabel } from '../sbom/analyzers/os-release.js';
 import { VERSION } from '../version.js';
@@ -16,6 +16,8 @@ import { withTransition } from '../api/conditions.js';
 export const MAX_IMAGE_REFERENCES = 16;
 const MAX_REFERENCE_LENGTH = 512;
 export const SCANNER_NAME = 'shipshape';
+/** The ImageReport schema's bound on status.signatures. */
+export const MAX_IMAGE_SIGNATURES = 32;
 
 const DIGEST = new RegExp(IMAGE_DIGEST_PATTERN);
 
@@ -26,6 +28,8 @@ export interface ImageReportInput {
   readonly references: readonly string[];
   /** What the analysis found (the image service's ImageSummary fits). */
   readonly summary: { readonly os?: OsInfo; readonly packages: number };
+  /** Signature verdicts per policy attestor (the signature service's resultsFor). */
+  readonly signatures?: readonly SignatureResult[];
   readonly now: Date;
   readonly existing?: ImageReport;
   /** Defaults to the product version. */
@@ -55,6 +59,9 @@ export function buildImageReport(input: ImageReportInput): ImageReport {
           },
         }),
     packageCount,
+    ...(input.signatures === undefined || input.signatures.length === 0
+      ? {}
+      : { signatures: input.signatures.slice(0, MAX_IMAGE_SIGNATURES) }),
     scanner: { name: SCANNER_NAME, version: (input.scannerVersion ?? VERSION).slice(0, 64) },
     conditions: [
       withTransition(

@@ -2,6 +2,7 @@
 // that digest finishes, makes the digest's ImageReport say what the image
 // service knows about it, and requeues the workloads that run it (found
 // through the cache indexes, the one place that answers that question).
+import type { SignatureResult } from '../../api/report-types.js';
 import type { ImageRecord } from '../../image/image-service.js';
 import { done, type ReconcileResult, type Reconciler } from '../../runtime/controller.js';
 import { systemClock, type Clock } from '../../runtime/clock.js';
@@ -12,6 +13,8 @@ import type { ImageReportWriter } from './io.js';
 export interface ImageReconcilerDeps {
   /** What Shipshape knows about a digest (ImageService.imageRecord). */
   imageRecord(digest: string): ImageRecord | undefined;
+  /** Signature verdicts per policy attestor (SignatureService.resultsFor). */
+  signatureResults?(digest: string): SignatureResult[];
   writer: Pick<ImageReportWriter, 'publish'>;
   /** Workloads that run the digest, to requeue once its report is current. */
   workloadsRunning(digest: string, references: Iterable<string>): WorkloadKey[];
@@ -35,12 +38,21 @@ export class ImageReconciler implements Reconciler {
     const record = this.deps.imageRecord(digest);
     if (record === undefined) return done;
     const references = [...record.references].sort();
-    const fingerprint = JSON.stringify([references, record.summary.manifestDigest, record.summary.packages]);
+    const signatures = this.deps.signatureResults?.(digest) ?? [];
+    // A re-verification with the same outcome is no news: the check time alone does not rewrite.
+    const verdicts = signatures.map(({ checkedAt: _at, ...rest }) => rest);
+    const fingerprint = JSON.stringify([
+      references,
+      record.summary.manifestDigest,
+      record.summary.packages,
+      verdicts,
+    ]);
     if (this.published.get(digest) !== fingerprint) {
       await this.deps.writer.publish({
         digest,
         references,
         summary: record.summary,
+        signatures,
         now: new Date(this.clock.now()),
       });
       this.published.set(digest, fingerprint);

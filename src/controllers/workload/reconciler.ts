@@ -4,10 +4,20 @@
 // matching policy has a rescan schedule, the result asks to run again then.
 import type { KubernetesObject, V1Namespace, V1PodSpec } from '@kubernetes/client-node';
 import type { AnySecurityPolicy } from '../../api/policy-types.js';
-import type { SecurityReport } from '../../api/report-types.js';
+import type {
+  ReportedImage,
+  SecurityReport,
+  SignatureVerdict,
+  WorkloadSignatureState,
+} from '../../api/report-types.js';
 import { compilePolicy, type CompiledPolicy } from '../../policy/compile.js';
 import { evaluateWorkload } from '../../policy/evaluate.js';
-import type { ImageFactsSource } from '../../policy/image-facts.js';
+import {
+  lookupImageFacts,
+  type ImageFacts,
+  type ImageFactsSource,
+  type ImageSignatureFact,
+} from '../../policy/image-facts.js';
 import { matchingPolicies } from '../../policy/match.js';
 import { policyTargetOf } from '../../policy/target.js';
 import { podTemplateOf, type WorkloadObject } from '../../policy/workload.js';
@@ -19,6 +29,12 @@ import {
   sameReport,
 } from '../../report/security-report.js';
 import { reportedAnalysisOf, type ImageStatus } from '../../image/image-service.js';
+import {
+  coveredImages,
+  requirementOf,
+  type SignatureRequirement,
+  type SignatureService,
+} from '../../image/signature-service.js';
 import type { ObjectStore } from '../../runtime/cluster-cache.js';
 import { systemClock, type Clock } from '../../runtime/clock.js';
 import { done, requeueAfter, TerminalError, type ReconcileResult } from '../../runtime/controller.js';
@@ -46,6 +62,8 @@ export interface WorkloadReconcilerDeps {
   policiesTouched: (policies: Set<string>) => void;
   /** Image analysis: starts scans of a workload's images and tells what is known of them. */
   images?: ImageFactsProvider;
+  /** Signature verdicts for the policies that require signatures (needs `images`). */
+  signatures?: Pick<SignatureService, 'verdictOf' | 'retryMs' | 'defaults'>;
   /** Namespaces never reported on (the operator's own, kube-system, flags). */
   isExcludedNamespace: (namespace: string) => boolean;
   clock?: Pick<Clock, 'now'>;
@@ -114,14 +132,15 @@ export class WorkloadReconciler {
       return done;
     }
     const rescanIn = msUntilNextRescan(policies.flatMap((p) => p.spec.rescan?.schedule ?? []));
-    const result = rescanIn === undefined ? done : requeueAfter(rescanIn);
+    const rescanResult = rescanIn === undefined ? done : requeueAfter(rescanIn);
 
     const imageStatus = new Map<string, ImageStatus>();
     for (const image of new Set(images)) {
       const status = this.deps.images?.statusOf(key.namespace, template.spec, image);
       if (status) imageStatus.set(image, status);
     }
-    const facts = this.deps.images?.factsSource(key.namespace, template.spec);
+    const verdicts = this.signatureVerdicts(key.namespace, template.spec, policies, imageStatus);
+    const facts = withSignatures(this.deps.images?.factsSource(key.namespace, template.spec), verdicts);
     const findings = evaluateWorkload(workload, policies, facts, { now: this.now() });
     const desired = buildSecurityReport({
       name: reportNameFor(key),
@@ -134,14 +153,28 @@ export class WorkloadReconciler {
       now: this.now(),
       imageAnalysis: (image) => {
         const status = imageStatus.get(image);
-        if (!status) return {};
+        const signature = reportedSignature(verdicts.get(image));
+        if (!status) return signature;
         const reported = reportedAnalysisOf(status);
-        return status.state === 'Analyzed' ? { ...reported, digest: status.digest } : reported;
+        return status.state === 'Analyzed'
+          ? { ...reported, digest: status.digest, ...signature }
+          : { ...reported, ...signature };
       },
     });
+    const signed = workloadSignatureState(verdicts);
+    if (signed !== undefined && desired.status) desired.status.signed = signed;
+    const retryIn = [...verdicts.values()].some((v) => [...v.values()].some((f) => f?.verdict === 'Error'))
+      ? this.deps.signatures?.retryMs
+      : undefined;
+    const result =
+      retryIn === undefined
+        ? rescanResult
+        : requeueAfter(Math.min(retryIn, rescanIn ?? Number.POSITIVE_INFINITY));
     // After a restart (or a rescan) the image service knows less than the stored report did. Do not
     // rewrite a report with less knowledge: the scan's result requeues this workload.
-    const waitingForImages = [...imageStatus.values()].some((status) => status.state === 'Pending');
+    const waitingForImages =
+      [...imageStatus.values()].some((status) => status.state === 'Pending') ||
+      [...verdicts.values()].some((v) => [...v.values()].some((f) => f === undefined));
     if (waitingForImages && existing) {
       this.deps.policiesTouched(
         this.deps.index.set(keyText, {
@@ -167,6 +200,7 @@ export class WorkloadReconciler {
       this.ownWrites.set(id, { replacedVersions, report: stored, at: this.now().getTime() });
     }
     this.announce(workload, existing, desired);
+    this.announceSignatures(workload, existing, desired);
     this.deps.policiesTouched(
       this.deps.index.set(keyText, {
         namespace: key.namespace,
@@ -175,6 +209,86 @@ export class WorkloadReconciler {
       }),
     );
     return result;
+  }
+
+  /**
+   * Verdicts by image, then by requirement key, for the images a signature requirement of a
+   * matching policy covers; undefined while the first verification runs. An image whose analysis
+   * failed cannot be verified: Error (retried with the analysis), never Unsigned.
+   */
+  private signatureVerdicts(
+    namespace: string,
+    podSpec: V1PodSpec,
+    policies: readonly CompiledPolicy[],
+    imageStatus: ReadonlyMap<string, ImageStatus>,
+  ): Map<string, Map<string, ImageSignatureFact | undefined>> {
+    const out = new Map<string, Map<string, ImageSignatureFact | undefined>>();
+    const service = this.deps.signatures;
+    if (service === undefined) return out;
+    const requirements = policies
+      .map((p) => requirementOf(p, service.defaults))
+      .filter((r): r is SignatureRequirement => r !== undefined);
+    if (requirements.length === 0) return out;
+    for (const [image, applying] of coveredImages(imageStatus.keys(), requirements)) {
+      const status = imageStatus.get(image);
+      const byKey = new Map<string, ImageSignatureFact | undefined>();
+      for (const requirement of applying) {
+        if (byKey.has(requirement.key)) continue;
+        if (status?.state === 'Analyzed') {
+          byKey.set(
+            requirement.key,
+            service.verdictOf(namespace, podSpec, image, status.digest, requirement),
+          );
+        } else if (status?.state === 'Failed') {
+          byKey.set(requirement.key, {
+            verdict: 'Error',
+            reason: status.reason,
+            message: `the image could not be read, so its signatures were not checked: ${status.message}`,
+          });
+        } else {
+          byKey.set(requirement.key, undefined);
+        }
+      }
+      out.set(image, byKey);
+    }
+    return out;
+  }
+
+  /** An Event per image whose signature verdict changed: it names the image, the verdict and why. */
+  private announceSignatures(
+    workload: KubernetesObject,
+    existing: SecurityReport | undefined,
+    desired: SecurityReport,
+  ): void {
+    const before = new Map((existing?.status?.images ?? []).map((i) => [i.image, i]));
+    let told = 0;
+    for (const image of desired.status?.images ?? []) {
+      const verdict = image.signature;
+      if (verdict === undefined || told >= MAX_SIGNATURE_EVENTS) continue;
+      const previous = before.get(image.image);
+      if (previous?.signature === verdict && previous.signatureMessage === image.signatureMessage) continue;
+      // A first Verified is no news; a change to or from anything else is.
+      if (verdict === 'Verified' && previous?.signature === undefined) continue;
+      told++;
+      const digest = image.digest === undefined ? '' : ` (${image.digest})`;
+      this.deps.recordEvent({
+        regarding: {
+          apiVersion: workload.apiVersion,
+          kind: workload.kind,
+          name: workload.metadata?.name,
+          namespace: workload.metadata?.namespace,
+          uid: workload.metadata?.uid,
+        },
+        type: verdict === 'Verified' ? 'Normal' : 'Warning',
+        reason: `Signature${verdict}`,
+        action: 'VerifySignature',
+        note: `Image ${image.image}${digest} signature ${verdict}${
+          previous?.signature === undefined || previous.signature === verdict
+            ? ''
+            : ` (was ${previous.signature})`
+        }: ${image.signatureMessage ?? ''}`,
+      });
+    }
   }
 
   /** The cached report, or our own newer write when the cache has not caught up with it yet. */
@@ -265,3 +379,67 @@ function safeCompile(policy: AnySecurityPolicy): CompiledPolicy | undefined {
 }
 
 const isDefined = <T>(value: T | undefined): value is T => value !== undefined;
+
+const MAX_SIGNATURE_EVENTS = 5;
+/** Worst first: what a workload's signed state and an image's verdict show. */
+const SIGNATURE_ORDER: readonly WorkloadSignatureState[] = [
+  'Error',
+  'Invalid',
+  'Unsigned',
+  'Pending',
+  'Verified',
+];
+
+function worse(a: WorkloadSignatureState, b: WorkloadSignatureState): WorkloadSignatureState {
+  return SIGNATURE_ORDER.indexOf(a) <= SIGNATURE_ORDER.indexOf(b) ? a : b;
+}
+
+/** Facts with the signature verdicts merged in; an image with verdicts but no facts gets only those. */
+function withSignatures(
+  source: ImageFactsSource | undefined,
+  verdicts: ReadonlyMap<string, ReadonlyMap<string, ImageSignatureFact | undefined>>,
+): ImageFactsSource | undefined {
+  if (verdicts.size === 0) return source;
+  return (image: string): ImageFacts | undefined => {
+    const base = lookupImageFacts(source, image);
+    const byKey = verdicts.get(image);
+    if (byKey === undefined) return base;
+    const signatures: Record<string, ImageSignatureFact> = {};
+    for (const [key, fact] of byKey) if (fact !== undefined) signatures[key] = fact;
+    return { ...(base ?? {}), signatures };
+  };
+}
+
+/** The SecurityReport image entry's verdict: the worst over the requirements, with its message. */
+function reportedSignature(
+  byKey: ReadonlyMap<string, ImageSignatureFact | undefined> | undefined,
+): Pick<ReportedImage, 'signature' | 'signatureMessage'> {
+  let worst: ImageSignatureFact | undefined;
+  for (const fact of byKey?.values() ?? []) {
+    if (fact === undefined) continue;
+    if (
+      worst === undefined ||
+      (worse(fact.verdict, worst.verdict) === fact.verdict && fact.verdict !== worst.verdict)
+    )
+      worst = fact;
+  }
+  if (worst === undefined) return {};
+  const reason = worst.reason === undefined ? '' : `${worst.reason}: `;
+  return {
+    signature: worst.verdict satisfies SignatureVerdict,
+    signatureMessage: `${reason}${worst.message}`.slice(0, 1024),
+  };
+}
+
+/** The worst signature state over the covered images; undefined when no policy requires signatures. */
+function workloadSignatureState(
+  verdicts: ReadonlyMap<string, ReadonlyMap<string, ImageSignatureFact | undefined>>,
+): WorkloadSignatureState | undefined {
+  let state: WorkloadSignatureState | undefined;
+  for (const byKey of verdicts.values())
+    for (const fact of byKey.values()) {
+      const s: WorkloadSignatureState = fact === undefined ? 'Pending' : fact.verdict;
+      state = state === undefined ? s : worse(state, s);
+    }
+  return state;
+}

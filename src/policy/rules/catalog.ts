@@ -9,6 +9,7 @@ import { resourceRules } from './resources.js';
 import type { AnyRule } from './rule.js';
 import { secretRules } from './secrets.js';
 import { securityContextRules } from './security-context.js';
+import { signatureRules } from './signatures.js';
 
 export const RULES: readonly AnyRule[] = [
   ...imageRules,
@@ -17,6 +18,7 @@ export const RULES: readonly AnyRule[] = [
   ...resourceRules,
   ...probeRules,
   ...secretRules,
+  ...signatureRules,
 ] as AnyRule[];
 
 const BY_ID = new Map(RULES.map((r) => [r.id, r]));

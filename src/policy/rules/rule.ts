@@ -1,7 +1,7 @@
 // The shape of a rule: stable metadata for reports and docs, plus a pure check
 // of a pod view. A rule reads only the part of a policy's settings it declares,
 // so policies with equal settings share one result per pod.
-import type { PolicyRules } from '../../api/policy-types.js';
+import type { PolicyRules, SecurityPolicySpec } from '../../api/policy-types.js';
 import type { Severity } from '../../api/severity.js';
 import type { RuleCategory } from '../finding.js';
 import type { ImageFactsSource } from '../image-facts.js';
@@ -17,6 +17,13 @@ export interface RuleInput {
   imageFacts?: ImageFactsSource;
   /** The evaluation's clock, epoch milliseconds (EvaluationOptions.now). */
   now: number;
+}
+
+/** The whole policy, for rules whose settings live outside spec.rules (spec.signatures). */
+export interface RulePolicyContext {
+  spec: SecurityPolicySpec;
+  /** A SecurityPolicy's namespace; undefined for a ClusterSecurityPolicy. */
+  namespace: string | undefined;
 }
 
 /** Compiled settings for one rule; `key` is equal for equal settings. */
@@ -36,7 +43,7 @@ export interface RuleDefinition<P = undefined> {
   /** Optional rules run only when a policy lists them in spec.rules.enabled. */
   optional?: boolean;
   /** The settings this rule reads, compiled; undefined when the settings leave nothing to check. */
-  prepare?(rules: PolicyRules): PreparedRule<P> | undefined;
+  prepare?(rules: PolicyRules, policy: RulePolicyContext): PreparedRule<P> | undefined;
   check(input: RuleInput, params: P): RuleHit[];
 }
 

@@ -94,7 +94,7 @@ describe('shipshape.dev CRDs', () => {
     const report = docs.find((d) => d.spec.names.kind === 'SecurityReport')!;
     assert.deepEqual(
       report.spec.versions[0]!.additionalPrinterColumns.map((c) => c.name),
-      ['Kind', 'Workload', 'Compliant', 'Critical', 'High', 'Medium', 'Low', 'Info', 'Age'],
+      ['Kind', 'Workload', 'Compliant', 'Signed', 'Critical', 'High', 'Medium', 'Low', 'Info', 'Age'],
     );
   });
 

@@ -191,7 +191,7 @@ describe('operator RBAC (least privilege)', () => {
     add('core', ['pods', 'namespaces', 'replicationcontrollers'], informer);
     add('apps', ['replicasets', 'deployments', 'statefulsets', 'daemonsets'], informer);
     add('batch', ['jobs', 'cronjobs'], informer);
-    add('core', ['serviceaccounts', 'secrets'], ['get']);
+    add('core', ['serviceaccounts', 'secrets', 'configmaps'], ['get']);
     add('shipshape.dev', ['securitypolicies', 'clustersecuritypolicies'], informer);
     add('shipshape.dev', ['securitypolicies/status', 'clustersecuritypolicies/status'], ['update']);
     add('shipshape.dev', ['securityreports'], [...informer, 'create', 'update']);

@@ -29,6 +29,7 @@ const EXPECTED_TYPES: Record<string, string> = {
   shipshape_images: 'gauge',
   shipshape_admission_requests_total: 'counter',
   shipshape_admission_duration_seconds: 'histogram',
+  shipshape_signature_verifications_total: 'counter',
   shipshape_leader: 'gauge',
   shipshape_build_info: 'gauge',
 };

@@ -9,7 +9,7 @@ let n = 0;
 const policy = (spec: SecurityPolicySpec, cluster = false): AnySecurityPolicy => ({
   apiVersion: 'shipshape.dev/v1alpha1',
   kind: cluster ? 'ClusterSecurityPolicy' : 'SecurityPolicy',
-  metadata: { name: 'p', namespace: cluster ? undefined : 'shop', uid: `u${++n}`, generation: 1 },
+  metadata: { name: 'p', namespace: cluster ? undefined : 'shop', uid: `vap-test-${++n}`, generation: 1 },
   spec,
 });
 

@@ -34,6 +34,11 @@ Options:
   --plain-http <host[:port]>          talk plain HTTP to this registry (repeatable)
   --image-cache-dir <dir>             keep image inventories on disk (default $SHIPSHAPE_CACHE_DIR, else memory only)
   --operator-pull-secret <ns/name>    a pull secret tried after the pod's and its service account's
+  --analysis-workers <n>              image analysis worker threads (default: the number of cores)
+  --analysis-memory-mib <n>           heap of each analysis worker; an image needing more fails
+                                      AnalysisMemoryLimit (default 256)
+  --analysis-timeout <seconds>        wall-clock budget of one image's analysis (half of it per layer);
+                                      an image over it fails AnalysisTimeout (default 120)
   --log-level <level>                 error, warn, info or debug (default info)
   -h, --help                          show this help
 `;
@@ -62,6 +67,9 @@ export async function runOperator(args: string[], io: CliIO): Promise<number> {
       'plain-http': { type: 'string', multiple: true, default: [] },
       'image-cache-dir': { type: 'string', default: process.env.SHIPSHAPE_CACHE_DIR },
       'operator-pull-secret': { type: 'string' },
+      'analysis-workers': { type: 'string' },
+      'analysis-memory-mib': { type: 'string' },
+      'analysis-timeout': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -99,6 +107,9 @@ export async function runOperator(args: string[], io: CliIO): Promise<number> {
     throw new Error('--leader-elect must be true or false');
   if (!['true', 'false'].includes(values['image-analysis']))
     throw new Error('--image-analysis must be true or false');
+  const analysisWorkers = optionalNumber(values['analysis-workers'], '--analysis-workers', 1, true);
+  const analysisHeapMiB = optionalNumber(values['analysis-memory-mib'], '--analysis-memory-mib', 16, true);
+  const analysisTimeout = optionalNumber(values['analysis-timeout'], '--analysis-timeout', 0.001, false);
   const images =
     values['image-analysis'] === 'true'
       ? await createImageService(kc, {
@@ -107,6 +118,9 @@ export async function runOperator(args: string[], io: CliIO): Promise<number> {
           plainHttp: values['plain-http'],
           cacheDir: values['image-cache-dir'],
           operatorPullSecret: values['operator-pull-secret'],
+          ...(analysisWorkers === undefined ? {} : { analysisWorkers }),
+          ...(analysisHeapMiB === undefined ? {} : { analysisHeapMiB }),
+          ...(analysisTimeout === undefined ? {} : { analysisTimeoutMs: Math.round(analysisTimeout * 1000) }),
           logger: {
             debug: (message, fields) => log.debug(message, { controller: 'image', ...fields }),
             info: (message, fields) => log.info(message, { controller: 'image', ...fields }),
@@ -184,4 +198,13 @@ export async function runOperator(args: string[], io: CliIO): Promise<number> {
   await stop();
   log.info('stopped');
   return 0;
+}
+
+/** A numeric flag's value, at least `min` (an integer when `integer`), or undefined when absent. */
+function optionalNumber(text: string | undefined, flag: string, min: number, integer: boolean): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < min || (integer && !Number.isInteger(value)))
+    throw new Error(`${flag} must be ${integer ? 'an integer' : 'a number'} of at least ${min}, not "${text}"`);
+  return value;
 }

@@ -1,73 +1,61 @@
 // Builds image analysis from user-facing settings (a registry config file and
 // --allow-registry / --plain-http flags): the ImageAnalyzer that `shipshape sbom`
-// and the operator share, so both apply the same address policy, and for the
-// operator the ImageService with pull secrets read through the API server.
+// uses (analyzer-setup.ts), and for the operator the ImageService whose scans run
+// in a pool of worker threads with heap, time and size budgets (analysis-pool.ts),
+// with pull secrets read through the API server.
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import { VERSION } from '../version.js';
-import type { CredentialSource } from '../registry/auth.js';
-import { RegistryClient } from '../registry/client.js';
-import { TieredInventoryCache } from '../sbom/cache.js';
-import { ImageAnalyzer, type AnalyzerLogger } from './image-analyzer.js';
+import type { AnalyzerLogger } from './image-analyzer.js';
+import { AnalysisPool, DEFAULT_ANALYSIS_HEAP_MIB, DEFAULT_ANALYSIS_TIMEOUT_MS } from './analysis-pool.js';
+import { AnalyzerSettingsError, resolveRegistryClientConfig, type AnalyzerSettings } from './analyzer-setup.js';
 import { pullCredentialsFromApi, remembered } from './credentials.js';
-import { ImageService } from './image-service.js';
-import {
-  applyRegistryFlags,
-  defaultRegistrySettings,
-  loadRegistrySettings,
-  toRegistryClientConfig,
-} from './registry-config.js';
+import { ImageService, type ImageServiceOptions } from './image-service.js';
 
-export interface AnalyzerSettings {
-  registryConfig?: string;
-  allow?: string[];
-  plainHttp?: string[];
-  cacheDir?: string;
-  credentials?: CredentialSource;
-}
-
-export class AnalyzerSettingsError extends Error {}
-
-export async function createImageAnalyzer(
-  settings: AnalyzerSettings,
-): Promise<{ analyzer: ImageAnalyzer; client: RegistryClient }> {
-  let base = defaultRegistrySettings();
-  if (settings.registryConfig !== undefined) {
-    const loaded = await loadRegistrySettings(settings.registryConfig);
-    if (!loaded.ok) throw new AnalyzerSettingsError(loaded.error);
-    base = loaded.settings;
-  }
-  const merged = applyRegistryFlags(base, {
-    allow: settings.allow ?? [],
-    plainHttp: settings.plainHttp ?? [],
-  });
-  if (!merged.ok) throw new AnalyzerSettingsError(merged.error);
-  const config = await toRegistryClientConfig(merged.settings).catch((err: unknown) => {
-    throw new AnalyzerSettingsError(err instanceof Error ? err.message : String(err));
-  });
-  const client = new RegistryClient({
-    config: { userAgent: `shipshape/${VERSION}`, ...config },
-    ...(settings.credentials === undefined ? {} : { credentials: settings.credentials }),
-  });
-  const analyzer = new ImageAnalyzer({
-    registry: client,
-    cache: new TieredInventoryCache(settings.cacheDir === undefined ? {} : { directory: settings.cacheDir }),
-  });
-  return { analyzer, client };
-}
+export {
+  AnalyzerSettingsError,
+  createImageAnalyzer,
+  createRegistryClient,
+  type AnalyzerSettings,
+} from './analyzer-setup.js';
 
 export interface ImageServiceSettings extends Omit<AnalyzerSettings, 'credentials'> {
   /** "namespace/name" of a pull secret tried after the pod's own. */
   operatorPullSecret?: string;
-  /** Scans at once (default 2). */
+  /** Scans at once (default: one per analysis worker). */
   concurrency?: number;
+  /** Analysis worker threads (default: os.availableParallelism()). */
+  analysisWorkers?: number;
+  /** Heap of each analysis worker, MiB (default 256). */
+  analysisHeapMiB?: number;
+  /** Wall-clock budget of one image's analysis (default 120 s). */
+  analysisTimeoutMs?: number;
+  /** Wall-clock budget of one layer (default half the image's budget). */
+  analysisLayerTimeoutMs?: number;
+  /** Tests only: see AnalysisWorkerSettings.analyzerModule. */
+  analyzerModule?: string;
   logger?: AnalyzerLogger;
+}
+
+/** An ImageService whose shutdown also stops its analysis workers. */
+class PooledImageService extends ImageService {
+  constructor(
+    options: ImageServiceOptions,
+    private readonly pool: AnalysisPool,
+  ) {
+    super(options);
+  }
+
+  override async shutdown(): Promise<void> {
+    await super.shutdown();
+    await this.pool.shutdown();
+  }
 }
 
 export async function createImageService(
   kc: KubeConfig,
   settings: ImageServiceSettings,
 ): Promise<ImageService> {
-  const { analyzer } = await createImageAnalyzer(settings);
+  // Checked here so a bad registry config stops the start, not every scan in a worker.
+  await resolveRegistryClientConfig(settings);
   let operatorSecret: { namespace: string; name: string } | undefined;
   if (settings.operatorPullSecret !== undefined) {
     const [namespace, name, ...rest] = settings.operatorPullSecret.split('/');
@@ -78,10 +66,36 @@ export async function createImageService(
     }
     operatorSecret = { namespace, name };
   }
-  return new ImageService({
-    analyzer,
-    credentialsFor: remembered(pullCredentialsFromApi(kc.makeApiClient(CoreV1Api), operatorSecret)),
-    ...(settings.concurrency === undefined ? {} : { concurrency: settings.concurrency }),
+  const heapMiB = settings.analysisHeapMiB;
+  const timeoutMs = settings.analysisTimeoutMs;
+  const pool = new AnalysisPool({
+    settings: {
+      analyzer: {
+        ...(settings.registryConfig === undefined ? {} : { registryConfig: settings.registryConfig }),
+        ...(settings.allow === undefined ? {} : { allow: settings.allow }),
+        ...(settings.plainHttp === undefined ? {} : { plainHttp: settings.plainHttp }),
+        ...(settings.cacheDir === undefined ? {} : { cacheDir: settings.cacheDir }),
+        ...(settings.limits === undefined ? {} : { limits: settings.limits }),
+        // The inventory cache lives in each worker's heap: a quarter of it at most.
+        cacheMemoryBytes:
+          settings.cacheMemoryBytes ?? Math.floor(((heapMiB ?? DEFAULT_ANALYSIS_HEAP_MIB) * 1024 * 1024) / 4),
+      },
+      ...(settings.analyzerModule === undefined ? {} : { analyzerModule: settings.analyzerModule }),
+    },
+    ...(settings.analysisWorkers === undefined ? {} : { size: settings.analysisWorkers }),
+    ...(heapMiB === undefined ? {} : { heapMiB }),
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    layerTimeoutMs:
+      settings.analysisLayerTimeoutMs ?? Math.ceil((timeoutMs ?? DEFAULT_ANALYSIS_TIMEOUT_MS) / 2),
     ...(settings.logger === undefined ? {} : { logger: settings.logger }),
   });
+  return new PooledImageService(
+    {
+      analyzer: (imageRef, options) => pool.analyze(imageRef, options),
+      credentialsFor: remembered(pullCredentialsFromApi(kc.makeApiClient(CoreV1Api), operatorSecret)),
+      concurrency: settings.concurrency ?? pool.workers,
+      ...(settings.logger === undefined ? {} : { logger: settings.logger }),
+    },
+    pool,
+  );
 }

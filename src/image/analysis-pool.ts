@@ -1,0 +1,358 @@
+// Image analysis off the operator's event loop: a pool of worker threads (one per
+// core by default), each analysing one image at a time under budgets the pool
+// enforces from outside: a heap limit (resourceLimits), a wall-clock budget per
+// image and per layer, and the walker's byte, entry and layer limits. A job over
+// budget is stopped by terminating its worker, which is then replaced; the image's
+// result is a Failed analysis whose reason names the budget (AnalysisTimeout,
+// AnalysisMemoryLimit, AnalysisTooLarge) and which is not retryable, so the image
+// service tries it again only after its failure TTL, never in a tight loop. Nothing
+// a hostile image does in a worker can stall, crash or fill the operator's thread.
+// Hand-written over node:worker_threads rather than a pool library (piscina and
+// friends): what matters here is per-job termination with a reason, per-layer
+// deadlines fed by the worker, and replacing a worker after it is killed, which is
+// a small state machine around Worker, not a general task queue.
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+
+import type { CredentialSource } from '../registry/auth.js';
+import { DockerConfigCredentialSource, dockerConfigsOf, type DockerConfig } from '../registry/docker-config.js';
+import type { Platform } from '../registry/manifest.js';
+import { tryParseImageReference } from '../registry/reference.js';
+import type { AnalyzerSettings } from './analyzer-setup.js';
+import type { AnalyzeOptions, AnalyzerLogger, ImageAnalysis, ImageAnalysisFailure } from './image-analyzer.js';
+
+/** What every worker is started with: plain data, structured-cloned into the thread. */
+export interface AnalysisWorkerSettings {
+  readonly analyzer: Omit<AnalyzerSettings, 'credentials'>;
+  /**
+   * Tests only: the URL of a module whose `analyze(imageRef, options)` replaces the real
+   * analyzer, so a test can make a job spin or allocate. Production never sets it.
+   */
+  readonly analyzerModule?: string;
+}
+
+/** One job as posted to a worker. `dockerConfigs` holds passwords: never logged. */
+export interface AnalysisJob {
+  readonly id: number;
+  readonly imageRef: string;
+  readonly platform?: Platform;
+  readonly dockerConfigs?: readonly DockerConfig[];
+}
+
+/** What a worker posts back. */
+export type WorkerMessage =
+  | { readonly type: 'layer'; readonly id: number; readonly digest: string }
+  | { readonly type: 'result'; readonly id: number; readonly analysis: ImageAnalysis };
+
+export interface AnalysisPoolOptions {
+  readonly settings: AnalysisWorkerSettings;
+  /** Worker threads at most (default: os.availableParallelism()). */
+  readonly size?: number;
+  /** Old-generation heap of each worker, MiB (default 256). */
+  readonly heapMiB?: number;
+  /** Wall-clock budget of one image, from the moment a worker takes it (default 120 s). */
+  readonly timeoutMs?: number;
+  /** Wall-clock budget of one layer, from the moment its stream opens (default 60 s). */
+  readonly layerTimeoutMs?: number;
+  readonly logger?: AnalyzerLogger;
+}
+
+export const DEFAULT_ANALYSIS_HEAP_MIB = 256;
+export const DEFAULT_ANALYSIS_TIMEOUT_MS = 120_000;
+export const DEFAULT_LAYER_TIMEOUT_MS = 60_000;
+
+const WORKER_URL = new URL('./analysis-worker.js', import.meta.url);
+
+interface QueuedJob {
+  readonly job: AnalysisJob;
+  readonly resolve: (analysis: ImageAnalysis) => void;
+}
+
+interface RunningJob extends QueuedJob {
+  imageTimer: NodeJS.Timeout;
+  layerTimer?: NodeJS.Timeout;
+}
+
+interface WorkerSlot {
+  readonly worker: Worker;
+  running?: RunningJob;
+  /** Terminated or ended: takes no more jobs. */
+  retired: boolean;
+}
+
+/**
+ * The analysis a worker sends back: the inventory without its lists (packages, layers,
+ * warnings), only their counts, so a hostile image's million packages never cross into
+ * the operator's thread. Pure.
+ */
+export function trimmedAnalysis(analysis: ImageAnalysis): ImageAnalysis {
+  if (!analysis.ok) return analysis;
+  const { inventory } = analysis;
+  return {
+    ...analysis,
+    inventory: { ...inventory, packages: [], layers: [], warnings: [] },
+    trimmed: {
+      packages: analysis.trimmed?.packages ?? inventory.packages.length,
+      layers: analysis.trimmed?.layers ?? inventory.layers.length,
+      warnings: analysis.trimmed?.warnings ?? inventory.warnings.length,
+    },
+  };
+}
+
+/** A walk limit that fired is the image being over its analysis budget. Pure. */
+export function budgetReasonOf(analysis: ImageAnalysis): ImageAnalysis {
+  if (analysis.ok || analysis.reason !== 'LimitExceeded') return analysis;
+  return { ...analysis, reason: 'AnalysisTooLarge', retryable: false };
+}
+
+function seconds(ms: number): string {
+  return `${Math.round(ms / 100) / 10} s`;
+}
+
+export class AnalysisPool {
+  private readonly settings: AnalysisWorkerSettings;
+  private readonly size: number;
+  private readonly heapMiB: number;
+  private readonly timeoutMs: number;
+  private readonly layerTimeoutMs: number;
+  private readonly logger: AnalyzerLogger | undefined;
+  private readonly slots: WorkerSlot[] = [];
+  private readonly queue: QueuedJob[] = [];
+  private nextId = 1;
+  private stopped = false;
+  private replaced = 0;
+
+  constructor(options: AnalysisPoolOptions) {
+    this.settings = options.settings;
+    this.size = Math.max(1, Math.floor(options.size ?? availableParallelism()));
+    this.heapMiB = Math.max(16, options.heapMiB ?? DEFAULT_ANALYSIS_HEAP_MIB);
+    this.timeoutMs = Math.max(1, options.timeoutMs ?? DEFAULT_ANALYSIS_TIMEOUT_MS);
+    this.layerTimeoutMs = Math.max(1, options.layerTimeoutMs ?? DEFAULT_LAYER_TIMEOUT_MS);
+    this.logger = options.logger;
+  }
+
+  /** Worker threads at most. */
+  get workers(): number {
+    return this.size;
+  }
+
+  /** Workers replaced after a budget stopped them or they crashed. */
+  get workersReplaced(): number {
+    return this.replaced;
+  }
+
+  /** Jobs waiting for a worker. */
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /** Analyses the image in a worker. Never rejects: every problem is an ImageAnalysisFailure. */
+  async analyze(imageRef: string, options: AnalyzeOptions = {}): Promise<ImageAnalysis> {
+    if (this.stopped) return this.failure(imageRef, 'InternalError', 'the analysis pool is shut down', true);
+    let dockerConfigs: readonly DockerConfig[] | undefined;
+    try {
+      dockerConfigs = await plainCredentials(imageRef, options.credentials);
+    } catch (err) {
+      return this.failure(
+        imageRef,
+        'InternalError',
+        `the pull credentials could not be prepared: ${err instanceof Error ? err.message : String(err)}`,
+        true,
+      );
+    }
+    const job: AnalysisJob = {
+      id: this.nextId++,
+      imageRef,
+      ...(options.platform === undefined ? {} : { platform: options.platform }),
+      ...(dockerConfigs === undefined ? {} : { dockerConfigs }),
+    };
+    return new Promise<ImageAnalysis>((resolve) => {
+      this.queue.push({ job, resolve });
+      this.dispatch();
+    });
+  }
+
+  /** Fails queued and running jobs and terminates every worker. Idempotent. */
+  async shutdown(): Promise<void> {
+    this.stopped = true;
+    for (const queued of this.queue.splice(0)) {
+      queued.resolve(this.failure(queued.job.imageRef, 'InternalError', 'the analysis pool shut down', true));
+    }
+    const slots = this.slots.splice(0);
+    for (const slot of slots) {
+      slot.retired = true;
+      if (slot.running !== undefined) {
+        const ref = slot.running.job.imageRef;
+        this.settle(slot, this.failure(ref, 'InternalError', 'the analysis pool shut down', true));
+      }
+    }
+    await Promise.all(slots.map((slot) => slot.worker.terminate().catch(() => undefined)));
+  }
+
+  private dispatch(): void {
+    while (!this.stopped && this.queue.length > 0) {
+      let slot = this.slots.find((s) => s.running === undefined && !s.retired);
+      if (slot === undefined && this.slots.length < this.size) slot = this.spawn();
+      if (slot === undefined) return;
+      this.assign(slot, this.queue.shift()!);
+    }
+  }
+
+  private spawn(): WorkerSlot {
+    const worker = new Worker(WORKER_URL, {
+      workerData: this.settings,
+      resourceLimits: { maxOldGenerationSizeMb: this.heapMiB },
+    });
+    // Workers never keep the process alive: the operator's servers do, and a CLI exits when done.
+    worker.unref();
+    const slot: WorkerSlot = { worker, retired: false };
+    worker.on('message', (message: WorkerMessage) => this.onMessage(slot, message));
+    worker.on('error', (err: Error) => this.onWorkerEnded(slot, err));
+    worker.on('exit', (code: number) => this.onWorkerEnded(slot, undefined, code));
+    this.slots.push(slot);
+    return slot;
+  }
+
+  private assign(slot: WorkerSlot, queued: QueuedJob): void {
+    const ref = queued.job.imageRef;
+    const imageTimer = setTimeout(() => {
+      this.overBudget(
+        slot,
+        this.failure(
+          ref,
+          'AnalysisTimeout',
+          `the analysis of ${ref} ran longer than its budget of ${seconds(this.timeoutMs)} and was stopped ` +
+            '(an image that needs longer needs a larger --analysis-timeout)',
+          false,
+        ),
+      );
+    }, this.timeoutMs);
+    slot.running = { ...queued, imageTimer };
+    try {
+      slot.worker.postMessage(queued.job);
+    } catch (err) {
+      this.settle(
+        slot,
+        this.failure(
+          ref,
+          'InternalError',
+          `the job could not be handed to a worker: ${err instanceof Error ? err.message : String(err)}`,
+          false,
+        ),
+      );
+      this.dispatch();
+    }
+  }
+
+  private onMessage(slot: WorkerSlot, message: WorkerMessage): void {
+    const running = slot.running;
+    if (running === undefined || message.id !== running.job.id) return;
+    if (message.type === 'layer') {
+      clearTimeout(running.layerTimer);
+      const ref = running.job.imageRef;
+      running.layerTimer = setTimeout(() => {
+        this.overBudget(
+          slot,
+          this.failure(
+            ref,
+            'AnalysisTimeout',
+            `layer ${message.digest} of ${ref} took longer than its budget of ${seconds(this.layerTimeoutMs)} ` +
+              'and the analysis was stopped',
+            false,
+          ),
+        );
+      }, this.layerTimeoutMs);
+      return;
+    }
+    this.settle(slot, budgetReasonOf(message.analysis));
+    this.dispatch();
+  }
+
+  /** Stops a job over budget: its worker is terminated (it may be spinning) and replaced. */
+  private overBudget(slot: WorkerSlot, failure: ImageAnalysisFailure): void {
+    if (slot.running === undefined) return;
+    this.settle(slot, failure);
+    this.retire(slot, failure.reason);
+    void slot.worker.terminate().catch(() => undefined);
+    this.dispatch();
+  }
+
+  private onWorkerEnded(slot: WorkerSlot, err: Error | undefined, exitCode?: number): void {
+    const running = slot.running;
+    if (running !== undefined) {
+      const ref = running.job.imageRef;
+      const code = (err as { code?: unknown } | undefined)?.code;
+      const failure =
+        code === 'ERR_WORKER_OUT_OF_MEMORY'
+          ? this.failure(
+              ref,
+              'AnalysisMemoryLimit',
+              `the analysis of ${ref} needed more than the ${this.heapMiB} MiB heap an analysis may use and was stopped ` +
+                '(an image that needs more needs a larger --analysis-memory-mib)',
+              false,
+            )
+          : this.failure(
+              ref,
+              'AnalysisCrashed',
+              `the worker analysing ${ref} ended without an answer (${
+                err === undefined ? `exit code ${String(exitCode)}` : err.message.slice(0, 200)
+              })`,
+              false,
+            );
+      this.settle(slot, failure);
+    }
+    if (!slot.retired) this.retire(slot, err === undefined ? `exit ${String(exitCode)}` : 'error');
+    this.dispatch();
+  }
+
+  private retire(slot: WorkerSlot, why: string): void {
+    if (slot.retired) return;
+    slot.retired = true;
+    const index = this.slots.indexOf(slot);
+    if (index >= 0) this.slots.splice(index, 1);
+    if (this.stopped) return;
+    this.replaced++;
+    this.logger?.warn('analysis worker replaced', { controller: 'image-analysis', why });
+  }
+
+  private settle(slot: WorkerSlot, analysis: ImageAnalysis): void {
+    const running = slot.running;
+    if (running === undefined) return;
+    clearTimeout(running.imageTimer);
+    clearTimeout(running.layerTimer);
+    slot.running = undefined;
+    running.resolve(analysis);
+  }
+
+  private failure(
+    reference: string,
+    reason: ImageAnalysisFailure['reason'],
+    message: string,
+    retryable: boolean,
+  ): ImageAnalysisFailure {
+    return { ok: false, reference, reason, message, retryable };
+  }
+}
+
+/**
+ * The credentials as plain data for a worker: a pod's pull secrets as their docker
+ * configs; any other source is asked here, on this thread, for the image's own
+ * registry and repository, and its answers passed on as one config per credential.
+ */
+async function plainCredentials(
+  imageRef: string,
+  source: CredentialSource | undefined,
+): Promise<readonly DockerConfig[] | undefined> {
+  if (source === undefined) return undefined;
+  if (source instanceof DockerConfigCredentialSource) return dockerConfigsOf(source);
+  const parsed = tryParseImageReference(imageRef);
+  // The worker reports an unparsable reference itself.
+  if (!parsed.ok) return [];
+  const { registry, repository } = parsed.reference;
+  const credentials = await source.credentialsFor(registry, repository);
+  return credentials.map((c) => ({
+    origin: 'pod' as const,
+    secretName: c.source,
+    auths: { [`${registry}/${repository}`]: { username: c.username, password: c.password } },
+  }));
+}

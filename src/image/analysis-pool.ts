@@ -160,6 +160,8 @@ export class AnalysisPool {
         true,
       );
     }
+    // Shut down while the credentials were prepared: nothing would ever take the job.
+    if (this.stopped) return this.failure(imageRef, 'InternalError', 'the analysis pool is shut down', true);
     const job: AnalysisJob = {
       id: this.nextId++,
       imageRef,

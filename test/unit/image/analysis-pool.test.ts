@@ -5,7 +5,9 @@ import { AnalysisPool, budgetReasonOf, trimmedAnalysis } from '../../../src/imag
 import type { ImageAnalysis, ImageAnalysisFailure } from '../../../src/image/image-analyzer.js';
 import { ImageService } from '../../../src/image/image-service.js';
 import { DockerConfigCredentialSource } from '../../../src/registry/docker-config.js';
+import { FakeRegistry, startRegistry, type TestServer } from '../registry/fake-registry.js';
 import { ManualClock, settle } from '../runtime/manual-clock.js';
+import { DPKG_PACKAGES, baseLayer, storeTarImage } from './images.js';
 
 const fixture = new URL('./analysis-pool-fixture.js', import.meta.url).href;
 /** Generous: a stall of the operator's thread by a hostile image would be seconds, not this. */
@@ -179,6 +181,61 @@ describe('analysis pool', function () {
     service.statusOf('shop', podSpec, 'registry.test/spin:1');
     await waitFor(() => (scans === 2 ? true : undefined));
     await service.shutdown();
+  });
+});
+
+describe('analysis pool with the real analyzer', function () {
+  this.timeout(30_000);
+  let registry: FakeRegistry;
+  let server: TestServer;
+  let pool: AnalysisPool;
+  const realPool = (layerTimeoutMs = 10_000): AnalysisPool =>
+    new AnalysisPool({
+      settings: { analyzer: { allow: ['127.0.0.1:*'], plainHttp: [server.host] } },
+      size: 1,
+      layerTimeoutMs,
+    });
+
+  beforeEach(async () => {
+    registry = new FakeRegistry({ auth: { scheme: 'basic', username: 'puller', password: 'pw' } });
+    server = await startRegistry(registry);
+  });
+  afterEach(async () => {
+    await pool?.shutdown();
+    await server.close();
+  });
+
+  it('pulls with the pod secret in the worker and reports the inventory counts', async () => {
+    storeTarImage(registry, 'team/app', 'v1', [baseLayer()]);
+    pool = realPool();
+    const credentials = new DockerConfigCredentialSource([
+      { origin: 'pod', secretName: 'shop/regcred', auths: { [server.host]: { username: 'puller', password: 'pw' } } },
+    ]);
+    const result = await pool.analyze(`${server.host}/team/app:v1`, { credentials });
+    assert.ok(result.ok, JSON.stringify(result));
+    assert.equal(result.trimmed?.packages, DPKG_PACKAGES);
+    assert.equal(result.inventory.os?.id, 'debian');
+    const anonymous = failure(await pool.analyze(`${server.host}/team/app:v1`));
+    assert.equal(anonymous.reason, 'Unauthorized', 'without the secret the same worker is refused');
+  });
+
+  it('stops a layer that streams past its own budget, naming the layer', async () => {
+    const image = storeTarImage(registry, 'team/slow', 'v1', [baseLayer()]);
+    const layer = image.layers[0]!.digest;
+    registry.override = (req, res) => {
+      if (!req.url?.endsWith(`/blobs/${layer}`)) return false;
+      // Headers, a first byte, then nothing: a registry that keeps the layer coming forever.
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.write(Buffer.alloc(1, 0x1f));
+      return true;
+    };
+    pool = realPool(500);
+    const credentials = new DockerConfigCredentialSource([
+      { origin: 'pod', secretName: 'shop/regcred', auths: { [server.host]: { username: 'puller', password: 'pw' } } },
+    ]);
+    const result = failure(await pool.analyze(`${server.host}/team/slow:v1`, { credentials }));
+    assert.equal(result.reason, 'AnalysisTimeout', result.message);
+    assert.ok(result.message.includes(layer), result.message);
   });
 });
 

@@ -39,6 +39,8 @@ Options:
                                       AnalysisMemoryLimit (default 256)
   --analysis-timeout <seconds>        wall-clock budget of one image's analysis (half of it per layer);
                                       an image over it fails AnalysisTimeout (default 120)
+  --analysis-max-image-mib <n>        most uncompressed layer bytes read per image; an image over it fails
+                                      AnalysisTooLarge (default 32768)
   --log-level <level>                 error, warn, info or debug (default info)
   -h, --help                          show this help
 `;
@@ -70,6 +72,7 @@ export async function runOperator(args: string[], io: CliIO): Promise<number> {
       'analysis-workers': { type: 'string' },
       'analysis-memory-mib': { type: 'string' },
       'analysis-timeout': { type: 'string' },
+      'analysis-max-image-mib': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -110,6 +113,7 @@ export async function runOperator(args: string[], io: CliIO): Promise<number> {
   const analysisWorkers = optionalNumber(values['analysis-workers'], '--analysis-workers', 1, true);
   const analysisHeapMiB = optionalNumber(values['analysis-memory-mib'], '--analysis-memory-mib', 16, true);
   const analysisTimeout = optionalNumber(values['analysis-timeout'], '--analysis-timeout', 0.001, false);
+  const maxImageMiB = optionalNumber(values['analysis-max-image-mib'], '--analysis-max-image-mib', 1, true);
   const images =
     values['image-analysis'] === 'true'
       ? await createImageService(kc, {
@@ -121,6 +125,7 @@ export async function runOperator(args: string[], io: CliIO): Promise<number> {
           ...(analysisWorkers === undefined ? {} : { analysisWorkers }),
           ...(analysisHeapMiB === undefined ? {} : { analysisHeapMiB }),
           ...(analysisTimeout === undefined ? {} : { analysisTimeoutMs: Math.round(analysisTimeout * 1000) }),
+          ...(maxImageMiB === undefined ? {} : { limits: { maxImageBytes: maxImageMiB * 1024 * 1024 } }),
           logger: {
             debug: (message, fields) => log.debug(message, { controller: 'image', ...fields }),
             info: (message, fields) => log.info(message, { controller: 'image', ...fields }),

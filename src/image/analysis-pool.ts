@@ -1,18 +1,23 @@
-// Image analysis off the operator's event loop: a pool of worker threads (one per
-// core by default), each analysing one image at a time under budgets the pool
-// enforces from outside: a heap limit (resourceLimits), a wall-clock budget per
-// image and per layer, and the walker's byte, entry and layer limits. A job over
-// budget is stopped by terminating its worker, which is then replaced; the image's
-// result is a Failed analysis whose reason names the budget (AnalysisTimeout,
-// AnalysisMemoryLimit, AnalysisTooLarge) and which is not retryable, so the image
-// service tries it again only after its failure TTL, never in a tight loop. Nothing
-// a hostile image does in a worker can stall, crash or fill the operator's thread.
-// Hand-written over node:worker_threads rather than a pool library (piscina and
-// friends): what matters here is per-job termination with a reason, per-layer
-// deadlines fed by the worker, and replacing a worker after it is killed, which is
-// a small state machine around Worker, not a general task queue.
+// Image analysis off the operator's event loop and out of its heap: a pool of worker
+// processes (one per core by default), each analysing one image at a time under
+// budgets the pool enforces from outside: a heap limit (--max-old-space-size), a
+// wall-clock budget per image and per layer, and the walker's byte, entry and layer
+// limits. A job over budget is stopped by killing its worker, which is then replaced;
+// the image's result is a Failed analysis whose reason names the budget
+// (AnalysisTimeout, AnalysisMemoryLimit, AnalysisTooLarge) and which is not
+// retryable, so the image service tries it again only after its failure TTL, never
+// in a tight loop. Nothing a hostile image does in a worker can stall, crash or fill
+// the operator's process.
+// Processes, not worker_threads: a worker thread's resourceLimits are best effort —
+// one array grown past the limit (a million packages from a forged dpkg status file
+// does it) aborts the whole process with "Reached heap limit" (nodejs/node#47224),
+// so a thread cannot keep that promise. Hand-written over child_process rather than
+// a pool library: what matters is per-job termination with a reason, per-layer
+// deadlines fed by the worker, and replacing a killed worker, a small state machine
+// around one ChildProcess, not a general task queue.
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 import type { CredentialSource } from '../registry/auth.js';
 import { DockerConfigCredentialSource, dockerConfigsOf, type DockerConfig } from '../registry/docker-config.js';
@@ -21,7 +26,7 @@ import { tryParseImageReference } from '../registry/reference.js';
 import type { AnalyzerSettings } from './analyzer-setup.js';
 import type { AnalyzeOptions, AnalyzerLogger, ImageAnalysis, ImageAnalysisFailure } from './image-analyzer.js';
 
-/** What every worker is started with: plain data, structured-cloned into the thread. */
+/** What every worker is started with: plain data (JSON in its environment), never credentials. */
 export interface AnalysisWorkerSettings {
   readonly analyzer: Omit<AnalyzerSettings, 'credentials'>;
   /**
@@ -46,9 +51,9 @@ export type WorkerMessage =
 
 export interface AnalysisPoolOptions {
   readonly settings: AnalysisWorkerSettings;
-  /** Worker threads at most (default: os.availableParallelism()). */
+  /** Worker processes at most (default: os.availableParallelism()). */
   readonly size?: number;
-  /** Old-generation heap of each worker, MiB (default 256). */
+  /** Old-generation heap of each worker process, MiB (default 256). */
   readonly heapMiB?: number;
   /** Wall-clock budget of one image, from the moment a worker takes it (default 120 s). */
   readonly timeoutMs?: number;
@@ -61,7 +66,11 @@ export const DEFAULT_ANALYSIS_HEAP_MIB = 256;
 export const DEFAULT_ANALYSIS_TIMEOUT_MS = 120_000;
 export const DEFAULT_LAYER_TIMEOUT_MS = 60_000;
 
-const WORKER_URL = new URL('./analysis-worker.js', import.meta.url);
+const WORKER_PATH = fileURLToPath(new URL('./analysis-worker.js', import.meta.url));
+/** Where a worker finds its settings. */
+export const WORKER_SETTINGS_ENV = 'SHIPSHAPE_ANALYSIS_WORKER_SETTINGS';
+/** Tail of a worker's stderr kept, to tell a heap abort from other deaths. */
+const STDERR_TAIL_BYTES = 4096;
 
 interface QueuedJob {
   readonly job: AnalysisJob;
@@ -74,16 +83,19 @@ interface RunningJob extends QueuedJob {
 }
 
 interface WorkerSlot {
-  readonly worker: Worker;
+  readonly worker: ChildProcess;
   running?: RunningJob;
-  /** Terminated or ended: takes no more jobs. */
+  /** Killed or ended: takes no more jobs. */
   retired: boolean;
+  /** The last bytes the worker wrote to stderr (V8 says "heap out of memory" there). */
+  stderrTail: string;
+  readonly exited: Promise<void>;
 }
 
 /**
  * The analysis a worker sends back: the inventory without its lists (packages, layers,
  * warnings), only their counts, so a hostile image's million packages never cross into
- * the operator's thread. Pure.
+ * the operator's process. Pure.
  */
 export function trimmedAnalysis(analysis: ImageAnalysis): ImageAnalysis {
   if (!analysis.ok) return analysis;
@@ -131,7 +143,7 @@ export class AnalysisPool {
     this.logger = options.logger;
   }
 
-  /** Worker threads at most. */
+  /** Worker processes at most. */
   get workers(): number {
     return this.size;
   }
@@ -188,7 +200,8 @@ export class AnalysisPool {
         this.settle(slot, this.failure(ref, 'InternalError', 'the analysis pool shut down', true));
       }
     }
-    await Promise.all(slots.map((slot) => slot.worker.terminate().catch(() => undefined)));
+    for (const slot of slots) slot.worker.kill('SIGKILL');
+    await Promise.all(slots.map((slot) => slot.exited));
   }
 
   private dispatch(): void {
@@ -201,16 +214,31 @@ export class AnalysisPool {
   }
 
   private spawn(): WorkerSlot {
-    const worker = new Worker(WORKER_URL, {
-      workerData: this.settings,
-      resourceLimits: { maxOldGenerationSizeMb: this.heapMiB },
+    const worker = fork(WORKER_PATH, [], {
+      execArgv: [`--max-old-space-size=${this.heapMiB}`],
+      env: { ...process.env, [WORKER_SETTINGS_ENV]: JSON.stringify(this.settings) },
+      // Structured clone over the IPC channel; stdout is not read.
+      serialization: 'advanced',
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
-    // Workers never keep the process alive: the operator's servers do, and a CLI exits when done.
-    worker.unref();
-    const slot: WorkerSlot = { worker, retired: false };
+    let exitedResolve: () => void = () => undefined;
+    const exited = new Promise<void>((resolve) => (exitedResolve = resolve));
+    const slot: WorkerSlot = { worker, retired: false, stderrTail: '', exited };
+    worker.stderr?.setEncoding('utf8');
+    worker.stderr?.on('data', (chunk: string) => {
+      slot.stderrTail = (slot.stderrTail + chunk).slice(-STDERR_TAIL_BYTES);
+    });
     worker.on('message', (message: WorkerMessage) => this.onMessage(slot, message));
     worker.on('error', (err: Error) => this.onWorkerEnded(slot, err));
-    worker.on('exit', (code: number) => this.onWorkerEnded(slot, undefined, code));
+    worker.on('exit', (code: number | null, signal: NodeJS.Signals | null) => {
+      exitedResolve();
+      // Let the stderr pipe drain first: the heap message may still be in it.
+      setImmediate(() => this.onWorkerEnded(slot, undefined, code, signal));
+    });
+    // Workers never keep the operator alive: its servers do, and a CLI exits when done.
+    worker.unref();
+    worker.channel?.unref();
+    (worker.stderr as { unref?: () => void } | null)?.unref?.();
     this.slots.push(slot);
     return slot;
   }
@@ -231,7 +259,7 @@ export class AnalysisPool {
     }, this.timeoutMs);
     slot.running = { ...queued, imageTimer };
     try {
-      slot.worker.postMessage(queued.job);
+      slot.worker.send(queued.job);
     } catch (err) {
       this.settle(
         slot,
@@ -275,35 +303,38 @@ export class AnalysisPool {
     if (slot.running === undefined) return;
     this.settle(slot, failure);
     this.retire(slot, failure.reason);
-    void slot.worker.terminate().catch(() => undefined);
+    slot.worker.kill('SIGKILL');
     this.dispatch();
   }
 
-  private onWorkerEnded(slot: WorkerSlot, err: Error | undefined, exitCode?: number): void {
+  private onWorkerEnded(
+    slot: WorkerSlot,
+    err: Error | undefined,
+    exitCode?: number | null,
+    signal?: NodeJS.Signals | null,
+  ): void {
     const running = slot.running;
     if (running !== undefined) {
       const ref = running.job.imageRef;
-      const code = (err as { code?: unknown } | undefined)?.code;
-      const failure =
-        code === 'ERR_WORKER_OUT_OF_MEMORY'
-          ? this.failure(
-              ref,
-              'AnalysisMemoryLimit',
-              `the analysis of ${ref} needed more than the ${this.heapMiB} MiB heap an analysis may use and was stopped ` +
-                '(an image that needs more needs a larger --analysis-memory-mib)',
-              false,
-            )
-          : this.failure(
-              ref,
-              'AnalysisCrashed',
-              `the worker analysing ${ref} ended without an answer (${
-                err === undefined ? `exit code ${String(exitCode)}` : err.message.slice(0, 200)
-              })`,
-              false,
-            );
+      const outOfHeap = /heap out of memory|Reached heap limit/.test(slot.stderrTail);
+      const how =
+        err !== undefined
+          ? err.message.slice(0, 200)
+          : signal !== null && signal !== undefined
+            ? `signal ${signal}`
+            : `exit code ${String(exitCode)}`;
+      const failure = outOfHeap
+        ? this.failure(
+            ref,
+            'AnalysisMemoryLimit',
+            `the analysis of ${ref} needed more than the ${this.heapMiB} MiB heap an analysis may use and was stopped ` +
+              '(an image that needs more needs a larger --analysis-memory-mib)',
+            false,
+          )
+        : this.failure(ref, 'AnalysisCrashed', `the worker analysing ${ref} ended without an answer (${how})`, false);
       this.settle(slot, failure);
     }
-    if (!slot.retired) this.retire(slot, err === undefined ? `exit ${String(exitCode)}` : 'error');
+    if (!slot.retired) this.retire(slot, err === undefined ? `exit ${String(exitCode ?? signal)}` : 'error');
     this.dispatch();
   }
 
@@ -338,7 +369,7 @@ export class AnalysisPool {
 
 /**
  * The credentials as plain data for a worker: a pod's pull secrets as their docker
- * configs; any other source is asked here, on this thread, for the image's own
+ * configs; any other source is asked here, in the operator, for the image's own
  * registry and repository, and its answers passed on as one config per credential.
  */
 async function plainCredentials(

@@ -1,28 +1,27 @@
-// The entry point of an analysis worker thread (see analysis-pool.ts). It builds its
+// The entry point of an analysis worker process (see analysis-pool.ts). It builds its
 // own RegistryClient and ImageAnalyzer once from the plain settings it was started
 // with, then analyses one image per job message: the reference, the platform and
 // the pull credentials arrive as plain data, the ImageAnalysis goes back as plain
-// data without the inventory's lists (the pool's thread only keeps counts). It says
+// data without the inventory's lists (the operator only keeps counts). It says
 // when each layer starts so the pool can hold every layer to its own time budget.
-// The pool, not this thread, enforces the budgets: a thread that spins or runs out
+// The pool, not this process, enforces the budgets: a worker that spins or runs out
 // of heap cannot be trusted to stop itself.
-import { parentPort, workerData } from 'node:worker_threads';
 
 import { dockerConfigSourceFrom } from '../registry/docker-config.js';
 import type { Platform } from '../registry/manifest.js';
 import { analyzerOver, createRegistryClient } from './analyzer-setup.js';
 import type { AnalyzeOptions, ImageAnalysis, ImageSource } from './image-analyzer.js';
 import type { AnalysisJob, AnalysisWorkerSettings, WorkerMessage } from './analysis-pool.js';
-import { trimmedAnalysis } from './analysis-pool.js';
+import { WORKER_SETTINGS_ENV, trimmedAnalysis } from './analysis-pool.js';
 
 /** What a job runs: the real analyzer, or (tests only) the module named in the settings. */
 type Analyze = (imageRef: string, options: AnalyzeOptions) => Promise<ImageAnalysis>;
 
-const port = parentPort;
-if (port === null) throw new Error('analysis-worker.js runs as a worker thread of the analysis pool');
-const settings = workerData as AnalysisWorkerSettings;
+const send = process.send?.bind(process);
+if (send === undefined) throw new Error('analysis-worker.js runs as a worker process of the analysis pool');
+const settings = JSON.parse(process.env[WORKER_SETTINGS_ENV] ?? '{"analyzer":{}}') as AnalysisWorkerSettings;
 let currentJob = 0;
-const post = (message: WorkerMessage): void => port.postMessage(message);
+const post = (message: WorkerMessage): void => void send(message);
 
 async function buildAnalyze(): Promise<Analyze> {
   if (settings.analyzerModule !== undefined) {
@@ -67,4 +66,6 @@ async function run(job: AnalysisJob): Promise<void> {
   post({ type: 'result', id: job.id, analysis: trimmedAnalysis(analysis) });
 }
 
-port.on('message', (job: AnalysisJob) => void run(job));
+process.on('message', (job: AnalysisJob) => void run(job));
+// The operator went away (or killed the channel): nothing left to answer.
+process.on('disconnect', () => process.exit(0));

@@ -1,7 +1,7 @@
 // Builds image analysis from user-facing settings (a registry config file and
 // --allow-registry / --plain-http flags): the ImageAnalyzer that `shipshape sbom`
 // uses (analyzer-setup.ts), and for the operator the ImageService whose scans run
-// in a pool of worker threads with heap, time and size budgets (analysis-pool.ts),
+// in a pool of worker processes with heap, time and size budgets (analysis-pool.ts),
 // with pull secrets read through the API server.
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { AnalyzerLogger } from './image-analyzer.js';
@@ -22,7 +22,7 @@ export interface ImageServiceSettings extends Omit<AnalyzerSettings, 'credential
   operatorPullSecret?: string;
   /** Scans at once (default: one per analysis worker). */
   concurrency?: number;
-  /** Analysis worker threads (default: os.availableParallelism()). */
+  /** Analysis worker processes (default: os.availableParallelism()). */
   analysisWorkers?: number;
   /** Heap of each analysis worker, MiB (default 256). */
   analysisHeapMiB?: number;

@@ -1,7 +1,7 @@
-// Test-only stand-in for the image analyzer inside an analysis worker (loaded through
+// Test-only stand-in for the image analyzer inside an analysis worker process (loaded through
 // AnalysisWorkerSettings.analyzerModule): the image reference says what a job does —
 // answer, spin forever, allocate until the heap is gone, crash, or hit a walk limit —
-// so the pool's budgets are tested against a real worker thread.
+// so the pool's budgets are tested against a real worker process.
 import type { AnalyzeOptions, ImageAnalysis } from '../../../src/image/image-analyzer.js';
 
 const DIGEST = `sha256:${'c'.repeat(64)}`;
@@ -50,8 +50,9 @@ export async function analyze(imageRef: string, options: AnalyzeOptions): Promis
         // A hostile image that keeps an analyzer busy forever: no await, no timer ever runs.
       }
     case 'allocate': {
-      const hoard: string[][] = [];
-      for (;;) hoard.push(Array.from({ length: 10_000 }, (_, i) => `${i}-${hoard.length}`));
+      // One array grown without end: the shape that aborts a whole process from a worker thread.
+      const hoard: string[] = [];
+      for (;;) hoard.push(`${hoard.length}-${imageRef}`);
     }
     case 'crash':
       process.exit(3);

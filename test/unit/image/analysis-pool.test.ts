@@ -46,7 +46,7 @@ describe('analysis pool', function () {
     await pool?.shutdown();
   });
 
-  it('analyses in a worker thread and brings back counts, not the package list', async () => {
+  it('analyses in a worker process and brings back counts, not the package list', async () => {
     pool = newPool();
     const result = await pool.analyze('registry.test/app:1');
     assert.ok(result.ok, JSON.stringify(result));
@@ -64,7 +64,7 @@ describe('analysis pool', function () {
     assert.equal(result.message, 'puller from pull secret shop/regcred');
   });
 
-  it('asks any other credential source on this thread, for the image the job names', async () => {
+  it('asks any other credential source in the operator, for the image the job names', async () => {
     pool = newPool();
     const asked: string[] = [];
     const source = {

@@ -206,10 +206,17 @@ export async function runOperator(args: string[], io: CliIO): Promise<number> {
 }
 
 /** A numeric flag's value, at least `min` (an integer when `integer`), or undefined when absent. */
-function optionalNumber(text: string | undefined, flag: string, min: number, integer: boolean): number | undefined {
+function optionalNumber(
+  text: string | undefined,
+  flag: string,
+  min: number,
+  integer: boolean,
+): number | undefined {
   if (text === undefined) return undefined;
   const value = Number(text);
   if (!Number.isFinite(value) || value < min || (integer && !Number.isInteger(value)))
-    throw new Error(`${flag} must be ${integer ? 'an integer' : 'a number'} of at least ${min}, not "${text}"`);
+    throw new Error(
+      `${flag} must be ${integer ? 'an integer' : 'a number'} of at least ${min}, not "${text}"`,
+    );
   return value;
 }

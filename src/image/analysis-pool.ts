@@ -20,11 +20,20 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 import type { CredentialSource } from '../registry/auth.js';
-import { DockerConfigCredentialSource, dockerConfigsOf, type DockerConfig } from '../registry/docker-config.js';
+import {
+  DockerConfigCredentialSource,
+  dockerConfigsOf,
+  type DockerConfig,
+} from '../registry/docker-config.js';
 import type { Platform } from '../registry/manifest.js';
 import { tryParseImageReference } from '../registry/reference.js';
 import type { AnalyzerSettings } from './analyzer-setup.js';
-import type { AnalyzeOptions, AnalyzerLogger, ImageAnalysis, ImageAnalysisFailure } from './image-analyzer.js';
+import type {
+  AnalyzeOptions,
+  AnalyzerLogger,
+  ImageAnalysis,
+  ImageAnalysisFailure,
+} from './image-analyzer.js';
 
 /** What every worker is started with: plain data (JSON in its environment), never credentials. */
 export interface AnalysisWorkerSettings {
@@ -331,7 +340,12 @@ export class AnalysisPool {
               '(an image that needs more needs a larger --analysis-memory-mib)',
             false,
           )
-        : this.failure(ref, 'AnalysisCrashed', `the worker analysing ${ref} ended without an answer (${how})`, false);
+        : this.failure(
+            ref,
+            'AnalysisCrashed',
+            `the worker analysing ${ref} ended without an answer (${how})`,
+            false,
+          );
       this.settle(slot, failure);
     }
     if (!slot.retired) this.retire(slot, err === undefined ? `exit ${String(exitCode ?? signal)}` : 'error');

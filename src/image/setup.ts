@@ -6,7 +6,11 @@
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { AnalyzerLogger } from './image-analyzer.js';
 import { AnalysisPool, DEFAULT_ANALYSIS_HEAP_MIB, DEFAULT_ANALYSIS_TIMEOUT_MS } from './analysis-pool.js';
-import { AnalyzerSettingsError, resolveRegistryClientConfig, type AnalyzerSettings } from './analyzer-setup.js';
+import {
+  AnalyzerSettingsError,
+  resolveRegistryClientConfig,
+  type AnalyzerSettings,
+} from './analyzer-setup.js';
 import { pullCredentialsFromApi, remembered } from './credentials.js';
 import { ImageService, type ImageServiceOptions } from './image-service.js';
 

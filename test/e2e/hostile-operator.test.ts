@@ -75,18 +75,31 @@ function forgedDpkgStatus(): Buffer {
 async function pushBlobs(repository: string, blobs: Buffer[]): Promise<string> {
   const registry = registryHost();
   const config = Buffer.from(
-    JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [] } }),
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      config: {},
+      rootfs: { type: 'layers', diff_ids: [] },
+    }),
   );
   const configDigest = await pushBlob(registry, repository, config);
   const layers = [];
   for (const blob of blobs) {
-    layers.push({ mediaType: LAYER_GZIP, digest: await pushBlob(registry, repository, blob), size: blob.length });
+    layers.push({
+      mediaType: LAYER_GZIP,
+      digest: await pushBlob(registry, repository, blob),
+      size: blob.length,
+    });
   }
   const manifest = Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
       mediaType: OCI_MANIFEST,
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
+      config: {
+        mediaType: 'application/vnd.oci.image.config.v1+json',
+        digest: configDigest,
+        size: config.length,
+      },
       layers,
     }),
   );
@@ -111,7 +124,9 @@ function deployment(name: string, image: string): V1Deployment {
 
 function statusLine(pid: number, field: string): number | undefined {
   try {
-    const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(
+      readFileSync(`/proc/${pid}/status`, 'utf8'),
+    );
     return match ? Number(match[1]) * 1024 : undefined;
   } catch {
     return undefined;
@@ -120,7 +135,11 @@ function statusLine(pid: number, field: string): number | undefined {
 
 function childPids(pid: number): number[] {
   try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
   } catch {
     return [];
   }
@@ -145,7 +164,12 @@ describe('operator under hostile images', function () {
 
   const imageEntry = async (name: string): Promise<ReportedImage | undefined> => {
     const report = (await custom
-      .getNamespacedCustomObject({ ...GROUP, plural: 'securityreports', namespace: ns, name: `deployment-${name}` })
+      .getNamespacedCustomObject({
+        ...GROUP,
+        plural: 'securityreports',
+        namespace: ns,
+        name: `deployment-${name}`,
+      })
       .catch(() => undefined)) as SecurityReport | undefined;
     return report?.status?.images?.[0];
   };
@@ -175,7 +199,9 @@ describe('operator under hostile images', function () {
       'hostile-op/many-layers',
       Array.from({ length: 200 }, (_, i) => gzipSync(tar([{ path: `layer-${i}`, content: `${i}\n` }]))),
     );
-    images['inflation-bomb'] = await pushBlobs('hostile-op/inflation-bomb', [await gzipStream(inflationBomb())]);
+    images['inflation-bomb'] = await pushBlobs('hostile-op/inflation-bomb', [
+      await gzipStream(inflationBomb()),
+    ]);
     images['long-symlinks'] = await pushBlobs('hostile-op/long-symlinks', [await gzipStream(longSymlinks())]);
     images['forged-dpkg'] = await pushBlobs('hostile-op/forged-dpkg', [
       gzipSync(
@@ -282,7 +308,10 @@ describe('operator under hostile images', function () {
       'inflation-bomb': { reason: 'AnalysisTooLarge', message: /maxImageBytes/ },
       'long-symlinks': { reason: 'AnalysisTooLarge', message: /header|path/i },
       'forged-dpkg': { reason: 'AnalysisMemoryLimit', message: new RegExp(`${HEAP_MIB} MiB heap`) },
-      'slow-layer': { reason: 'AnalysisTimeout', message: /layer sha256:[0-9a-f]{64} .* took longer than its budget/ },
+      'slow-layer': {
+        reason: 'AnalysisTimeout',
+        message: /layer sha256:[0-9a-f]{64} .* took longer than its budget/,
+      },
     };
     const settledAfter: Record<string, number> = {};
     for (const [name, want] of Object.entries(expected)) {

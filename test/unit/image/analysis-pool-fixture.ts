@@ -37,7 +37,15 @@ function success(imageRef: string, packages: number): ImageAnalysis {
       analyzerVersion: 'fixture',
       warnings: [],
     },
-    facts: { digest: DIGEST, user: '', healthcheck: false, envKeys: [], secretEnvKeys: [], sizeBytes: 1, layers: 1 },
+    facts: {
+      digest: DIGEST,
+      user: '',
+      healthcheck: false,
+      envKeys: [],
+      secretEnvKeys: [],
+      sizeBytes: 1,
+      layers: 1,
+    },
   };
 }
 
@@ -55,7 +63,7 @@ export async function analyze(imageRef: string, options: AnalyzeOptions): Promis
       for (;;) hoard.push(`${hoard.length}-${imageRef}`);
     }
     case 'crash':
-      process.exit(3);
+      return process.exit(3);
     case 'limit':
       return {
         ok: false,

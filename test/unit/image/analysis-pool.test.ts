@@ -58,7 +58,11 @@ describe('analysis pool', function () {
   it('passes the pull secrets to the worker as data', async () => {
     pool = newPool();
     const source = new DockerConfigCredentialSource([
-      { origin: 'pod', secretName: 'shop/regcred', auths: { 'registry.test': { username: 'puller', password: 'pw' } } },
+      {
+        origin: 'pod',
+        secretName: 'shop/regcred',
+        auths: { 'registry.test': { username: 'puller', password: 'pw' } },
+      },
     ]);
     const result = failure(await pool.analyze('registry.test/creds:1', { credentials: source }));
     assert.equal(result.message, 'puller from pull secret shop/regcred');
@@ -162,7 +166,11 @@ describe('analysis pool', function () {
         scans++;
         return pool.analyze(ref, options);
       },
-      credentialsFor: async () => ({ source: new DockerConfigCredentialSource([]), secrets: [], problems: [] }),
+      credentialsFor: async () => ({
+        source: new DockerConfigCredentialSource([]),
+        secrets: [],
+        problems: [],
+      }),
       clock,
       failureTtlMs: 5 * 60_000,
     });
@@ -209,7 +217,11 @@ describe('analysis pool with the real analyzer', function () {
     storeTarImage(registry, 'team/app', 'v1', [baseLayer()]);
     pool = realPool();
     const credentials = new DockerConfigCredentialSource([
-      { origin: 'pod', secretName: 'shop/regcred', auths: { [server.host]: { username: 'puller', password: 'pw' } } },
+      {
+        origin: 'pod',
+        secretName: 'shop/regcred',
+        auths: { [server.host]: { username: 'puller', password: 'pw' } },
+      },
     ]);
     const result = await pool.analyze(`${server.host}/team/app:v1`, { credentials });
     assert.ok(result.ok, JSON.stringify(result));
@@ -231,7 +243,11 @@ describe('analysis pool with the real analyzer', function () {
     };
     pool = realPool(500);
     const credentials = new DockerConfigCredentialSource([
-      { origin: 'pod', secretName: 'shop/regcred', auths: { [server.host]: { username: 'puller', password: 'pw' } } },
+      {
+        origin: 'pod',
+        secretName: 'shop/regcred',
+        auths: { [server.host]: { username: 'puller', password: 'pw' } },
+      },
     ]);
     const result = failure(await pool.analyze(`${server.host}/team/slow:v1`, { credentials }));
     assert.equal(result.reason, 'AnalysisTimeout', result.message);
@@ -241,7 +257,13 @@ describe('analysis pool with the real analyzer', function () {
 
 describe('analysis results across the thread boundary', () => {
   it('keeps failures as they are and empties the lists of a success', () => {
-    const fail: ImageAnalysis = { ok: false, reference: 'x', reason: 'NotFound', message: 'm', retryable: false };
+    const fail: ImageAnalysis = {
+      ok: false,
+      reference: 'x',
+      reason: 'NotFound',
+      message: 'm',
+      retryable: false,
+    };
     assert.equal(trimmedAnalysis(fail), fail);
     assert.equal(budgetReasonOf(fail), fail);
   });

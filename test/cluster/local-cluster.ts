@@ -10,6 +10,7 @@ import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CoreV1Api, KubeConfig, type V1Node } from '@kubernetes/client-node';
 import {
   startProcess,
@@ -425,10 +426,14 @@ export async function createFakeNodes(kc: KubeConfig, count: number, timeoutMs: 
   }
 }
 
+/** kwok's default stages (kwok 0.8 loads none unless given); the file sits beside this module's source. */
+export const KWOK_STAGES = fileURLToPath(new URL('../../../test/cluster/kwok-stages.yaml', import.meta.url));
+
 /** kwok's command line: it plays the kubelet for nodes annotated kwok.x-k8s.io/node=fake. */
 export function kwokArgs(kubeconfigPath: string): string[] {
   return [
     `--kubeconfig=${kubeconfigPath}`,
+    `--config=${KWOK_STAGES}`,
     '--manage-all-nodes=false',
     '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
     '--node-lease-duration-seconds=40',

@@ -15,7 +15,7 @@
 // a pool library: what matters is per-job termination with a reason, per-layer
 // deadlines fed by the worker, and replacing a killed worker, a small state machine
 // around one ChildProcess, not a general task queue.
-import { availableParallelism } from 'node:os';
+import { availableParallelism, setPriority } from 'node:os';
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -78,6 +78,8 @@ export const DEFAULT_LAYER_TIMEOUT_MS = 60_000;
 const WORKER_PATH = fileURLToPath(new URL('./analysis-worker.js', import.meta.url));
 /** Where a worker finds its settings. */
 export const WORKER_SETTINGS_ENV = 'SHIPSHAPE_ANALYSIS_WORKER_SETTINGS';
+/** Niceness of worker processes (0 is normal, 19 the lowest priority). */
+const WORKER_NICENESS = 10;
 /** Tail of a worker's stderr kept, to tell a heap abort from other deaths. */
 const STDERR_TAIL_BYTES = 4096;
 
@@ -230,6 +232,12 @@ export class AnalysisPool {
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
+    try {
+      // Below the operator's own process: probes, reconciles and admission come first on a busy node.
+      if (worker.pid !== undefined) setPriority(worker.pid, WORKER_NICENESS);
+    } catch {
+      // Not permitted (or the worker is already gone): it runs at the operator's priority.
+    }
     let exitedResolve: () => void = () => undefined;
     const exited = new Promise<void>((resolve) => (exitedResolve = resolve));
     const slot: WorkerSlot = { worker, retired: false, stderrTail: '', exited };

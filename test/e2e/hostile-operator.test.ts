@@ -33,7 +33,7 @@ const MiB = 1024 * 1024;
 
 /** The operator's budgets in this test: small enough that every hostile image trips one quickly. */
 const HEAP_MIB = 128;
-const TIMEOUT_S = 20;
+const TIMEOUT_S = 40;
 const MAX_IMAGE_MIB = 256;
 
 async function gzipStream(blocks: Iterable<Buffer>): Promise<Buffer> {
@@ -160,6 +160,8 @@ describe('operator under hostile images', function () {
   let healthChecks = 0;
   const healthFailures: string[] = [];
   let maxEventLoopLagSeconds = 0;
+  /** Set once the Deployments are created: the operator's start-up stalls are not what is measured. */
+  let measuring = false;
   let peakWorkerRss = 0;
 
   const imageEntry = async (name: string): Promise<ReportedImage | undefined> => {
@@ -263,7 +265,7 @@ describe('operator under hostile images', function () {
           .metrics()
           .then((text) => {
             const lag = metricValue(text, 'shipshape_nodejs_eventloop_lag_max_seconds') ?? 0;
-            maxEventLoopLagSeconds = Math.max(maxEventLoopLagSeconds, lag);
+            if (measuring) maxEventLoopLagSeconds = Math.max(maxEventLoopLagSeconds, lag);
           })
           .catch(() => undefined);
         for (const pid of childPids(operator.child.pid!)) {
@@ -285,6 +287,9 @@ describe('operator under hostile images', function () {
   });
 
   it('fails each hostile image on its budget, analyses the ordinary one within 10 s, and stays healthy', async () => {
+    // prom-client resets the lag histogram on each scrape: this one drops the start-up stalls.
+    await operator.metrics();
+    measuring = true;
     const created = Date.now();
     await Promise.all(
       Object.entries(images).map(([name, image]) =>

@@ -4,7 +4,11 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { AnalysisPool, budgetReasonOf, trimmedAnalysis } from '../../../src/image/analysis-pool.js';
 import type { ImageAnalysis, ImageAnalysisFailure } from '../../../src/image/image-analyzer.js';
 import { ImageService } from '../../../src/image/image-service.js';
-import { DockerConfigCredentialSource } from '../../../src/registry/docker-config.js';
+import {
+  DockerConfigCredentialSource,
+  dockerConfigSourceFrom,
+  dockerConfigsOf,
+} from '../../../src/registry/docker-config.js';
 import { FakeRegistry, startRegistry, type TestServer } from '../registry/fake-registry.js';
 import { ManualClock, settle } from '../runtime/manual-clock.js';
 import { DPKG_PACKAGES, baseLayer, storeTarImage } from './images.js';
@@ -291,3 +295,51 @@ async function waitFor<T>(probe: () => T | undefined, timeoutMs = 10_000): Promi
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+describe('pull secrets as plain data', () => {
+  const source = new DockerConfigCredentialSource([
+    { origin: 'pod', secretName: 'shop/a', auths: { 'registry.test': { username: 'u1', password: 'p1' } } },
+    {
+      origin: 'operator',
+      secretName: 'ops/b',
+      auths: { 'registry.test': { username: 'u2', password: 'p2' } },
+    },
+  ]);
+
+  it('round-trips through a structured clone with the same answers, in the same order', () => {
+    const copy = dockerConfigSourceFrom(structuredClone(dockerConfigsOf(source)));
+    assert.deepEqual(
+      copy.credentialsFor('registry.test', 'team/app'),
+      source.credentialsFor('registry.test', 'team/app'),
+    );
+    assert.deepEqual(
+      copy.credentialsFor('registry.test', 'team/app').map((c) => c.username),
+      ['u1', 'u2'],
+    );
+  });
+
+  it('drops what is not a docker config instead of trusting the shape', () => {
+    const copy = dockerConfigSourceFrom([
+      null,
+      {
+        origin: 'elsewhere',
+        secretName: 'x/y',
+        auths: { 'registry.test': { username: 'u', password: 'p' } },
+      },
+      {
+        origin: 'pod',
+        secretName: 'x/z',
+        auths: {
+          'registry.test': { username: 1, password: 'p' },
+          'ok.test': { username: 'v', password: 'q' },
+        },
+      },
+    ]);
+    assert.deepEqual(copy.credentialsFor('registry.test', 'a'), []);
+    assert.deepEqual(
+      copy.credentialsFor('ok.test', 'a').map((c) => c.username),
+      ['v'],
+    );
+    assert.deepEqual(dockerConfigSourceFrom('not a list').credentialsFor('registry.test', 'a'), []);
+  });
+});

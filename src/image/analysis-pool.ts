@@ -15,7 +15,8 @@
 // a pool library: what matters is per-job termination with a reason, per-layer
 // deadlines fed by the worker, and replacing a killed worker, a small state machine
 // around one ChildProcess, not a general task queue.
-import { availableParallelism, setPriority } from 'node:os';
+import { availableParallelism, setPriority, totalmem } from 'node:os';
+import { getHeapStatistics } from 'node:v8';
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -55,12 +56,14 @@ export interface AnalysisJob {
 
 /** What a worker posts back. */
 export type WorkerMessage =
+  /** The worker is up and begins the job: the image's budget starts now, not at the fork. */
+  | { readonly type: 'started'; readonly id: number }
   | { readonly type: 'layer'; readonly id: number; readonly digest: string }
   | { readonly type: 'result'; readonly id: number; readonly analysis: ImageAnalysis };
 
 export interface AnalysisPoolOptions {
   readonly settings: AnalysisWorkerSettings;
-  /** Worker processes at most (default: os.availableParallelism()). */
+  /** Worker processes at most (default: one per core, as many as the memory holds; see poolSizeFor). */
   readonly size?: number;
   /** Old-generation heap of each worker process, MiB (default 256). */
   readonly heapMiB?: number;
@@ -74,6 +77,41 @@ export interface AnalysisPoolOptions {
 export const DEFAULT_ANALYSIS_HEAP_MIB = 256;
 export const DEFAULT_ANALYSIS_TIMEOUT_MS = 120_000;
 export const DEFAULT_LAYER_TIMEOUT_MS = 60_000;
+
+/** What a worker takes beyond its old-generation heap: young generation, buffers, Node itself. */
+export const WORKER_OVERHEAD_MIB = 128;
+/** Young-generation semi-space of a worker, MiB: V8 would otherwise add up to 3 × 64 MiB to the heap. */
+const WORKER_SEMI_SPACE_MIB = 16;
+const MiB = 1024 * 1024;
+
+/**
+ * How many workers to run by default: one per core, but no more than the memory left
+ * beside the operator's own heap holds (a worker is its heap plus WORKER_OVERHEAD_MIB),
+ * and at least one. Pure: the caller measures.
+ */
+export function poolSizeFor(machine: {
+  readonly cores: number;
+  readonly memoryBytes: number;
+  readonly operatorHeapBytes: number;
+  readonly heapMiB: number;
+}): number {
+  const byMemory = Math.floor(
+    (machine.memoryBytes - machine.operatorHeapBytes) / ((machine.heapMiB + WORKER_OVERHEAD_MIB) * MiB),
+  );
+  return Math.max(1, Math.min(Math.floor(machine.cores), byMemory));
+}
+
+/** poolSizeFor this process: its cores, its cgroup memory limit (or the host's memory), its heap limit. */
+export function defaultPoolSize(heapMiB: number): number {
+  const total = totalmem();
+  const constrained = process.constrainedMemory();
+  return poolSizeFor({
+    cores: availableParallelism(),
+    memoryBytes: constrained > 0 && constrained < total ? constrained : total,
+    operatorHeapBytes: getHeapStatistics().heap_size_limit,
+    heapMiB,
+  });
+}
 
 const WORKER_PATH = fileURLToPath(new URL('./analysis-worker.js', import.meta.url));
 /** Where a worker finds its settings. */
@@ -147,8 +185,8 @@ export class AnalysisPool {
 
   constructor(options: AnalysisPoolOptions) {
     this.settings = options.settings;
-    this.size = Math.max(1, Math.floor(options.size ?? availableParallelism()));
     this.heapMiB = Math.max(16, options.heapMiB ?? DEFAULT_ANALYSIS_HEAP_MIB);
+    this.size = Math.max(1, Math.floor(options.size ?? defaultPoolSize(this.heapMiB)));
     this.timeoutMs = Math.max(1, options.timeoutMs ?? DEFAULT_ANALYSIS_TIMEOUT_MS);
     this.layerTimeoutMs = Math.max(1, options.layerTimeoutMs ?? DEFAULT_LAYER_TIMEOUT_MS);
     this.logger = options.logger;
@@ -226,7 +264,8 @@ export class AnalysisPool {
 
   private spawn(): WorkerSlot {
     const worker = fork(WORKER_PATH, [], {
-      execArgv: [`--max-old-space-size=${this.heapMiB}`],
+      // On the command line, so they win over a NODE_OPTIONS heap size meant for the operator.
+      execArgv: [`--max-old-space-size=${this.heapMiB}`, `--max-semi-space-size=${WORKER_SEMI_SPACE_MIB}`],
       env: { ...process.env, [WORKER_SETTINGS_ENV]: JSON.stringify(this.settings) },
       // Structured clone over the IPC channel; stdout is not read.
       serialization: 'advanced',
@@ -262,7 +301,30 @@ export class AnalysisPool {
 
   private assign(slot: WorkerSlot, queued: QueuedJob): void {
     const ref = queued.job.imageRef;
-    const imageTimer = setTimeout(() => {
+    // Until the worker says it started, the same budget bounds a worker that never comes up.
+    slot.running = { ...queued, imageTimer: this.imageBudget(slot, ref) };
+    const undelivered = (err: unknown): void => {
+      if (slot.running?.job.id !== queued.job.id) return;
+      const why = err instanceof Error ? err.message : String(err);
+      this.settle(
+        slot,
+        this.failure(ref, 'InternalError', `the job could not be handed to a worker: ${why}`, false),
+      );
+      this.retire(slot, 'channel');
+      slot.worker.kill('SIGKILL');
+      this.dispatch();
+    };
+    try {
+      slot.worker.send(queued.job, (err) => {
+        if (err !== null) undelivered(err);
+      });
+    } catch (err) {
+      undelivered(err);
+    }
+  }
+
+  private imageBudget(slot: WorkerSlot, ref: string): NodeJS.Timeout {
+    return setTimeout(() => {
       this.overBudget(
         slot,
         this.failure(
@@ -274,26 +336,16 @@ export class AnalysisPool {
         ),
       );
     }, this.timeoutMs);
-    slot.running = { ...queued, imageTimer };
-    try {
-      slot.worker.send(queued.job);
-    } catch (err) {
-      this.settle(
-        slot,
-        this.failure(
-          ref,
-          'InternalError',
-          `the job could not be handed to a worker: ${err instanceof Error ? err.message : String(err)}`,
-          false,
-        ),
-      );
-      this.dispatch();
-    }
   }
 
   private onMessage(slot: WorkerSlot, message: WorkerMessage): void {
     const running = slot.running;
     if (running === undefined || message.id !== running.job.id) return;
+    if (message.type === 'started') {
+      clearTimeout(running.imageTimer);
+      running.imageTimer = this.imageBudget(slot, running.job.imageRef);
+      return;
+    }
     if (message.type === 'layer') {
       clearTimeout(running.layerTimer);
       const ref = running.job.imageRef;

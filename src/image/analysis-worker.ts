@@ -50,6 +50,7 @@ async function run(job: AnalysisJob): Promise<void> {
   let analysis: ImageAnalysis;
   try {
     const analyze = await ready;
+    post({ type: 'started', id: job.id });
     const options: { credentials?: AnalyzeOptions['credentials']; platform?: Platform } = {};
     if (job.dockerConfigs !== undefined) options.credentials = dockerConfigSourceFrom(job.dockerConfigs);
     if (job.platform !== undefined) options.platform = job.platform;

@@ -256,7 +256,24 @@ export class AnalysisPool {
   private dispatch(): void {
     while (!this.stopped && this.queue.length > 0) {
       let slot = this.slots.find((s) => s.running === undefined && !s.retired);
-      if (slot === undefined && this.slots.length < this.size) slot = this.spawn();
+      if (slot === undefined && this.slots.length < this.size) {
+        try {
+          slot = this.spawn();
+        } catch (err) {
+          // No process to be had (EAGAIN, ENOMEM): this job fails, the next one tries again.
+          const { job, resolve } = this.queue.shift()!;
+          const why = err instanceof Error ? err.message : String(err);
+          resolve(
+            this.failure(
+              job.imageRef,
+              'AnalysisCrashed',
+              `no analysis worker could be started: ${why}`,
+              false,
+            ),
+          );
+          continue;
+        }
+      }
       if (slot === undefined) return;
       this.assign(slot, this.queue.shift()!);
     }

@@ -34,7 +34,8 @@ Options:
   --plain-http <host[:port]>          talk plain HTTP to this registry (repeatable)
   --image-cache-dir <dir>             keep image inventories on disk (default $SHIPSHAPE_CACHE_DIR, else memory only)
   --operator-pull-secret <ns/name>    a pull secret tried after the pod's and its service account's
-  --analysis-workers <n>              image analysis worker processes (default: the number of cores)
+  --analysis-workers <n>              image analysis worker processes (default: one per core, as many as
+                                      the memory beside the operator's heap holds)
   --analysis-memory-mib <n>           heap of each analysis worker; an image needing more fails
                                       AnalysisMemoryLimit (default 256)
   --analysis-timeout <seconds>        wall-clock budget of one image's analysis (half of it per layer);

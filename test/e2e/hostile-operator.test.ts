@@ -346,4 +346,15 @@ describe('operator under hostile images', function () {
     );
     assert.ok(maxEventLoopLagSeconds < 0.5, `event loop stalled ${maxEventLoopLagSeconds} s`);
   });
+
+  it('leaves no analysis worker behind when the operator is killed', async () => {
+    const workers = childPids(operator.child.pid!);
+    assert.ok(workers.length > 0, 'idle analysis workers are kept for the next images');
+    await operator.stop('SIGKILL');
+    await eventually(
+      'the workers to exit with the operator',
+      async () => workers.every((pid) => statusLine(pid, 'VmRSS') === undefined),
+      { timeoutMs: 10_000, intervalMs: 100 },
+    );
+  });
 });

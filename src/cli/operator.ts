@@ -44,6 +44,14 @@ Options:
   --operator-pull-secret <ns/name>    a pull secret tried after the pod's and its service account's
   --signature-ttl <seconds>           how long a signature verdict stands before it is verified again (default 600)
   --signature-retry <seconds>         when a signature verdict of Error is tried again (default 30)
+  --analysis-workers <n>              image analysis worker processes (default: one per core, as many as
+                                      the memory beside the operator's heap holds)
+  --analysis-memory-mib <n>           heap of each analysis worker; an image needing more fails
+                                      AnalysisMemoryLimit (default 256)
+  --analysis-timeout <seconds>        wall-clock budget of one image's analysis (half of it per layer);
+                                      an image over it fails AnalysisTimeout (default 120)
+  --analysis-max-image-mib <n>        most uncompressed layer bytes read per image; an image over it fails
+                                      AnalysisTooLarge (default 32768)
   --log-level <level>                 error, warn, info or debug (default info)
 ${WEBHOOK_USAGE}  -h, --help                          show this help
 `;
@@ -77,6 +85,10 @@ export async function runOperator(args: string[], io: CliIO): Promise<number> {
       ...WEBHOOK_FLAGS,
       'signature-ttl': { type: 'string', default: '600' },
       'signature-retry': { type: 'string', default: '30' },
+      'analysis-workers': { type: 'string' },
+      'analysis-memory-mib': { type: 'string' },
+      'analysis-timeout': { type: 'string' },
+      'analysis-max-image-mib': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -139,6 +151,10 @@ export async function runOperator(args: string[], io: CliIO): Promise<number> {
   };
   const signatureTtlMs = seconds('signature-ttl');
   const signatureRetryMs = seconds('signature-retry');
+  const analysisWorkers = optionalNumber(values['analysis-workers'], '--analysis-workers', 1, true);
+  const analysisHeapMiB = optionalNumber(values['analysis-memory-mib'], '--analysis-memory-mib', 16, true);
+  const analysisTimeout = optionalNumber(values['analysis-timeout'], '--analysis-timeout', 0.001, false);
+  const maxImageMiB = optionalNumber(values['analysis-max-image-mib'], '--analysis-max-image-mib', 1, true);
   const images =
     values['image-analysis'] === 'true'
       ? await createImageService(kc.makeApiClient(CoreV1Api), {
@@ -151,6 +167,10 @@ export async function runOperator(args: string[], io: CliIO): Promise<number> {
           signatureRetryMs,
           onSignatureVerification: (verdict) =>
             recordSignatureVerification(metrics, verdict.toLowerCase() as Lowercase<typeof verdict>),
+          ...(analysisWorkers === undefined ? {} : { analysisWorkers }),
+          ...(analysisHeapMiB === undefined ? {} : { analysisHeapMiB }),
+          ...(analysisTimeout === undefined ? {} : { analysisTimeoutMs: Math.round(analysisTimeout * 1000) }),
+          ...(maxImageMiB === undefined ? {} : { limits: { maxImageBytes: maxImageMiB * 1024 * 1024 } }),
           logger: {
             debug: (message, fields) => log.debug(message, { controller: 'image', ...fields }),
             info: (message, fields) => log.info(message, { controller: 'image', ...fields }),
@@ -239,4 +259,20 @@ export async function runOperator(args: string[], io: CliIO): Promise<number> {
   await stop();
   log.info('stopped');
   return 0;
+}
+
+/** A numeric flag's value, at least `min` (an integer when `integer`), or undefined when absent. */
+function optionalNumber(
+  text: string | undefined,
+  flag: string,
+  min: number,
+  integer: boolean,
+): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < min || (integer && !Number.isInteger(value)))
+    throw new Error(
+      `${flag} must be ${integer ? 'an integer' : 'a number'} of at least ${min}, not "${text}"`,
+    );
+  return value;
 }

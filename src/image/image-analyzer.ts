@@ -38,7 +38,15 @@ export type ImageAnalysisFailureReason =
   /** The image configuration blob is not the JSON object an image config must be. */
   | 'InvalidImageConfig'
   /** A bug or an unexpected runtime failure; the message says what happened. */
-  | 'InternalError';
+  | 'InternalError'
+  /** The analysis ran past its wall-clock budget (per image or per layer) and was stopped. */
+  | 'AnalysisTimeout'
+  /** The analysis needed more heap than its worker may have, and the worker was stopped. */
+  | 'AnalysisMemoryLimit'
+  /** The image is bigger than the analysis budget allows (bytes, entries, layers, metadata). */
+  | 'AnalysisTooLarge'
+  /** The worker analysing the image ended without an answer (a crash, not a budget). */
+  | 'AnalysisCrashed';
 
 export interface ImageAnalysisSuccess {
   readonly ok: true;
@@ -51,6 +59,13 @@ export interface ImageAnalysisSuccess {
   readonly platform?: Platform;
   readonly inventory: ImageInventory;
   readonly facts: ImageFacts;
+  /**
+   * Set when the inventory crossed a thread boundary without its lists (packages,
+   * layers and warnings emptied) so a hostile image's package list never lands on the
+   * operator's event loop: the counts are here, the full inventory is in the
+   * worker's inventory cache under manifestDigest.
+   */
+  readonly trimmed?: { readonly packages: number; readonly layers: number; readonly warnings: number };
 }
 
 export interface ImageAnalysisFailure {

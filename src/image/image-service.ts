@@ -354,7 +354,7 @@ export class ImageService {
         digest: analysis.digest,
         manifestDigest: analysis.manifestDigest,
         ...(analysis.inventory.os === undefined ? {} : { os: analysis.inventory.os }),
-        packages: analysis.inventory.packages.length,
+        packages: analysis.trimmed?.packages ?? analysis.inventory.packages.length,
       };
       return {
         status: { state: 'Analyzed', digest: analysis.digest, facts: analysis.facts, summary },

@@ -367,7 +367,7 @@ export function credentialsFor(
 
 /** A CredentialSource over a fixed set of parsed pull secrets (one pod's, or the operator's). */
 export class DockerConfigCredentialSource implements CredentialSource {
-  constructor(private readonly dockerConfigs: readonly DockerConfig[]) {}
+  constructor(readonly dockerConfigs: readonly DockerConfig[]) {}
 
   credentialsFor(registry: string, repository: string): readonly RegistryCredential[] {
     return credentialsFor(registry, repository, this.dockerConfigs);
@@ -378,4 +378,38 @@ export class DockerConfigCredentialSource implements CredentialSource {
       ? 'no pull secrets'
       : `pull secrets ${this.dockerConfigs.map((c) => c.secretName).join(', ')}`;
   }
+}
+
+/**
+ * The pull secrets behind a DockerConfigCredentialSource as plain data, to hand to
+ * another thread (structured clone): the worker that analyses an image rebuilds the
+ * source with dockerConfigSourceFrom. Holds passwords: never log or report it.
+ */
+export function dockerConfigsOf(source: DockerConfigCredentialSource): readonly DockerConfig[] {
+  return source.dockerConfigs.map((c) => ({ ...c, auths: { ...c.auths } }));
+}
+
+/**
+ * Rebuilds a credential source from dockerConfigsOf's output, keeping only well-formed
+ * entries: what crosses a thread boundary is checked again, not trusted by its type.
+ */
+export function dockerConfigSourceFrom(configs: unknown): DockerConfigCredentialSource {
+  const valid: DockerConfig[] = [];
+  for (const config of Array.isArray(configs) ? (configs as unknown[]) : []) {
+    if (!isRecord(config) || !isRecord(config['auths'])) continue;
+    const origin = config['origin'];
+    if (typeof origin !== 'string' || !(originOrder as readonly string[]).includes(origin)) continue;
+    const auths: Record<string, DockerAuthEntry> = {};
+    for (const [key, entry] of Object.entries(config['auths'])) {
+      if (!isRecord(entry) || typeof entry['username'] !== 'string' || typeof entry['password'] !== 'string')
+        continue;
+      auths[key] = { username: entry['username'], password: entry['password'] };
+    }
+    valid.push({
+      origin: origin as PullSecretOrigin,
+      secretName: typeof config['secretName'] === 'string' ? config['secretName'] : '',
+      auths,
+    });
+  }
+  return new DockerConfigCredentialSource(valid);
 }

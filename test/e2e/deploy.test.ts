@@ -190,27 +190,48 @@ describe('deploying Shipshape (config/)', function () {
     if (!namespace || defaultObjects.length === 0) this.skip();
     const deployment = defaultObjects.find((o) => o.kind === 'Deployment') as V1Deployment;
     const template = deployment.spec!.template;
-    // The service account exists only in the dry run above; the pod keeps every security setting.
-    const pod = (weaken: boolean): string => {
-      const spec = structuredClone(template.spec!);
-      delete spec.serviceAccountName;
-      if (weaken) spec.containers[0]!.securityContext!.allowPrivilegeEscalation = true;
-      const metadata = { name: 'shipshape-pss-check', namespace, labels: template.metadata?.labels };
-      return JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata, spec });
-    };
-    const admitted = await eventually(
-      'the pod to be admitted (namespace and its default service account must exist)',
-      async () => {
-        const result = await k(['create', '--dry-run=server', '-o', 'name', '-f', '-'], pod(false));
-        if (result.code !== 0 && /serviceaccount|not found/i.test(result.stderr)) return undefined;
-        return result;
-      },
-      { timeoutMs: 30_000, intervalMs: 500 },
+    // A namespace of this test's own with the shipped Namespace's labels: the real one may
+    // exist already without them (other tests create it), and the apply above was a dry run.
+    const shipped = defaultObjects.find((o) => o.kind === 'Namespace');
+    const checkNamespace = `pss-check-${Date.now().toString(36)}`;
+    const created = await k(
+      ['create', '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: checkNamespace, labels: shipped?.metadata?.labels ?? {} },
+      }),
     );
-    assert.equal(admitted.code, 0, admitted.stderr);
+    assert.equal(created.code, 0, created.stderr);
+    try {
+      // The service account exists only in the dry run above; the pod keeps every security setting.
+      const pod = (weaken: boolean): string => {
+        const spec = structuredClone(template.spec!);
+        delete spec.serviceAccountName;
+        if (weaken) spec.containers[0]!.securityContext!.allowPrivilegeEscalation = true;
+        const metadata = {
+          name: 'shipshape-pss-check',
+          namespace: checkNamespace,
+          labels: template.metadata?.labels,
+        };
+        return JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata, spec });
+      };
+      const admitted = await eventually(
+        'the pod to be admitted (namespace and its default service account must exist)',
+        async () => {
+          const result = await k(['create', '--dry-run=server', '-o', 'name', '-f', '-'], pod(false));
+          if (result.code !== 0 && /serviceaccount|not found/i.test(result.stderr)) return undefined;
+          return result;
+        },
+        { timeoutMs: 30_000, intervalMs: 500 },
+      );
+      assert.equal(admitted.code, 0, admitted.stderr);
 
-    const weakened = await k(['create', '--dry-run=server', '-o', 'name', '-f', '-'], pod(true));
-    assert.notEqual(weakened.code, 0, 'a pod allowing privilege escalation was admitted');
-    assert.match(weakened.stderr, /violates PodSecurity "restricted/);
+      const weakened = await k(['create', '--dry-run=server', '-o', 'name', '-f', '-'], pod(true));
+      assert.notEqual(weakened.code, 0, 'a pod allowing privilege escalation was admitted');
+      assert.match(weakened.stderr, /violates PodSecurity "restricted/);
+    } finally {
+      await k(['delete', 'namespace', checkNamespace, '--wait=false']);
+    }
   });
 });

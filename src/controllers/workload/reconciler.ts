@@ -115,6 +115,11 @@ export class WorkloadReconciler {
     }
 
     const namespace = this.deps.store.get<V1Namespace>('Namespace', undefined, key.namespace);
+    if (namespace?.metadata?.deletionTimestamp) {
+      // A terminating namespace refuses new objects, and its workloads are going away with it.
+      this.deps.policiesTouched(this.deps.index.delete(keyText));
+      return done;
+    }
     const target = policyTargetOf({
       namespace: key.namespace,
       namespaceLabels: namespace?.metadata?.labels,

@@ -299,6 +299,17 @@ describe('WorkloadReconciler', () => {
       assert.deepEqual(workloads.using('ghcr.io/acme/api:2', 'elsewhere'), []);
     });
 
+    it('writes no report into a namespace that is being deleted', async () => {
+      store.put(securityPolicy('default'), deployment('web', rootSpec));
+      store.put({
+        ...namespace(NAMESPACE),
+        metadata: { name: NAMESPACE, deletionTimestamp: new Date(START) },
+      });
+      await reconciler.reconcile('Deployment/shop/web');
+      assert.deepEqual(api.calls, []);
+      assert.deepEqual(writes, []);
+    });
+
     it('writes nothing and says nothing when evaluated again without a change', async () => {
       store.put(securityPolicy('default'), deployment('web', rootSpec));
       await reconciler.reconcile('Deployment/shop/web');

@@ -390,10 +390,11 @@ export interface TestTsa {
 
 /**
  * An RFC 3161 timestamp authority (@sigstore/mock). Its certificates are valid from the moment they
- * are made, so its clock reads a second later by default: a time before them would not verify.
+ * are made, so its clock reads a minute later by default: a time before them would not verify, and
+ * making its keys can take seconds on a loaded machine (a one-second margin was flaky in CI).
  */
 export async function makeTsa(at?: Date): Promise<TestTsa> {
-  const clock = at ?? new Date(Date.now() + 1000);
+  const clock = at ?? new Date(Date.now() + 60_000);
   const tsa = await initializeTSA(generateKeyPairSync('ec', { namedCurve: 'secp384r1' }), clock);
   return {
     chainDer: [Buffer.from(tsa.intCertificate.buffer), Buffer.from(tsa.rootCertificate.buffer)],

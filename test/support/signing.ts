@@ -391,10 +391,12 @@ export interface TestTsa {
 /**
  * An RFC 3161 timestamp authority (@sigstore/mock). Its certificates are valid from the moment they
  * are made, so its clock reads a minute later by default: a time before them would not verify, and
- * making its keys can take seconds on a loaded machine (a one-second margin was flaky in CI).
+ * making its keys can take seconds on a loaded machine.
  */
 export async function makeTsa(at?: Date): Promise<TestTsa> {
-  const clock = at ?? new Date(Date.now() + 60_000);
+  // Whole seconds: the mock writes GeneralizedTime fractions without trailing zeros ("…05.12Z"),
+  // which @sigstore/core's parser refuses unless there are exactly three digits (1 run in 10 failed).
+  const clock = at ?? new Date(Math.ceil((Date.now() + 60_000) / 1000) * 1000);
   const tsa = await initializeTSA(generateKeyPairSync('ec', { namedCurve: 'secp384r1' }), clock);
   return {
     chainDer: [Buffer.from(tsa.intCertificate.buffer), Buffer.from(tsa.rootCertificate.buffer)],

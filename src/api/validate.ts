@@ -115,3 +115,15 @@ function fill(schema: JSONSchema, value: unknown): unknown {
   }
   return record;
 }
+
+/** What a status object's schemas refuse in it, as "path: message" lines the API server would print. */
+export function statusObjectProblems(
+  specSchema: JSONSchema,
+  statusSchema: JSONSchema,
+  object: { spec?: unknown; status?: unknown },
+): string[] {
+  return [
+    ...validateAgainstSchema(specSchema, object.spec, 'spec'),
+    ...validateAgainstSchema(statusSchema, object.status ?? {}, 'status'),
+  ].map((v) => `${v.path}: ${v.message}`);
+}

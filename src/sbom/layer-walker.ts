@@ -12,6 +12,7 @@ import { classifyWhiteout, normalizeImagePath } from './paths.js';
 import { TarFormatError, TarLimitError, TarParser } from './tar-parser.js';
 import type { TarContentReader, TarEntry } from './tar-parser.js';
 import type { ImageAnalysisError, LimitName, WalkLimits } from './types.js';
+import { errorText } from '../runtime/text.js';
 
 export interface EntryInfo {
   size: number;
@@ -171,10 +172,6 @@ function limitError(
   message: string,
 ): ImageAnalysisError {
   return { kind: 'ImageAnalysisError', reason: 'LimitExceeded', message, layer, limit: { name, value } };
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /**

@@ -4,7 +4,7 @@ import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { API_GROUP, API_VERSION } from '../../api/policy-types.js';
 import { imageReportSpecSchema, imageReportStatusSchema } from '../../api/report-schema.js';
 import type { ImageReport } from '../../api/report-types.js';
-import { validateAgainstSchema } from '../../api/validate.js';
+import { statusObjectProblems } from '../../api/validate.js';
 import {
   buildImageReport,
   imageReportName,
@@ -110,8 +110,5 @@ export class ImageReportWriter {
 
 /** What Shipshape's own CRD schema refuses in an ImageReport, as the API server would name it. */
 export function imageReportProblems(report: ImageReport): string[] {
-  return [
-    ...validateAgainstSchema(imageReportSpecSchema, report.spec, 'spec'),
-    ...validateAgainstSchema(imageReportStatusSchema, report.status ?? {}, 'status'),
-  ].map((v) => `${v.path}: ${v.message}`);
+  return statusObjectProblems(imageReportSpecSchema, imageReportStatusSchema, report);
 }

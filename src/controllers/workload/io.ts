@@ -4,7 +4,7 @@ import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { API_GROUP, API_VERSION } from '../../api/policy-types.js';
 import type { SecurityReport } from '../../api/report-types.js';
 import { securityReportSpecSchema, securityReportStatusSchema } from '../../api/report-schema.js';
-import { validateAgainstSchema } from '../../api/validate.js';
+import { statusObjectProblems } from '../../api/validate.js';
 import { sameSpec, sameStatus } from '../../report/security-report.js';
 import {
   StatusObjectWriter,
@@ -55,8 +55,5 @@ export class ReportWriter extends StatusObjectWriter<SecurityReport> {
 
 /** What Shipshape's own CRD schema refuses in a SecurityReport, as the API server would name it. */
 export function securityReportProblems(report: SecurityReport): string[] {
-  return [
-    ...validateAgainstSchema(securityReportSpecSchema, report.spec, 'spec'),
-    ...validateAgainstSchema(securityReportStatusSchema, report.status ?? {}, 'status'),
-  ].map((v) => `${v.path}: ${v.message}`);
+  return statusObjectProblems(securityReportSpecSchema, securityReportStatusSchema, report);
 }

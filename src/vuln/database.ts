@@ -65,6 +65,11 @@ export class VulnerabilityDatabase {
     if (this.summary.skipped.length < MAX_SKIPPED_SAMPLES) this.summary.skipped.push(skipped);
   }
 
+  /** Counts an advisory a loader outside this class skipped (an oversized or corrupt entry). */
+  recordSkipped(source: string, reason: string): void {
+    this.skip({ source, reason });
+  }
+
   get size(): number {
     return this.ids.size;
   }

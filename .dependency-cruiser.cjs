@@ -10,7 +10,8 @@ const layers = {
   registry: ['runtime'],
   sbom: ['runtime', 'api'],
   policy: ['runtime', 'api', 'registry'],
-  vuln: ['runtime', 'api', 'sbom'],
+  // registry: database sources pull OCI artifacts and archives through its client, transport and address policy.
+  vuln: ['runtime', 'api', 'registry', 'sbom'],
   signature: ['runtime', 'api', 'registry'],
   image: ['api', 'runtime', 'registry', 'sbom', 'policy', 'vuln', 'signature'],
   report: ['runtime', 'api', 'policy', 'sbom', 'image'],

@@ -13,6 +13,12 @@ import { HttpEndpoints, Readiness } from '../runtime/http-endpoints.js';
 import { accessReviewApi, MetricsAuthorizer } from '../runtime/metrics-auth.js';
 import { readServingCertificate, selfSignedCertificate } from '../runtime/serving-cert.js';
 import { startWebhook, WEBHOOK_FLAGS, WEBHOOK_USAGE, type RunningWebhook } from '../webhook/setup.js';
+import { pullCredentialsFromApi } from '../image/credentials.js';
+import {
+  VULNERABILITY_DB_FLAGS,
+  VULNERABILITY_DB_USAGE,
+  vulnerabilityDatabaseFromFlags,
+} from './vulnerability-db.js';
 import type { CliIO } from './io.js';
 
 export const operatorUsage = `Usage: shipshape operator [options]
@@ -53,7 +59,7 @@ Options:
   --analysis-max-image-mib <n>        most uncompressed layer bytes read per image; an image over it fails
                                       AnalysisTooLarge (default 32768)
   --log-level <level>                 error, warn, info or debug (default info)
-${WEBHOOK_USAGE}  -h, --help                          show this help
+${VULNERABILITY_DB_USAGE}${WEBHOOK_USAGE}  -h, --help                          show this help
 `;
 
 /** How long shutdown may take before the process exits regardless. */
@@ -83,6 +89,7 @@ export async function runOperator(args: string[], io: CliIO): Promise<number> {
       'image-cache-dir': { type: 'string', default: process.env.SHIPSHAPE_CACHE_DIR },
       'operator-pull-secret': { type: 'string' },
       ...WEBHOOK_FLAGS,
+      ...VULNERABILITY_DB_FLAGS,
       'signature-ttl': { type: 'string', default: '600' },
       'signature-retry': { type: 'string', default: '30' },
       'analysis-workers': { type: 'string' },
@@ -155,6 +162,25 @@ export async function runOperator(args: string[], io: CliIO): Promise<number> {
   const analysisHeapMiB = optionalNumber(values['analysis-memory-mib'], '--analysis-memory-mib', 16, true);
   const analysisTimeout = optionalNumber(values['analysis-timeout'], '--analysis-timeout', 0.001, false);
   const maxImageMiB = optionalNumber(values['analysis-max-image-mib'], '--analysis-max-image-mib', 1, true);
+  // The vulnerability database (vuln/refresher): its first load runs in the background; the image service
+  // matches through `vulnerabilityDb` (a VulnerabilityDatabaseProvider), undefined when no source is set.
+  const operatorSecret = values['operator-pull-secret']?.split('/');
+  const vulnerabilityDb = await vulnerabilityDatabaseFromFlags(values, {
+    registry: {
+      registryConfig: values['registry-config'],
+      allow: values['allow-registry'],
+      plainHttp: values['plain-http'],
+    },
+    credentials: async () => {
+      const secret =
+        operatorSecret?.length === 2
+          ? { namespace: operatorSecret[0]!, name: operatorSecret[1]! }
+          : undefined;
+      return (await pullCredentialsFromApi(kc.makeApiClient(CoreV1Api), secret)(ownNamespace, {})).source;
+    },
+    metrics,
+    log,
+  });
   const images =
     values['image-analysis'] === 'true'
       ? await createImageService(kc.makeApiClient(CoreV1Api), {
@@ -202,6 +228,7 @@ export async function runOperator(args: string[], io: CliIO): Promise<number> {
     await webhook?.stop();
     await operator.stop();
     await images?.shutdown();
+    await vulnerabilityDb?.close();
     await Promise.all([metricsEndpoint.close(), probeEndpoint.close()]);
   };
 

@@ -45,6 +45,13 @@ export type ImageAnalysisLabel = (typeof IMAGE_ANALYSIS_VALUES)[number];
 export const SIGNATURE_RESULT_VALUES = ['verified', 'unsigned', 'invalid', 'error'] as const;
 export type SignatureResultLabel = (typeof SIGNATURE_RESULT_VALUES)[number];
 
+/** shipshape_vulndb_refresh_total{source}: the kinds of vulnerability database source (src/vuln/sources). */
+export const VULNDB_SOURCE_VALUES = ['https', 'dir', 'zip', 'oci'] as const;
+/** shipshape_vulndb_refresh_total{result}: what one refresh of one source did. */
+export const VULNDB_REFRESH_RESULT_VALUES = ['success', 'unchanged', 'failed'] as const;
+export type VulnDbSourceLabel = (typeof VULNDB_SOURCE_VALUES)[number];
+export type VulnDbRefreshResultLabel = (typeof VULNDB_REFRESH_RESULT_VALUES)[number];
+
 /**
  * Every label whose values are a closed set, by metric. Labels not listed
  * here carry names from the cluster (namespace, policy, rule, queue, ...).
@@ -57,6 +64,7 @@ export const BOUNDED_LABEL_VALUES: Readonly<Record<string, Readonly<Record<strin
   shipshape_events_total: { result: EVENT_RESULT_VALUES },
   shipshape_images: { analysis: IMAGE_ANALYSIS_VALUES },
   shipshape_signature_verifications_total: { result: SIGNATURE_RESULT_VALUES },
+  shipshape_vulndb_refresh_total: { source: VULNDB_SOURCE_VALUES, result: VULNDB_REFRESH_RESULT_VALUES },
 };
 
 // Reconciles span milliseconds (cached) to minutes (first scan of a large image).
@@ -81,6 +89,11 @@ export interface ShipshapeMetrics {
   images: Gauge<'analysis' | 'reason'>;
   signatureVerifications: Counter<'result'>;
   leader: Gauge;
+  vulnDbAge: Gauge;
+  vulnDbRefreshes: Counter<'source' | 'result'>;
+  vulnDbAdvisories: Gauge;
+  /** What shipshape_vulndb_age_seconds reports at scrape time (set by the refresher's wiring). */
+  vulnDbAgeSeconds?: () => number | undefined;
   buildInfo: Gauge<'version'>;
   admissionRequests: Counter<'operation' | 'kind' | 'result'>;
   admissionDuration: Histogram<'kind'>;
@@ -194,6 +207,28 @@ export function createMetrics(options: MetricsOptions = {}): ShipshapeMetrics {
       help: '1 while this replica holds the leader lease, else 0.',
       registers,
     }),
+    vulnDbAge: new Gauge({
+      name: 'shipshape_vulndb_age_seconds',
+      help: 'Age of the vulnerability database in use: since its newest advisory was modified (else since it loaded); NaN until one has loaded.',
+      registers,
+      // Read at scrape time: the age grows between refreshes.
+      collect() {
+        const age = metrics.vulnDbAgeSeconds?.();
+        // NaN rather than 0: "no database" must never read as "a fresh one".
+        this.set(age ?? Number.NaN);
+      },
+    }),
+    vulnDbRefreshes: new Counter({
+      name: 'shipshape_vulndb_refresh_total',
+      help: 'Vulnerability database refreshes, by source kind (https, dir, zip, oci) and result (success, unchanged, failed).',
+      labelNames: ['source', 'result'] as const,
+      registers,
+    }),
+    vulnDbAdvisories: new Gauge({
+      name: 'shipshape_vulndb_advisories',
+      help: 'Advisories in the vulnerability database in use (withdrawn and malformed ones not counted).',
+      registers,
+    }),
     admissionRequests: new Counter({
       name: 'shipshape_admission_requests_total',
       help: 'Admission reviews answered, by operation, workload kind and result (allowed, warned, denied, skipped, error).',
@@ -283,5 +318,17 @@ export function eventMetricsFor(metrics: ShipshapeMetrics) {
   return {
     recorded: (type: string, reason: string, result: EventResultLabel) =>
       metrics.events.inc({ type, reason, result }),
+  };
+}
+
+/** Adapters for the vulnerability database refresher (typed by shape: metrics sit beside vuln, not above it). */
+export function vulnDbMetricsFor(metrics: ShipshapeMetrics) {
+  return {
+    refreshed: (source: VulnDbSourceLabel, result: VulnDbRefreshResultLabel) =>
+      metrics.vulnDbRefreshes.inc({ source, result }),
+    loaded: (advisories: number) => metrics.vulnDbAdvisories.set(advisories),
+    ageFrom: (age: () => number | undefined) => {
+      metrics.vulnDbAgeSeconds = age;
+    },
   };
 }

@@ -35,6 +35,8 @@ export interface DatabaseRefresherOptions {
   now?: () => Date;
   /** Errors of background refreshes and listeners, which must never be lost. */
   onError?: (error: unknown) => void;
+  /** Called once by close(), after the sources closed (e.g. to close a registry client the caller made). */
+  onClose?: () => void | Promise<void>;
 }
 
 export const DEFAULT_REFRESH_SCHEDULE = '0 */6 * * *';
@@ -221,5 +223,6 @@ export class DatabaseRefresher implements VulnerabilityDatabaseProvider {
     await this.task?.destroy();
     await this.running?.catch(() => undefined);
     for (const source of this.options.sources) await source.close();
+    await this.options.onClose?.();
   }
 }

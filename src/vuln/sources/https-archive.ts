@@ -41,7 +41,7 @@ export interface HttpsArchiveOptions {
 }
 
 export const DEFAULT_MAX_ARCHIVE_BYTES = 2 * 1024 * 1024 * 1024;
-const ECOSYSTEM_NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
+const ECOSYSTEM_NAME = /^[A-Za-z0-9][A-Za-z0-9 ._:-]{0,63}$/;
 
 interface ArchiveState {
   path: string;

@@ -13,7 +13,8 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createReadStream } from 'node:fs';
 
-import type { RegistryClient } from '../../registry/client.js';
+import type { CredentialSource } from '../../registry/auth.js';
+import type { CallOptions, RegistryClient } from '../../registry/client.js';
 import { isRegistryError } from '../../registry/errors.js';
 import type { Descriptor } from '../../registry/manifest.js';
 import { formatImageReference, tryParseImageReference } from '../../registry/reference.js';
@@ -28,6 +29,8 @@ export interface OciArtifactOptions {
   /** `registry/repository:tag` or `@sha256:...`. */
   reference: string;
   registry: RegistryClient;
+  /** Credentials for each pull, read again every refresh (a rotated pull secret is picked up); default the client's own. */
+  credentials?: () => Promise<CredentialSource>;
   /** Most bytes of all layers together (default 2 GiB), and of the files unpacked from tar layers. */
   maxBytes?: number;
   /** Most layers read (default 64). */
@@ -151,10 +154,12 @@ export class OciArtifactSource implements DatabaseSource {
   async fetch(): Promise<SourceFetch> {
     let digest: string;
     let layers: readonly Descriptor[];
+    let call: CallOptions;
     try {
-      digest = await this.options.registry.resolveDigest(this.ref);
+      call = this.options.credentials === undefined ? {} : { credentials: await this.options.credentials() };
+      digest = await this.options.registry.resolveDigest(this.ref, call);
       if (digest === this.committed?.version) return { outcome: 'unchanged' };
-      const fetched = await this.options.registry.getManifest({ ...this.ref, digest });
+      const fetched = await this.options.registry.getManifest({ ...this.ref, digest }, call);
       if (fetched.manifest.kind !== 'manifest')
         return sourceFailure(
           'InvalidArtifact',
@@ -183,7 +188,7 @@ export class OciArtifactSource implements DatabaseSource {
       const seen = { bytes: 0 };
       for (const [i, layer] of layers.entries()) {
         const blob = join(dir, `layer-${i}`);
-        const stream: Readable = await this.options.registry.openBlob({ ...this.ref, digest }, layer);
+        const stream: Readable = await this.options.registry.openBlob({ ...this.ref, digest }, layer, call);
         await pipeline(stream, capped(maxBytes, seen), createWriteStream(blob));
         const label = `${this.label} layer ${layer.digest}`;
         if (await startsWith(blob, ZIP_MAGIC)) {

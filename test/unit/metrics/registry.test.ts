@@ -8,6 +8,7 @@ import {
   recordReconcile,
   recordReportWrite,
   severityLabel,
+  vulnDbMetricsFor,
   workQueueMetricsFor,
 } from '../../../src/metrics/registry.js';
 import { WorkQueue } from '../../../src/runtime/workqueue.js';
@@ -31,6 +32,9 @@ const EXPECTED_TYPES: Record<string, string> = {
   shipshape_admission_duration_seconds: 'histogram',
   shipshape_signature_verifications_total: 'counter',
   shipshape_leader: 'gauge',
+  shipshape_vulndb_age_seconds: 'gauge',
+  shipshape_vulndb_refresh_total: 'counter',
+  shipshape_vulndb_advisories: 'gauge',
   shipshape_build_info: 'gauge',
 };
 
@@ -55,6 +59,25 @@ describe('Shipshape metrics registry', () => {
     for (const [name, type] of types) {
       if (type === 'counter') assert.match(name, /_total$/);
     }
+  });
+
+  // prom-client writes NaN as "Nan", which Prometheus parses as NaN.
+  it('reads the vulnerability database age at scrape time and counts refreshes by source and result', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    const vulndb = vulnDbMetricsFor(metrics);
+    let age: number | undefined;
+    vulndb.ageFrom(() => age);
+    assert.match(await metrics.registry.metrics(), /^shipshape_vulndb_age_seconds Nan$/m);
+    age = 90;
+    vulndb.loaded(1234);
+    vulndb.refreshed('https', 'failed');
+    vulndb.refreshed('https', 'failed');
+    const text = await metrics.registry.metrics();
+    assert.match(text, /^shipshape_vulndb_age_seconds 90$/m);
+    assert.match(text, /^shipshape_vulndb_advisories 1234$/m);
+    assert.match(text, /^shipshape_vulndb_refresh_total\{source="https",result="failed"\} 2$/m);
+    age = 120;
+    assert.match(await metrics.registry.metrics(), /^shipshape_vulndb_age_seconds 120$/m);
   });
 
   it('includes the default Node.js process metrics', async () => {

@@ -37,7 +37,7 @@ Options:
 
 type Format = 'cyclonedx' | 'json' | 'table';
 
-class UsageError extends Error {}
+export class UsageError extends Error {}
 
 interface SbomOptions {
   image: string;
@@ -96,7 +96,8 @@ function parseSbomArgs(args: string[]): SbomOptions | 'help' {
   };
 }
 
-async function credentialsFrom(path: string): Promise<CredentialSource> {
+/** Credentials from a docker config.json (`--docker-config`); a usage error names the file. */
+export async function credentialsFrom(path: string): Promise<CredentialSource> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -110,7 +111,7 @@ async function credentialsFrom(path: string): Promise<CredentialSource> {
 }
 
 /** What to add to a failure so the user knows which flag fixes it. */
-function hint(failure: ImageAnalysisFailure): string {
+export function hint(failure: ImageAnalysisFailure): string {
   if (failure.registry === undefined) return '';
   // A TLS handshake with a plain-HTTP server fails with a protocol error.
   if (failure.reason === 'NetworkError' && /EPROTO|SSL|TLS/i.test(failure.message))

@@ -19,6 +19,14 @@ const commands: Record<string, { summary: string; run: Command }> = {
     summary: 'list the packages in an image (CycloneDX, table or JSON)',
     run: async (args, io) => (await import('./sbom.js')).runSbom(args, io),
   },
+  scan: {
+    summary: 'list the vulnerabilities of an image (table, JSON, SARIF or CycloneDX VEX)',
+    run: async (args, io) => (await import('./scan.js')).runScan(args, io),
+  },
+  db: {
+    summary: 'pull or inspect a local vulnerability database (air-gapped use)',
+    run: async (args, io) => (await import('./db.js')).runDb(args, io),
+  },
 };
 
 const usage = (): string =>

@@ -10,7 +10,13 @@ import { createTask, validate, type ScheduledTask } from 'node-cron';
 
 import type { DatabaseStatus, LoadedDatabase, VulnerabilityDatabaseProvider } from './provider.js';
 import { DatabaseLoader } from './sources/load.js';
-import type { DatabaseSource, SourceFailure, SourceKind, SourceUpdate } from './sources/source.js';
+import type {
+  DatabaseSource,
+  SourceArtifact,
+  SourceFailure,
+  SourceKind,
+  SourceUpdate,
+} from './sources/source.js';
 import type { ZipLimits } from './zip-reader.js';
 
 /** Outcomes of one source in one refresh: the `result` label of shipshape_vulndb_refresh_total. */
@@ -94,6 +100,11 @@ export class DatabaseRefresher implements VulnerabilityDatabaseProvider {
       }
     }
     return { ...this.state };
+  }
+
+  /** The files of the database in use, source by source (what `shipshape db pull` copies). */
+  artifacts(): SourceArtifact[] {
+    return this.options.sources.flatMap((source) => source.current()?.artifacts ?? []);
   }
 
   subscribe(listener: (loaded: LoadedDatabase) => void): () => void {

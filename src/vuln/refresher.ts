@@ -153,6 +153,19 @@ export class DatabaseRefresher implements VulnerabilityDatabaseProvider {
 
   private async refreshOnce(): Promise<DatabaseStatus> {
     const attempt = this.now();
+    try {
+      return await this.refreshSources(attempt);
+    } catch (err) {
+      // A source or the file system broke in a way no source reports (a full disk, a bug): the
+      // database in use stays, and the status says so instead of an unhandled rejection.
+      this.options.onError?.(err);
+      const message = `refresh failed: ${err instanceof Error ? err.message : String(err)}`;
+      this.fail({ outcome: 'failed', reason: 'LoadFailed', message }, attempt);
+      return this.report();
+    }
+  }
+
+  private async refreshSources(attempt: Date): Promise<DatabaseStatus> {
     const observer = this.options.observer;
     const updates: { source: DatabaseSource; update: SourceUpdate }[] = [];
     const discardAll = async (): Promise<void> => {

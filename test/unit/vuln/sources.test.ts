@@ -315,6 +315,28 @@ describe('vulnerability database sources', function () {
     await refresher.close();
   });
 
+  it('turns a source that throws into a LoadFailed status, never a rejection', async () => {
+    const errors: unknown[] = [];
+    const refresher = new DatabaseRefresher({
+      sources: [
+        {
+          kind: 'dir',
+          label: 'dir:/broken',
+          fetch: () => Promise.reject(new Error('EIO: disk on fire')),
+          current: () => undefined,
+          close: () => Promise.resolve(),
+        },
+      ],
+      onError: (err) => errors.push(err),
+    });
+    const status = await refresher.refresh();
+    assert.equal(status.state, 'Unavailable');
+    assert.equal(status.reason, 'LoadFailed');
+    assert.match(status.message ?? '', /disk on fire/);
+    assert.equal(errors.length, 1);
+    await refresher.close();
+  });
+
   it('refreshes a local directory only when its files change', async () => {
     const dir = mkdtempSync(join(work, 'local-'));
     writeFileSync(join(dir, 'D-1.json'), JSON.stringify(advisory('D-1')));

@@ -9,7 +9,7 @@
 // only replaces the last good archive once the refresher has loaded it.
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
@@ -91,6 +91,7 @@ export class HttpsArchiveSource implements DatabaseSource {
   private readonly ownsTransport: boolean;
   private readonly committed = new Map<string, ArchiveState>();
   private workDir: string | undefined;
+  private restored = false;
 
   constructor(private readonly options: HttpsArchiveOptions) {
     const base = parseArchiveBaseUrl(options.baseUrl);
@@ -117,6 +118,30 @@ export class HttpsArchiveSource implements DatabaseSource {
       } else this.workDir = await mkdtemp(join(tmpdir(), 'shipshape-vulndb-'));
     }
     return this.workDir;
+  }
+
+  /**
+   * With a workDir of its own (a volume that outlives the process), the archives and
+   * validators of the last good download are read back once, so a restarted operator
+   * asks conditionally and loads from disk when the mirror says nothing changed.
+   */
+  private async restore(): Promise<void> {
+    if (this.restored || this.options.workDir === undefined) return;
+    this.restored = true;
+    for (const ecosystem of this.options.ecosystems) {
+      const path = join(this.options.workDir, `${ecosystem}.all.zip`);
+      try {
+        const meta = JSON.parse(await readFile(`${path}.meta.json`, 'utf8')) as Partial<ArchiveState>;
+        await stat(path);
+        this.committed.set(ecosystem, {
+          path,
+          ...(typeof meta.etag === 'string' ? { etag: meta.etag } : {}),
+          ...(typeof meta.lastModified === 'string' ? { lastModified: meta.lastModified } : {}),
+        });
+      } catch {
+        // Nothing kept for this ecosystem (or unreadable): it is downloaded afresh.
+      }
+    }
   }
 
   /** Downloads one archive; undefined when the server says it has not changed. */
@@ -201,6 +226,7 @@ export class HttpsArchiveSource implements DatabaseSource {
   }
 
   async fetch(): Promise<SourceFetch> {
+    await this.restore();
     const fresh = new Map<string, ArchiveState>();
     const discard = async (): Promise<void> => {
       for (const state of fresh.values()) await rm(state.path, { force: true });
@@ -227,7 +253,10 @@ export class HttpsArchiveSource implements DatabaseSource {
         for (const [ecosystem, state] of fresh) {
           const path = join(dir, `${ecosystem}.all.zip`);
           await rename(state.path, path);
-          this.committed.set(ecosystem, { ...state, path });
+          const committed = { ...state, path };
+          this.committed.set(ecosystem, committed);
+          const { etag, lastModified } = committed;
+          await writeFile(`${path}.meta.json`, JSON.stringify({ etag, lastModified }));
         }
       },
       discard,

@@ -315,6 +315,27 @@ describe('vulnerability database sources', function () {
     await refresher.close();
   });
 
+  it('after a restart, loads the kept archive from its work directory when the mirror answers 304', async () => {
+    handler = serve(advisoriesZip(['K-1', 'K-2']), '"kept"');
+    const workDir = mkdtempSync(join(work, 'kept-'));
+    const options = {
+      baseUrl: base,
+      ecosystems: ['Debian'],
+      transport: { policy: { allow: ['127.0.0.1:*'] }, hosts: { [host]: { plainHttp: true } } },
+      workDir,
+    };
+    const first = new DatabaseRefresher({ sources: [new HttpsArchiveSource(options)] });
+    assert.equal((await first.refresh()).state, 'Ready');
+    await first.close();
+    requests.length = 0;
+    const restarted = new DatabaseRefresher({ sources: [new HttpsArchiveSource(options)] });
+    const status = await restarted.refresh();
+    assert.equal(status.state, 'Ready', status.message);
+    assert.equal(requests[0]?.ifNoneMatch, '"kept"', 'the restart asked conditionally');
+    assert.equal(restarted.current()?.db.size, 2, 'loaded from the kept archive');
+    await restarted.close();
+  });
+
   it('turns a source that throws into a LoadFailed status, never a rejection', async () => {
     const errors: unknown[] = [];
     const refresher = new DatabaseRefresher({

@@ -5,13 +5,12 @@
 // registry settings and the operator's credentials apply as for images, and every
 // blob is verified against its digest. A refresh resolves the tag first: the same
 // manifest digest as the last good load is "unchanged" without reading a blob.
-import { closeSync, createWriteStream, openSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, openSync, writeSync } from 'node:fs';
 import { mkdir, mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createReadStream } from 'node:fs';
 
 import type { CredentialSource } from '../../registry/auth.js';
 import type { CallOptions, RegistryClient } from '../../registry/client.js';
@@ -88,7 +87,8 @@ async function unpackTar(
         };
       },
     },
-    { maxEntries: 2_000_000, maxBytes: Number.MAX_SAFE_INTEGER, maxHeaderBytes: 1024 * 1024 },
+    // The whole tar stream is capped too: a gzip bomb in an entry nobody reads still costs inflating.
+    { maxEntries: 2_000_000, maxBytes, maxHeaderBytes: 1024 * 1024 },
   );
   try {
     for await (const chunk of tarChunks(createReadStream(blob), mediaType)) parser.write(chunk);

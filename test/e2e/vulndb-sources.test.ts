@@ -145,6 +145,32 @@ describe('vulnerability database from an OCI artifact in the local registry', fu
     }
   });
 
+  it('stops unpacking a tar layer that inflates past the size cap (a gzip bomb)', async () => {
+    const layerTar = join(work, 'bomb-layer.tar');
+    writeFileSync(
+      layerTar,
+      tar([
+        { path: 'zeros', content: Buffer.alloc(8 * 1024 * 1024) },
+        { path: 'osv/Debian.zip', content: osvZip(['DSA-2024-0008']) },
+      ]),
+    );
+    const ref = `${registryHost()}/${REPO}/osv-bomb:v1`;
+    execFileSync(toolPath('crane'), ['append', '--insecure', '-f', layerTar, '-t', ref], { stdio: 'pipe' });
+    const registry = client();
+    const refresher = new DatabaseRefresher({
+      sources: [new OciArtifactSource({ reference: ref, registry, maxBytes: 1024 * 1024 })],
+    });
+    try {
+      const status = await refresher.refresh();
+      assert.equal(status.state, 'Unavailable');
+      assert.equal(status.reason, 'TooLarge', status.message);
+      assert.equal(refresher.current(), undefined);
+    } finally {
+      await refresher.close();
+      registry.close();
+    }
+  });
+
   it('refuses the registry when the address policy does not allow it', async () => {
     const registry = new RegistryClient({ config: { hosts: { [registryHost()]: { plainHttp: true } } } });
     const refresher = new DatabaseRefresher({

@@ -15,6 +15,7 @@ import { readServingCertificate, selfSignedCertificate } from '../runtime/servin
 import { startWebhook, WEBHOOK_FLAGS, WEBHOOK_USAGE, type RunningWebhook } from '../webhook/setup.js';
 import { pullCredentialsFromApi } from '../image/credentials.js';
 import {
+  operatorPodEvents,
   VULNERABILITY_DB_FLAGS,
   VULNERABILITY_DB_USAGE,
   vulnerabilityDatabaseFromFlags,
@@ -180,6 +181,7 @@ export async function runOperator(args: string[], io: CliIO): Promise<number> {
     },
     metrics,
     log,
+    ...operatorPodEvents(kc, metrics, log),
   });
   const images =
     values['image-analysis'] === 'true'

@@ -11,14 +11,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { CoreV1Api } from '@kubernetes/client-node';
+
 import { ZipWriter } from '../../bench/vuln-zip.js';
 import { RegistryClient } from '../../src/registry/client.js';
 import { DatabaseRefresher } from '../../src/vuln/refresher.js';
 import { OciArtifactSource } from '../../src/vuln/sources/oci-artifact.js';
 import { toolPath } from '../cluster/local-cluster.js';
 import { pushBlob, pushImage, pushManifest, sha256 } from '../support/oci-push.js';
+import { createReadyNamespace } from '../support/namespaces.js';
+import { startOperatorProcess } from '../support/operator-process.js';
 import { tar } from '../support/tar.js';
-import { registryHost } from './harness.js';
+import { eventually } from '../support/wait.js';
+import { kubeConfig, kubeconfigPath, registryHost } from './harness.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const REPO = `e2e-vulndb-${process.pid}`;
@@ -183,6 +188,66 @@ describe('vulnerability database from an OCI artifact in the local registry', fu
     } finally {
       await refresher.close();
       registry.close();
+    }
+  });
+
+  it('the operator loads --vulnerability-db-source on start, refreshes on schedule, and keeps it on a bad push', async () => {
+    const core = kubeConfig().makeApiClient(CoreV1Api);
+    const namespace = `e2e-vulndb-op-${process.pid}`;
+    await createReadyNamespace(core, namespace);
+    await pushArtifact('operator', [osvZip(['DSA-2024-0010', 'DSA-2024-0011'])]);
+    const operator = await startOperatorProcess([
+      `--kubeconfig=${kubeconfigPath()}`,
+      `--namespace=${namespace}`,
+      '--log-level=warn',
+      '--image-analysis=false',
+      '--leader-elect=false',
+      `--vulnerability-db-source=oci:${registryHost()}/${REPO}/osv:operator`,
+      // Every two seconds (node-cron's optional seconds field), so the test sees refreshes.
+      '--vulnerability-db-refresh=*/2 * * * * *',
+      '--allow-registry=127.0.0.1:*',
+      `--plain-http=${registryHost()}`,
+    ]);
+    try {
+      await operator.waitReady(60_000);
+      await eventually(
+        'the database to load',
+        async () => (await operator.metric('shipshape_vulndb_advisories')) === 2,
+      );
+      assert.equal(
+        await operator.metric('shipshape_vulndb_refresh_total', { source: 'oci', result: 'success' }),
+        1,
+      );
+      await eventually(
+        'an unchanged refresh',
+        async () =>
+          ((await operator.metric('shipshape_vulndb_refresh_total', {
+            source: 'oci',
+            result: 'unchanged',
+          })) ?? 0) > 0,
+      );
+      await pushArtifact('operator', [osvZip(['DSA-2024-0010', 'DSA-2024-0011', 'DSA-2024-0012'])]);
+      await eventually(
+        'the new advisory',
+        async () => (await operator.metric('shipshape_vulndb_advisories')) === 3,
+        {
+          timeoutMs: 20_000,
+        },
+      );
+      const broken = osvZip(['DSA-2024-0013']);
+      await pushArtifact('operator', [broken.subarray(0, broken.length - 30)]);
+      await eventually(
+        'a failed refresh',
+        async () =>
+          ((await operator.metric('shipshape_vulndb_refresh_total', { source: 'oci', result: 'failed' })) ??
+            0) > 0,
+        { timeoutMs: 20_000 },
+      );
+      assert.equal(await operator.metric('shipshape_vulndb_advisories'), 3, 'the last good database stays');
+      assert.match(operator.output(), /vulnerability database Stale: .*Corrupt|"reason":"Corrupt"/);
+    } finally {
+      await operator.stop();
+      await core.deleteNamespace({ name: namespace }).catch(() => undefined);
     }
   });
 

@@ -17,6 +17,8 @@ export class MemoryRegistry implements SignatureRegistry {
   calls = 0;
   /** When set, getReferrers throws this (an unreachable registry). */
   failWith: RegistryError | undefined;
+  /** When set, rewrites the referrers API's answer (an index that lies, or lists an entry twice). */
+  editReferrers: ((manifests: Descriptor[]) => Descriptor[]) | undefined;
 
   constructor(private readonly referrersApi: boolean) {}
 
@@ -57,7 +59,7 @@ export class MemoryRegistry implements SignatureRegistry {
     return Promise.resolve({
       kind: 'index',
       mediaType: 'application/vnd.oci.image.index.v1+json',
-      manifests,
+      manifests: this.editReferrers === undefined ? manifests : this.editReferrers(manifests),
     });
   }
 

@@ -34,7 +34,7 @@ import {
   type TrustMaterialSource,
 } from '../signature/index.js';
 import type { AnalyzerLogger } from './image-analyzer.js';
-import { apiFailure, type CredentialsFor } from './credentials.js';
+import { apiFailure, type CredentialsFor, type ScannedPodSpec } from './credentials.js';
 
 /** What one policy's spec.signatures asks of the images it covers. */
 export interface SignatureRequirement {
@@ -92,7 +92,8 @@ const MAX_MESSAGE = 1024;
 interface Asker {
   readonly namespace: string;
   readonly image: string;
-  readonly podSpec: V1PodSpec;
+  /** Only what pull credentials are chosen by: an entry outlives the pod, and keeps up to 64 of these. */
+  readonly podSpec: ScannedPodSpec;
 }
 
 interface VerdictEntry {
@@ -217,7 +218,16 @@ export class SignatureService {
     if (entry.policies.size < MAX_ASKERS) entry.policies.add(requirement.policy);
     const askerKey = `${namespace}\u0000${image}`;
     entry.askers.delete(askerKey);
-    entry.askers.set(askerKey, { namespace, image, podSpec });
+    entry.askers.set(askerKey, {
+      namespace,
+      image,
+      podSpec: {
+        ...(podSpec.serviceAccountName === undefined
+          ? {}
+          : { serviceAccountName: podSpec.serviceAccountName }),
+        ...(podSpec.imagePullSecrets === undefined ? {} : { imagePullSecrets: podSpec.imagePullSecrets }),
+      },
+    });
     while (entry.askers.size > MAX_ASKERS) entry.askers.delete(entry.askers.keys().next().value!);
     const expired = entry.verdict === undefined || this.clock.now() >= entry.verdict.expiresAt;
     if (expired && !entry.verifying && !this.stopped) this.start(key, entry);

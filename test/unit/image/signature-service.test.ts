@@ -370,6 +370,31 @@ describe('signature service', () => {
       ]);
     });
 
+    it('chooses pull credentials by the pod that asked, keeping only the fields that choose them', async () => {
+      const asked: unknown[] = [];
+      const service = new SignatureService({
+        verify: () => Promise.resolve(VERIFIED),
+        credentialsFor: (namespace, podSpec) => {
+          asked.push([namespace, podSpec]);
+          return Promise.resolve(ANONYMOUS_CREDENTIALS);
+        },
+        clock: new ManualClock(),
+      });
+      const req = requirement({ attestors: [{ name: 'release', publicKey: 'unused' }] });
+      const pod: V1PodSpec = {
+        serviceAccountName: 'builder',
+        imagePullSecrets: [{ name: 'regcred' }],
+        containers: [
+          { name: 'app', image: `${REPO}:1.0`, env: [{ name: 'TOKEN', value: 'x'.repeat(1000) }] },
+        ],
+      };
+      service.verdictOf('shop', pod, `${REPO}:1.0`, digestOf(5), req);
+      await drain(service);
+      assert.deepEqual(asked, [
+        ['shop', { serviceAccountName: 'builder', imagePullSecrets: [{ name: 'regcred' }] }],
+      ]);
+    });
+
     it('answers a policy whose settings cannot be used with an Error at once, verifying nothing', () => {
       const scripted = new ScriptedVerifier();
       const service = new SignatureService({

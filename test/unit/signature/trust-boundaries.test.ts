@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 
 import type { SignedEntity } from '@sigstore/verify';
 
+import { RegistryError } from '../../../src/registry/errors.js';
 import type { PreparedAttestor } from '../../../src/signature/attestor.js';
 import type { SignatureEvidence } from '../../../src/signature/evidence.js';
 import {
@@ -390,6 +391,29 @@ describe('signature trust boundaries', () => {
         'buildDefinition.buildType: the pattern (?=x) is not valid RE2',
       );
     });
+  });
+
+  it('gives a registry that fails after listing the referrers an Error, never Unsigned nor Invalid', async () => {
+    for (const api of [true, false]) {
+      const registry = new MemoryRegistry(api);
+      const image = registry.putImage(`midway-${api}`);
+      registry.putBundle(image, dsseBundle(a, inTotoStatement(image.digest)));
+      const verifier = new SignatureVerifier({ registry });
+      const rule: SignatureRule = { attestors: [keyAttestor('a', a)] };
+      const down = new RegistryError('RegistryUnavailable', 'registry.test answered 503', {
+        status: 503,
+        retryable: true,
+      });
+      for (const fail of ['failManifestsWith', 'failBlobsWith'] as const) {
+        registry[fail] = down;
+        const v = await verifier.verify(IMAGE, image.digest, rule);
+        assert.deepEqual(v.status === 'Error' ? [v.reason, v.retryable] : v, ['RegistryError', true], fail);
+        assert.match(v.message, /answered 503/);
+        registry[fail] = undefined;
+      }
+      // Nothing of the failed attempts was kept: the registry back, the signature verifies.
+      assert.equal((await verifier.verify(IMAGE, image.digest, rule)).status, 'Verified');
+    }
   });
 
   describe('trust material', () => {

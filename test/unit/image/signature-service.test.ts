@@ -136,6 +136,25 @@ const VERIFIED: SignatureVerdict = {
 };
 const digestOf = (n: number): string => `sha256:${n.toString(16).padStart(64, '0')}`;
 
+/**
+ * A service over a ScriptedVerifier (or the `verify` given) with anonymous pull credentials, and a
+ * requirement whose rule the scripted verifier does not read; `ask` is a pod in `namespace` asking.
+ */
+function scriptedService(options: Partial<SignatureServiceOptions> = {}) {
+  const scripted = new ScriptedVerifier();
+  const clock = new ManualClock();
+  const service = new SignatureService({
+    verify: scripted.verify,
+    credentialsFor: () => Promise.resolve(ANONYMOUS_CREDENTIALS),
+    clock,
+    ...options,
+  });
+  const req = requirement({ attestors: [{ name: 'release', publicKey: 'unused' }] });
+  const ask = (digest: string, namespace = 'team'): ImageSignatureFact | undefined =>
+    service.verdictOf(namespace, POD, `${REPO}:1.0`, digest, req);
+  return { scripted, clock, service, req, ask };
+}
+
 describe('signature service', () => {
   describe('caching by digest and requirement', () => {
     it("fetches an image's signatures once per TTL however many pods, attestors and policies ask", async () => {
@@ -264,16 +283,7 @@ describe('signature service', () => {
     });
 
     it('waits no longer than the TTL between retries', async () => {
-      const scripted = new ScriptedVerifier();
-      const clock = new ManualClock();
-      const service = new SignatureService({
-        verify: scripted.verify,
-        credentialsFor: () => Promise.resolve(ANONYMOUS_CREDENTIALS),
-        clock,
-        ttlMs: 90_000,
-        retryMs: RETRY,
-      });
-      const req = requirement({ attestors: [{ name: 'release', publicKey: 'unused' }] });
+      const { scripted, clock, service, ask } = scriptedService({ ttlMs: 90_000, retryMs: RETRY });
       const error: SignatureVerdict = {
         status: 'Error',
         reason: 'RegistryError',
@@ -283,7 +293,7 @@ describe('signature service', () => {
       const gaps: number[] = [];
       let last = clock.now();
       for (let step = 0; step < 600; step++) {
-        service.verdictOf('team', POD, `${REPO}:1.0`, digestOf(1), req);
+        ask(digestOf(1));
         await settle();
         if (scripted.calls.length > 0) {
           gaps.push(clock.now() - last);
@@ -342,28 +352,25 @@ describe('signature service', () => {
     });
 
     it('turns unreadable pull secrets and a verifier that throws into Error verdicts', async () => {
-      const clock = new ManualClock();
       let failCredentials = true;
-      const service = new SignatureService({
+      const { clock, service, ask } = scriptedService({
         verify: () => Promise.reject(new Error('boom')),
         credentialsFor: () =>
           failCredentials
             ? Promise.reject(Object.assign(new Error('forbidden'), { code: 403 }))
             : Promise.resolve(ANONYMOUS_CREDENTIALS),
-        clock,
         retryMs: RETRY,
       });
-      const req = requirement({ attestors: [{ name: 'release', publicKey: 'unused' }] });
-      service.verdictOf('shop', POD, `${REPO}:1.0`, digestOf(2), req);
+      ask(digestOf(2), 'shop');
       await drain(service);
-      const noSecrets = service.verdictOf('shop', POD, `${REPO}:1.0`, digestOf(2), req);
+      const noSecrets = ask(digestOf(2), 'shop');
       assert.equal(noSecrets?.verdict, 'Error');
       assert.match(noSecrets.message, /the pull secrets of pods in shop could not be read/);
       failCredentials = false;
       await clock.advance(RETRY);
-      service.verdictOf('shop', POD, `${REPO}:1.0`, digestOf(2), req);
+      ask(digestOf(2), 'shop');
       await drain(service);
-      const thrown = service.verdictOf('shop', POD, `${REPO}:1.0`, digestOf(2), req);
+      const thrown = ask(digestOf(2), 'shop');
       assert.deepEqual(thrown?.verdict === 'Error' ? [thrown.reason, thrown.message] : thrown, [
         'RegistryError',
         'signature verification failed unexpectedly: boom',
@@ -372,15 +379,13 @@ describe('signature service', () => {
 
     it('chooses pull credentials by the pod that asked, keeping only the fields that choose them', async () => {
       const asked: unknown[] = [];
-      const service = new SignatureService({
+      const { service, req } = scriptedService({
         verify: () => Promise.resolve(VERIFIED),
         credentialsFor: (namespace, podSpec) => {
           asked.push([namespace, podSpec]);
           return Promise.resolve(ANONYMOUS_CREDENTIALS);
         },
-        clock: new ManualClock(),
       });
-      const req = requirement({ attestors: [{ name: 'release', publicKey: 'unused' }] });
       const pod: V1PodSpec = {
         serviceAccountName: 'builder',
         imagePullSecrets: [{ name: 'regcred' }],
@@ -396,11 +401,7 @@ describe('signature service', () => {
     });
 
     it('answers a policy whose settings cannot be used with an Error at once, verifying nothing', () => {
-      const scripted = new ScriptedVerifier();
-      const service = new SignatureService({
-        verify: scripted.verify,
-        credentialsFor: () => Promise.resolve(ANONYMOUS_CREDENTIALS),
-      });
+      const { scripted, service } = scriptedService();
       // A ClusterSecurityPolicy's Secret reference needs a namespace.
       const policy = compilePolicy({
         apiVersion: 'shipshape.dev/v1alpha1',
@@ -427,37 +428,24 @@ describe('signature service', () => {
 
   describe('concurrency and bounds', () => {
     it('runs one verification per digest and requirement however many ask while it runs', async () => {
-      const scripted = new ScriptedVerifier();
-      const service = new SignatureService({
-        verify: scripted.verify,
-        credentialsFor: () => Promise.resolve(ANONYMOUS_CREDENTIALS),
-        clock: new ManualClock(),
-      });
+      const { scripted, service, ask } = scriptedService();
       const changes: SignatureChange[] = [];
       service.subscribe((c) => changes.push(c));
-      const req = requirement({ attestors: [{ name: 'release', publicKey: 'unused' }] });
       for (let i = 0; i < 50; i++) {
-        assert.equal(service.verdictOf(`ns-${i % 5}`, POD, `${REPO}:1.0`, digestOf(4), req), undefined);
+        assert.equal(ask(digestOf(4), `ns-${i % 5}`), undefined);
         await settle();
       }
       assert.equal(scripted.calls.length, 1);
       scripted.answerAll(VERIFIED);
       await drain(service);
-      assert.equal(service.verdictOf('ns-0', POD, `${REPO}:1.0`, digestOf(4), req)?.verdict, 'Verified');
+      assert.equal(ask(digestOf(4), 'ns-0')?.verdict, 'Verified');
       // Each namespace that asked hears once.
       assert.deepEqual(changes.map((c) => c.namespace).sort(), ['ns-0', 'ns-1', 'ns-2', 'ns-3', 'ns-4']);
     });
 
     it('runs at most `concurrency` verifications at once', async () => {
-      const scripted = new ScriptedVerifier();
-      const service = new SignatureService({
-        verify: scripted.verify,
-        credentialsFor: () => Promise.resolve(ANONYMOUS_CREDENTIALS),
-        clock: new ManualClock(),
-        concurrency: 2,
-      });
-      const req = requirement({ attestors: [{ name: 'release', publicKey: 'unused' }] });
-      for (let d = 0; d < 6; d++) service.verdictOf('team', POD, `${REPO}:1.0`, digestOf(10 + d), req);
+      const { scripted, service, ask } = scriptedService({ concurrency: 2 });
+      for (let d = 0; d < 6; d++) ask(digestOf(10 + d));
       await settle();
       assert.equal(service.inFlight, 6);
       for (let round = 0; round < 3; round++) {
@@ -470,29 +458,22 @@ describe('signature service', () => {
     });
 
     it('remembers at most maxEntries verdicts, dropping the least recently asked', async () => {
-      const scripted = new ScriptedVerifier();
-      const service = new SignatureService({
-        verify: scripted.verify,
-        credentialsFor: () => Promise.resolve(ANONYMOUS_CREDENTIALS),
-        clock: new ManualClock(),
-        maxEntries: 2,
-      });
-      const req = requirement({ attestors: [{ name: 'release', publicKey: 'unused' }] });
-      const ask = async (d: number): Promise<void> => {
-        service.verdictOf('team', POD, `${REPO}:1.0`, digestOf(d), req);
+      const { scripted, service, ask } = scriptedService({ maxEntries: 2 });
+      const verified = async (d: number): Promise<void> => {
+        ask(digestOf(d));
         await settle();
         scripted.answerAll(VERIFIED);
         await drain(service);
       };
-      await ask(20);
-      await ask(21);
-      await ask(20); // 20 is the most recent again, so 21 goes first
-      await ask(22);
+      await verified(20);
+      await verified(21);
+      await verified(20); // 20 is the most recent again, so 21 goes first
+      await verified(22);
       const asked = (): string[] => scripted.calls.map((c) => c.digest);
-      assert.equal(service.verdictOf('team', POD, `${REPO}:1.0`, digestOf(20), req)?.verdict, 'Verified');
-      assert.equal(service.verdictOf('team', POD, `${REPO}:1.0`, digestOf(22), req)?.verdict, 'Verified');
+      assert.equal(ask(digestOf(20))?.verdict, 'Verified');
+      assert.equal(ask(digestOf(22))?.verdict, 'Verified');
       assert.deepEqual(asked(), []);
-      assert.equal(service.verdictOf('team', POD, `${REPO}:1.0`, digestOf(21), req), undefined);
+      assert.equal(ask(digestOf(21)), undefined);
       await settle();
       assert.deepEqual(asked(), [digestOf(21)], 'the dropped verdict is verified again');
       scripted.answerAll(VERIFIED);
@@ -501,12 +482,8 @@ describe('signature service', () => {
     });
 
     it('tells every subscriber even when one of them throws', async () => {
-      const scripted = new ScriptedVerifier();
       const warnings: string[] = [];
-      const service = new SignatureService({
-        verify: scripted.verify,
-        credentialsFor: () => Promise.resolve(ANONYMOUS_CREDENTIALS),
-        clock: new ManualClock(),
+      const { scripted, service, ask } = scriptedService({
         logger: { debug: () => undefined, info: () => undefined, warn: (message) => warnings.push(message) },
       });
       const heard: string[] = [];
@@ -514,8 +491,7 @@ describe('signature service', () => {
         throw new Error('listener bug');
       });
       service.subscribe((c) => heard.push(c.digest));
-      const req = requirement({ attestors: [{ name: 'release', publicKey: 'unused' }] });
-      service.verdictOf('team', POD, `${REPO}:1.0`, digestOf(30), req);
+      ask(digestOf(30));
       await settle();
       scripted.answerAll(VERIFIED);
       await drain(service);
@@ -524,14 +500,8 @@ describe('signature service', () => {
     });
 
     it('starts no verification after shutdown and waits for the running ones', async () => {
-      const scripted = new ScriptedVerifier();
-      const service = new SignatureService({
-        verify: scripted.verify,
-        credentialsFor: () => Promise.resolve(ANONYMOUS_CREDENTIALS),
-        clock: new ManualClock(),
-      });
-      const req = requirement({ attestors: [{ name: 'release', publicKey: 'unused' }] });
-      service.verdictOf('team', POD, `${REPO}:1.0`, digestOf(40), req);
+      const { scripted, service, ask } = scriptedService();
+      ask(digestOf(40));
       await settle();
       let stopped = false;
       const stopping = service.shutdown().then(() => (stopped = true));
@@ -539,7 +509,7 @@ describe('signature service', () => {
       assert.equal(stopped, false, 'shutdown waits for the running verification');
       scripted.answerAll(VERIFIED);
       await stopping;
-      service.verdictOf('team', POD, `${REPO}:1.0`, digestOf(41), req);
+      ask(digestOf(41));
       await settle();
       assert.equal(scripted.calls.length, 0);
       await service.shutdown();

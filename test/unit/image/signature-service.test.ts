@@ -11,6 +11,8 @@ import type { ScanCredentials } from '../../../src/image/credentials.js';
 import {
   SignatureService,
   requirementOf,
+  trustMaterialFromApi,
+  type TrustMaterialReader,
   type SignatureChange,
   type SignatureRequirement,
   type SignatureServiceOptions,
@@ -513,6 +515,77 @@ describe('signature service', () => {
       await settle();
       assert.equal(scripted.calls.length, 0);
       await service.shutdown();
+    });
+  });
+
+  describe('trust material through the API server', () => {
+    /** A CoreV1Api stand-in: objects by kind/namespace/name, a status to fail with, and a count of reads. */
+    function fakeCore(objects: Record<string, Record<string, string>>, failWith?: number) {
+      const reads: string[] = [];
+      const read = (kind: string) => (req: { name: string; namespace: string }) => {
+        const id = `${kind}/${req.namespace}/${req.name}`;
+        reads.push(id);
+        if (failWith !== undefined)
+          return Promise.reject(Object.assign(new Error('Forbidden: secret "x"'), { code: failWith }));
+        const data = objects[id];
+        return data === undefined
+          ? Promise.reject(Object.assign(new Error('not found'), { code: 404 }))
+          : Promise.resolve({ data });
+      };
+      return {
+        reads,
+        core: {
+          readNamespacedSecret: read('Secret'),
+          readNamespacedConfigMap: read('ConfigMap'),
+        } as unknown as TrustMaterialReader,
+      };
+    }
+    const key = generateKey();
+
+    it('reads a Secret key as base64 and a ConfigMap key as text, each once while remembered', async () => {
+      const { core, reads } = fakeCore({
+        'Secret/team/cosign': { 'cosign.pub': Buffer.from(key.publicPem).toString('base64') },
+        'ConfigMap/shipshape-system/trust': { 'trusted_root.json': '{"mediaType":"x"}' },
+      });
+      const source = trustMaterialFromApi(core);
+      const secret = { kind: 'Secret', namespace: 'team', name: 'cosign', key: 'cosign.pub' } as const;
+      assert.equal(await source.read(secret), key.publicPem);
+      assert.equal(await source.read(secret), key.publicPem);
+      assert.equal(
+        await source.read({
+          kind: 'ConfigMap',
+          namespace: 'shipshape-system',
+          name: 'trust',
+          key: 'trusted_root.json',
+        }),
+        '{"mediaType":"x"}',
+      );
+      // An absent key and an absent object are both "absent" (undefined), and remembered too.
+      assert.equal(await source.read({ ...secret, key: 'other' }), undefined);
+      assert.equal(await source.read({ ...secret, name: 'gone' }), undefined);
+      assert.equal(await source.read({ ...secret, name: 'gone' }), undefined);
+      assert.deepEqual(reads, [
+        'Secret/team/cosign',
+        'ConfigMap/shipshape-system/trust',
+        'Secret/team/cosign',
+        'Secret/team/gone',
+      ]);
+    });
+
+    it('throws a refusal with the status and what to check, asks again next time, and never echoes the answer', async () => {
+      const { core, reads } = fakeCore({}, 403);
+      const source = trustMaterialFromApi(core);
+      const secret = { kind: 'Secret', namespace: 'team', name: 'cosign', key: 'cosign.pub' } as const;
+      for (let i = 0; i < 2; i++) {
+        await assert.rejects(source.read(secret), (err: Error) => {
+          assert.equal(
+            err.message,
+            'the API server answered 403 (the operator may lack RBAC permission to read them)',
+          );
+          return true;
+        });
+      }
+      assert.equal(reads.length, 2, 'a failure is not remembered');
     });
   });
 

@@ -17,6 +17,7 @@ import { metricValue, startOperatorProcess } from '../test/support/operator-proc
 import { pushImage } from '../test/support/oci-push.js';
 import { tar } from '../test/support/tar.js';
 import { trimPod } from '../src/controllers/resources.js';
+import { shippedOperatorEnv } from '../test/support/shipped-operator-env.js';
 
 const { values } = parseArgs({
   options: {
@@ -24,9 +25,10 @@ const { values } = parseArgs({
     replicas: { type: 'string', default: '10' },
     'steady-seconds': { type: 'string', default: '60' },
     images: { type: 'string' },
-    // The operator's V8 heap cap, as a container memory limit would set it (Node sizes its heap from the cgroup).
+    // Overrides the manifest's V8 old-space cap.
     'operator-heap-mib': { type: 'string' },
-    // Extra NODE_OPTIONS and environment for experiments, e.g. --node-options=--max-semi-space-size=16.
+    // The operator runs with the manifest's NODE_OPTIONS and MALLOC_ARENA_MAX (config/manager);
+    // these replace them for experiments, e.g. --node-options=--max-semi-space-size=32.
     'node-options': { type: 'string' },
     'malloc-arena-max': { type: 'string' },
     // Write a heap snapshot of the operator into this directory before it stops (SIGUSR2).
@@ -95,6 +97,19 @@ try {
   }
   console.log(`pushed ${imageCount} images in ${((Date.now() - pushStarted) / 1000).toFixed(1)} s`);
 
+  const shipped = shippedOperatorEnv();
+  const operatorEnv: Record<string, string> = {
+    NODE_OPTIONS: [
+      values['node-options'] ?? shipped.NODE_OPTIONS ?? '',
+      values['operator-heap-mib'] ? `--max-old-space-size=${values['operator-heap-mib']}` : '',
+      values['heap-snapshot-dir'] ? '--heapsnapshot-signal=SIGUSR2' : '',
+    ]
+      .filter(Boolean)
+      .join(' '),
+  };
+  const arenas = values['malloc-arena-max'] ?? shipped.MALLOC_ARENA_MAX;
+  if (arenas !== undefined) operatorEnv.MALLOC_ARENA_MAX = arenas;
+  console.log(`operator environment: ${JSON.stringify(operatorEnv)}`);
   const operator = await startOperatorProcess(
     [
       `--kubeconfig=${cluster.operatorKubeconfigPath}`,
@@ -103,18 +118,7 @@ try {
       '--allow-registry=127.0.0.1:*',
       `--plain-http=${cluster.registryHost}`,
     ],
-    {
-      ...(values['operator-heap-mib'] || values['node-options'] || values['heap-snapshot-dir']
-        ? {
-            NODE_OPTIONS: [
-              values['heap-snapshot-dir'] ? '--heapsnapshot-signal=SIGUSR2' : '',
-              values['operator-heap-mib'] ? `--max-old-space-size=${values['operator-heap-mib']}` : '',
-              values['node-options'] ?? '',
-            ].join(' '),
-          }
-        : {}),
-      ...(values['malloc-arena-max'] ? { MALLOC_ARENA_MAX: values['malloc-arena-max'] } : {}),
-    },
+    operatorEnv,
   );
   await operator.waitReady(60_000);
   const operatorStarted = new Date();

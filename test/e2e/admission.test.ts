@@ -20,7 +20,8 @@ import {
 } from '@kubernetes/client-node';
 import type { SecurityPolicy } from '../../src/api/policy-types.js';
 import { evaluateWorkload } from '../../src/policy/evaluate.js';
-import { generateVap } from '../../src/webhook/vap.js';
+import { generateVap } from '../../src/controllers/vap/generate.js';
+import { excludedNamespacesOf } from '../../src/webhook/configuration.js';
 import { ApiClient } from '../support/api-request.js';
 import { freePort } from '../cluster/local-cluster.js';
 import { installCrds } from '../support/crds.js';
@@ -364,7 +365,7 @@ describe('ValidatingAdmissionPolicy conformance', function () {
     api = new ApiClient(kc);
     admission = kc.makeApiClient(AdmissionregistrationV1Api);
     await createReadyNamespace(kc.makeApiClient(CoreV1Api), namespace);
-    const vap = generateVap(source, OPERATOR_NS);
+    const vap = generateVap(source, excludedNamespacesOf(OPERATOR_NS));
     assert.ok(vap, 'the default rules include CEL-expressible ones');
     generated = vap;
     await admission.createValidatingAdmissionPolicy({ body: generated.policy });

@@ -4,8 +4,11 @@
 // (no webhook round trip) and the webhook can skip them (decision skipRule).
 //
 // Covered (see CEL_RULES): securityContext.privileged, .hostNamespaces,
-// .allowPrivilegeEscalation, .readOnlyRootFilesystem, .runAsUser, over init
-// and regular containers. Not covered, and left to the webhook: ephemeral
+// .allowPrivilegeEscalation, .readOnlyRootFilesystem, .runAsUser,
+// .runAsNonRoot, .capabilitiesDropAll, .capabilitiesAdd (with the policy's
+// forbidden/allowed lists), over init and regular containers. Not the image
+// rules (tag, registry): the engine reads references through the registry's
+// parser, and an invalid reference would be judged differently by a regex. Not covered, and left to the webhook: ephemeral
 // containers (a different schema type CEL cannot concatenate; they arrive
 // through a subresource the webhook does not register anyway), image-based
 // rules, anything with exceptions or image globs. A policy is generated only
@@ -32,14 +35,43 @@ import { compilePolicy, type CompiledPolicy } from '../../policy/compile.js';
 import type { AnySecurityPolicy } from '../../api/policy-types.js';
 
 interface CelRule {
-  /** A CEL expression that is true when the pod spec complies. */
-  expression: string;
+  /** A CEL expression that is true when the pod spec complies; a function of the rule's compiled params when they matter. */
+  expression: string | ((params: unknown) => string);
   message: string;
 }
+
+/** Kubernetes accepts capability names in any case, with or without CAP_ (normalizeCapability, in CEL). */
+const NORMALIZED_CAP = "(a.upperAscii().startsWith('CAP_') ? a.upperAscii().substring(4) : a.upperAscii())";
+const podSc = (field: string) =>
+  `has(variables.spec.securityContext) && has(variables.spec.securityContext.${field})`;
+const celList = (values: Iterable<string>) => `[${[...values].map((v) => quote(v)).join(', ')}]`;
 
 // `variables.containers`: init and regular containers; `variables.spec`: the pod spec.
 const sc = (field: string) => `has(c.securityContext) && has(c.securityContext.${field})`;
 export const CEL_RULES: Readonly<Record<string, CelRule>> = {
+  'securityContext.runAsNonRoot': {
+    // The container's runAsNonRoot wins over the pod's; without either, a non-zero runAsUser (container, then pod) will do.
+    expression: `variables.containers.all(c, (${sc('runAsNonRoot')}) ? c.securityContext.runAsNonRoot : ((${podSc('runAsNonRoot')}) ? variables.spec.securityContext.runAsNonRoot : ((${sc('runAsUser')}) ? c.securityContext.runAsUser > 0 : ((${podSc('runAsUser')}) && variables.spec.securityContext.runAsUser > 0))))`,
+    message:
+      'every container must run as non-root: runAsNonRoot: true, or a non-zero runAsUser (pod or container) [securityContext.runAsNonRoot]',
+  },
+  'securityContext.capabilitiesDropAll': {
+    expression: `variables.containers.all(c, ${sc('capabilities')} && has(c.securityContext.capabilities.drop) && c.securityContext.capabilities.drop.exists(d, d.upperAscii() == 'ALL' || d.upperAscii() == 'CAP_ALL'))`,
+    message:
+      'every container must set securityContext.capabilities.drop: ["ALL"] [securityContext.capabilitiesDropAll]',
+  },
+  'securityContext.capabilitiesAdd': {
+    expression: (params) => {
+      const { forbidden, allowed } = params as {
+        forbidden: ReadonlySet<string>;
+        allowed: ReadonlySet<string> | undefined;
+      };
+      const allowedTest = allowed ? ` && ${NORMALIZED_CAP} in ${celList(allowed)}` : '';
+      return `variables.containers.all(c, !(${sc('capabilities')} && has(c.securityContext.capabilities.add)) || c.securityContext.capabilities.add.all(a, !(${NORMALIZED_CAP} in ${celList(forbidden)})${allowedTest}))`;
+    },
+    message:
+      'a container adds a capability the policy forbids (securityContext.capabilities.add) [securityContext.capabilitiesAdd]',
+  },
   'securityContext.privileged': {
     expression: `variables.containers.all(c, !(${sc('privileged')} && c.securityContext.privileged))`,
     message: 'a container sets securityContext.privileged: true [securityContext.privileged]',
@@ -264,9 +296,7 @@ export function generateVap(
           },
         ],
         validations: eligibility.rules.map((id) => ({
-          expression: podSelector
-            ? `!(${podSelector}) || (${CEL_RULES[id]!.expression})`
-            : CEL_RULES[id]!.expression,
+          expression: podSelector ? `!(${podSelector}) || (${celExpression(p, id)})` : celExpression(p, id),
           message: `shipshape policy ${p.name}: ${CEL_RULES[id]!.message}`,
           reason: 'Forbidden',
         })),
@@ -286,6 +316,13 @@ export function generateVap(
   for (const object of [generated.policy, generated.binding])
     object.metadata!.annotations![VAP_ANNOTATIONS.hash] = contentHash(object);
   return generated;
+}
+
+/** The CEL of one covered rule, with the policy's settings of it. */
+function celExpression(policy: CompiledPolicy, id: string): string {
+  const { expression } = CEL_RULES[id]!;
+  if (typeof expression === 'string') return expression;
+  return expression(policy.rules.find((r) => r.rule.id === id)?.params);
 }
 
 /** A hash of what the operator generates for an object (metadata it sets, and spec). */

@@ -8,8 +8,12 @@
 // "cached" in the sense that matters here: no request waits for analysis (the
 // operator runs with --image-analysis=false, so rules that need image facts
 // have none and the policy's onImageUnknown is Allow). Not a timed test.
+// The machine's load average is printed with the results: on a shared machine
+// the figures mean little without it.
 // Usage: node dist/bench/admission.js [--requests 2000] [--concurrency 200] [--seconds 10]
+//        [--profile <dir>]   (the operator runs with --cpu-prof into <dir>; open the .cpuprofile in DevTools)
 import { request as httpsRequest, Agent } from 'node:https';
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { CoreV1Api, CustomObjectsApi, KubeConfig, type V1Deployment } from '@kubernetes/client-node';
 import { freePort, startLocalCluster } from '../test/cluster/local-cluster.js';
@@ -25,8 +29,16 @@ const { values } = parseArgs({
     requests: { type: 'string', default: '2000' },
     concurrency: { type: 'string', default: '200' },
     seconds: { type: 'string', default: '10' },
+    profile: { type: 'string' },
   },
 });
+const loads: string[] = [];
+const noteLoad = (when: string) =>
+  loads.push(
+    `${when}: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
 const total = Number(values.requests);
 const concurrency = Number(values.concurrency);
 const sustainSeconds = Number(values.seconds);
@@ -121,20 +133,24 @@ const apiCreate = (compliant: boolean) => async (i: number) =>
   (compliant ? 201 : 403);
 
 const results: [string, Stats][] = [];
+noteLoad('start');
 // Warm the API server's connections and caches before measuring anything.
 await load(apiCreate(true), 400);
 results.push(['A. API server, no webhook (dry-run create)', await load(apiCreate(true), total)]);
 
 const port = await freePort();
-const operator = await startOperatorProcess([
-  `--kubeconfig=${cluster.kubeconfigPath}`,
-  '--namespace=shipshape-system',
-  '--log-level=warn',
-  '--image-analysis=false',
-  '--leader-elect=false',
-  `--webhook-bind-address=127.0.0.1:${port}`,
-  `--webhook-url=https://127.0.0.1:${port}/validate`,
-]);
+const operator = await startOperatorProcess(
+  [
+    `--kubeconfig=${cluster.kubeconfigPath}`,
+    '--namespace=shipshape-system',
+    '--log-level=warn',
+    '--image-analysis=false',
+    '--leader-elect=false',
+    `--webhook-bind-address=127.0.0.1:${port}`,
+    `--webhook-url=https://127.0.0.1:${port}/validate`,
+  ],
+  values.profile === undefined ? {} : { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${values.profile}` },
+);
 try {
   await operator.waitReady(60_000);
   await eventually('the webhook in the request path', async () => (await apiCreate(false)(0)) === true, {
@@ -191,6 +207,7 @@ try {
     await load(direct, Infinity, sustainSeconds * 1000),
   ]);
   agent.destroy();
+  noteLoad('end');
 } finally {
   await operator.stop();
   api.close();
@@ -202,6 +219,7 @@ console.log(
   `${'phase'.padEnd(44)} ${'n'.padStart(6)} ${'p50'.padStart(8)} ${'p99'.padStart(8)} ${'max'.padStart(8)} ${'req/s'.padStart(7)} ${'fail'.padStart(5)}`,
 );
 for (const [name, s] of results) console.log(row(name, s));
+console.log(`\nload average (1, 5, 15 min) on ${navigator.hardwareConcurrency} cores: ${loads.join('; ')}`);
 const a = results[0]![1];
 const b = results[1]![1];
 console.log(

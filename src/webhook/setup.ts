@@ -144,7 +144,8 @@ export async function startWebhook(
         const kind = kindLabel(request);
         metrics.admissionRequests.inc({ operation: request.operation, kind, result: decision.result });
         metrics.admissionDuration.observe({ kind }, seconds);
-        if (decision.result === 'denied' || decision.result === 'error')
+        // Checked first: winston formats a record before its transports drop it, on every request.
+        if ((decision.result === 'denied' || decision.result === 'error') && log.isInfoEnabled())
           log.info('admission', {
             controller: 'webhook',
             namespace: request.namespace,

@@ -12,7 +12,14 @@ import { ApiServerUnreachable, apiServerUrl, checkConnection, loadKubeConfig } f
 import { HttpEndpoints, Readiness } from '../runtime/http-endpoints.js';
 import { accessReviewApi, MetricsAuthorizer } from '../runtime/metrics-auth.js';
 import { readServingCertificate, selfSignedCertificate } from '../runtime/serving-cert.js';
-import { startWebhook, WEBHOOK_FLAGS, WEBHOOK_USAGE, type RunningWebhook } from '../webhook/setup.js';
+import { excludedNamespacesOf } from '../webhook/configuration.js';
+import {
+  startWebhook,
+  validatingAdmissionPoliciesOn,
+  WEBHOOK_FLAGS,
+  WEBHOOK_USAGE,
+  type RunningWebhook,
+} from '../webhook/setup.js';
 import type { CliIO } from './io.js';
 
 export const operatorUsage = `Usage: shipshape operator [options]
@@ -192,6 +199,9 @@ export async function runOperator(args: string[], io: CliIO): Promise<number> {
     },
     excludedNamespaces: excluded,
     workers,
+    ...(validatingAdmissionPoliciesOn(values)
+      ? { validatingAdmissionPolicies: { excludedNamespaces: excludedNamespacesOf(ownNamespace) } }
+      : {}),
     ...(images === undefined ? {} : { images }),
   });
 

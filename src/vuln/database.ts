@@ -300,7 +300,8 @@ export class VulnerabilityDatabase {
     if (this.ids.has(advisory.id)) return;
     this.ids.add(advisory.id);
     this.summary.loaded++;
-    this.memo.clear();
+    // lru-cache's clear() walks its whole capacity: only pay it when something was remembered.
+    if (this.memo.size > 0) this.memo.clear();
     const record = this.record(advisory);
     for (const affected of advisory.affected) {
       const ecosystem = this.intern(affected.package.ecosystem);

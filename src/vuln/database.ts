@@ -314,7 +314,7 @@ export class VulnerabilityDatabase {
       let pkg = byName.get(name);
       if (pkg === undefined) {
         pkg = { entries: [], compare: comparatorFor(ecosystem) };
-        byName.set(this.intern(name), pkg);
+        byName.set(name, pkg);
       }
       const entry = this.entryOf(record, affected, pkg.compare);
       if (entry === undefined) continue;

@@ -26,7 +26,7 @@ import type { VersionComparator } from './version/index.js';
 import { DEFAULT_ZIP_LIMITS, readZipJsonEntries } from './zip-reader.js';
 import type { ZipLimits, ZipReadError } from './zip-reader.js';
 
-/** What a finding takes from an entry, computed on its first match and kept for re-matching. */
+/** What a finding takes from an entry, computed on its match and remembered for re-matching (bounded). */
 export interface EntryFacts {
   severity: Severity;
   fixed: string[];
@@ -59,7 +59,6 @@ export interface IndexedAffected {
   /** Its `versions[]`: a span of sorted version ids in the database's version pool. */
   readonly versionStart: number;
   readonly versionCount: number;
-  facts?: EntryFacts;
 }
 
 export interface SkippedAdvisory {
@@ -81,6 +80,12 @@ const MAX_SKIPPED_SAMPLES = 100;
 const SUMMARY_CHARS = 200;
 /** Recent (ecosystem, name, version) answers kept: a cluster runs the same packages in many images. */
 const MEMO_ENTRIES = 50_000;
+/**
+ * Entries whose finding facts are remembered. Bounded rather than kept on every
+ * entry: re-matching a whole fleet touches most entries of a large database,
+ * and their ids and fixed versions would then cost more than the index.
+ */
+const FACTS_ENTRIES = 100_000;
 
 /** PEP 503 for PyPI; every other ecosystem's names are case-sensitive and used as written. */
 export function normalizePackageName(ecosystem: string, name: string): string {
@@ -180,6 +185,7 @@ export class VulnerabilityDatabase {
   private readonly listed = new Pool(new Uint32Array(4096), (n) => new Uint32Array(n));
 
   private readonly memo = new LRUCache<string, readonly IndexedAffected[]>({ max: MEMO_ENTRIES });
+  private readonly remembered = new LRUCache<IndexedAffected, EntryFacts>({ max: FACTS_ENTRIES });
 
   private skip(skipped: SkippedAdvisory): void {
     this.summary.skippedCount++;
@@ -486,9 +492,10 @@ export class VulnerabilityDatabase {
     return pkg.ranked;
   }
 
-  /** The facts a finding takes from an entry (computed on its first match, then kept). */
+  /** The facts a finding takes from an entry (computed on its match, then remembered while recently used). */
   facts(entry: IndexedAffected): EntryFacts {
-    if (entry.facts === undefined) {
+    let facts = this.remembered.get(entry);
+    if (facts === undefined) {
       const { advisory } = entry;
       const mergeIds = [
         ...new Set([
@@ -498,15 +505,16 @@ export class VulnerabilityDatabase {
         ]),
       ];
       const id = preferredId(mergeIds);
-      entry.facts = {
+      facts = {
         severity: severityOf(advisory, entry.severity),
         fixed: this.fixedVersions(entry),
         mergeIds,
         id,
         aliases: mergeIds.filter((x) => x !== id).sort(),
       };
+      this.remembered.set(entry, facts);
     }
-    return entry.facts;
+    return facts;
   }
 
   /** Every fixed version named by the entry's ranges, sorted as strings: the upgrade targets. */

@@ -5,7 +5,7 @@
 // one another through aliases (or a single upstream id) become one finding.
 import type { ImageInventory, InventoryPackage, OsInfo } from '../sbom/types.js';
 import { preferredId } from './database.js';
-import type { IndexedAffected, VulnerabilityDatabase } from './database.js';
+import type { EntryFacts, IndexedAffected, VulnerabilityDatabase } from './database.js';
 import { severityRank } from './severity.js';
 import type { Severity } from './severity.js';
 
@@ -65,14 +65,14 @@ function osvCoordinates(pkg: InventoryPackage): { name: string; version: string 
 
 /** The advisories of one package that name the same flaw. */
 interface Hit {
-  entries: IndexedAffected[];
+  facts: EntryFacts[];
   severity: Severity;
   summary?: string;
 }
 
 function sharesId(hit: Hit, ids: readonly string[]): boolean {
-  for (const entry of hit.entries) {
-    for (const id of entry.facts!.mergeIds) if (ids.includes(id)) return true;
+  for (const facts of hit.facts) {
+    for (const id of facts.mergeIds) if (ids.includes(id)) return true;
   }
   return false;
 }
@@ -89,16 +89,16 @@ function record(hits: Hit[], entry: IndexedAffected, db: VulnerabilityDatabase):
       continue;
     }
     // The new entry links two hits: one flaw.
-    hit.entries.push(...other.entries);
+    hit.facts.push(...other.facts);
     if (severityRank(other.severity.level) > severityRank(hit.severity.level)) hit.severity = other.severity;
     hit.summary ??= other.summary;
     hits.splice(i--, 1);
   }
   if (hit === undefined) {
-    hits.push({ entries: [entry], severity: facts.severity, summary: entry.advisory.summary });
+    hits.push({ facts: [facts], severity: facts.severity, summary: entry.advisory.summary });
     return;
   }
-  hit.entries.push(entry);
+  hit.facts.push(facts);
   if (severityRank(facts.severity.level) > severityRank(hit.severity.level)) hit.severity = facts.severity;
   hit.summary ??= entry.advisory.summary;
 }
@@ -107,9 +107,9 @@ function record(hits: Hit[], entry: IndexedAffected, db: VulnerabilityDatabase):
 function mergedIds(hit: Hit): { id: string; aliases: string[]; fixed: string[] } {
   const ids = new Set<string>();
   const fixed = new Set<string>();
-  for (const entry of hit.entries) {
-    for (const id of entry.facts!.mergeIds) ids.add(id);
-    for (const f of entry.facts!.fixed) fixed.add(f);
+  for (const facts of hit.facts) {
+    for (const id of facts.mergeIds) ids.add(id);
+    for (const f of facts.fixed) fixed.add(f);
   }
   const id = preferredId(ids);
   ids.delete(id);
@@ -133,7 +133,7 @@ export function matchInventory(inventory: ImageInventory, db: VulnerabilityDatab
     const subject = { name, ecosystem: pkg.ecosystem, purl: pkg.purl };
     for (const hit of hits) {
       // Shared arrays when one advisory is the whole finding: findings are values, never mutated.
-      const single = hit.entries.length === 1 ? hit.entries[0]!.facts! : undefined;
+      const single = hit.facts.length === 1 ? hit.facts[0]! : undefined;
       const ids =
         single === undefined
           ? mergedIds(hit)

@@ -127,11 +127,12 @@ function ruleFindings(
     out.push({
       ruleId: rule.id,
       title: rule.title,
-      severity: entry.severity,
+      severity: hit.severity ?? entry.severity,
       category: rule.category,
       policy: policy.name,
       container: container?.name,
       image: container?.image.raw,
+      subject: hit.subject,
       message: hit.message,
       remediation: rule.remediation,
     });
@@ -192,6 +193,7 @@ function podSecurityFindings(
       policy: policy.name,
       container: undefined,
       image: undefined,
+      subject: undefined,
       message: f.message,
       remediation: f.remediation,
     });

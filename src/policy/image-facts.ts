@@ -18,6 +18,34 @@ export interface ImageSignatureFact {
   message: string;
 }
 
+/** One vulnerability of a package in the image, as the vulnerability rules read it. */
+export interface ImageVulnerabilityFact {
+  /** The preferred id (a CVE when one names it). */
+  id: string;
+  /** Every other id of the same flaw (GHSA, DSA, ...): ignores, exceptions and VEX may name any. */
+  aliases: readonly string[];
+  severity: Severity;
+  /** The package name as the advisory names it (the Debian source package, say). */
+  package: string;
+  purl: string;
+  installedVersion: string;
+  fixedVersions: readonly string[];
+  summary?: string;
+}
+
+/** One OpenVEX statement, reduced to what suppresses a finding. */
+export interface VexStatementFact {
+  /** The vulnerability name and its aliases. */
+  vulnerabilities: readonly string[];
+  /** Product ids: image digests (sha256:...), purls (pkg:oci/...@sha256:..., pkg:deb/...), or '*' for any. */
+  products: readonly string[];
+  status: 'not_affected' | 'fixed' | 'affected' | 'under_investigation';
+  justification?: string;
+  impactStatement?: string;
+  /** Where the statement came from: the ConfigMap and key, and the document id. */
+  source: string;
+}
+
 export interface ImageFacts {
   digest?: string;
   // Each field may be absent: absent means "not known", and a rule that needs it reports nothing.
@@ -37,6 +65,10 @@ export interface ImageFacts {
   os?: string;
   architecture?: string;
   vulnerabilities?: Partial<Record<Severity, number>> & { fixable?: number };
+  /** The matched vulnerabilities (most severe first, bounded); absent while unknown. */
+  vulnerabilityFindings?: readonly ImageVulnerabilityFact[];
+  /** OpenVEX statements by VEX source key (vexSourceKey), read from the ConfigMaps policies name. */
+  vex?: Readonly<Record<string, readonly VexStatementFact[]>>;
   /** Verdicts by signatureRequirementKey: policies with equal requirements share one. */
   signatures?: Readonly<Record<string, ImageSignatureFact>>;
 }

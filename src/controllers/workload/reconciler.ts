@@ -349,7 +349,10 @@ export class WorkloadReconciler {
     if (fresh.length > 0) {
       const shown = fresh
         .slice(0, 5)
-        .map((f) => `${f.ruleId} (${f.severity})${f.container ? ` in ${f.container}` : ''}`);
+        .map(
+          (f) =>
+            `${f.ruleId}${f.subject ? ` ${f.subject}` : ''} (${f.severity})${f.container ? ` in ${f.container}` : ''}`,
+        );
       const more = fresh.length > shown.length ? ` and ${fresh.length - shown.length} more` : '';
       this.deps.recordEvent({
         regarding,

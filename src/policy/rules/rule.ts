@@ -10,6 +10,10 @@ import { describeContainer, type ContainerView, type PodView } from '../workload
 export interface RuleHit {
   container?: ContainerView;
   message: string;
+  /** What the hit is about within the rule and container (a vulnerability id); one finding each. */
+  subject?: string;
+  /** The finding's severity when the hit decides it (a vulnerability's own); else the rule's. */
+  severity?: Severity;
 }
 
 export interface RuleInput {

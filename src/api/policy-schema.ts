@@ -426,33 +426,46 @@ const exceptionsSchema: JSONSchema = arr(
   { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] },
 );
 
-const vulnerabilitiesSchema: JSONSchema = obj(
-  'How image vulnerabilities count against this policy.',
-  {
-    severityThreshold: enumStr('Vulnerabilities at or above this severity are violations.', SEVERITIES, {
-      default: 'High',
-    }),
-    ignoreUnfixed: bool('Skip vulnerabilities that have no fixed version yet.', false),
-    ignore: arr(
-      'Vulnerabilities accepted until an expiry.',
-      obj(
-        'An ignored vulnerability.',
-        {
-          id: str('The vulnerability id (CVE, GHSA, OSV id).', {
-            maxLength: 64,
-            pattern: '^[A-Za-z][A-Za-z0-9]*-[A-Za-z0-9:._-]+$',
-          }),
-          reason: str('Why it is accepted.', { minLength: 1, maxLength: 1024 }),
-          expires: timestamp('When the ignore stops applying (RFC 3339).'),
-        },
-        { required: ['id', 'reason', 'expires'] },
+function vulnerabilitiesSchema(cluster: boolean): JSONSchema {
+  return obj(
+    'How image vulnerabilities count against this policy.',
+    {
+      severityThreshold: enumStr('Vulnerabilities at or above this severity are violations.', SEVERITIES, {
+        default: 'High',
+      }),
+      ignoreUnfixed: bool('Skip vulnerabilities that have no fixed version yet.', false),
+      ignore: arr(
+        'Vulnerabilities accepted until an expiry.',
+        obj(
+          'An ignored vulnerability.',
+          {
+            id: str('The vulnerability id (CVE, GHSA, OSV id).', {
+              maxLength: 64,
+              pattern: '^[A-Za-z][A-Za-z0-9]*-[A-Za-z0-9:._-]+$',
+            }),
+            images: imageGlobList(
+              'Only in containers with these images. Absent: any image.',
+              'spec.vulnerabilities.ignore[*].images',
+            ),
+            reason: str('Why it is accepted.', { minLength: 1, maxLength: 1024 }),
+            expires: timestamp('When the ignore stops applying (RFC 3339); an Event says when it has.'),
+          },
+          { required: ['id', 'reason', 'expires'] },
+        ),
+        256,
+        { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['id'] },
       ),
-      256,
-      { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['id'] },
-    ),
-  },
-  { default: {} },
-);
+      vex: obj('OpenVEX statements that say which vulnerabilities do not affect which images or packages.', {
+        configMapRef: trustObjectKeyRef(
+          'ConfigMap',
+          `an OpenVEX document (JSON)${cluster ? '' : ", in the policy's namespace"}; its not_affected and fixed statements for an image digest (pkg:oci purl or sha256 digest) or a package purl suppress the vulnerability, and the report shows the justification`,
+          cluster,
+        ),
+      }),
+    },
+    { default: {} },
+  );
+}
 
 function trustObjectKeyRef(kind: 'Secret' | 'ConfigMap', what: string, cluster: boolean): JSONSchema {
   return obj(
@@ -658,7 +671,7 @@ export function policySpecSchema(cluster: boolean): JSONSchema {
     ),
     rules: rulesSchema,
     exceptions: exceptionsSchema,
-    vulnerabilities: vulnerabilitiesSchema,
+    vulnerabilities: vulnerabilitiesSchema(cluster),
     signatures: signaturesSchema(cluster),
     rescan: obj(
       'When workloads under this policy are re-checked against fresh image data.',

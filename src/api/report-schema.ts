@@ -184,7 +184,9 @@ export const imageReportStatusSchema: JSONSchema = obj('What the last scan found
     'How many vulnerabilities topVulnerabilities lists at most (most severe, then fixable, first); the counts are exact.',
     { minimum: 0 },
   ),
-  topVulnerabilitiesTruncated: bool('True when the image has more vulnerabilities than topVulnerabilities lists.'),
+  topVulnerabilitiesTruncated: bool(
+    'True when the image has more vulnerabilities than topVulnerabilities lists.',
+  ),
   signatures: arr(
     'Signature verdicts, one per attestor of each policy that requires signatures of this image.',
     obj(

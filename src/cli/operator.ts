@@ -162,9 +162,16 @@ export async function runOperator(args: string[], io: CliIO): Promise<number> {
   const analysisHeapMiB = optionalNumber(values['analysis-memory-mib'], '--analysis-memory-mib', 16, true);
   const analysisTimeout = optionalNumber(values['analysis-timeout'], '--analysis-timeout', 0.001, false);
   const maxImageMiB = optionalNumber(values['analysis-max-image-mib'], '--analysis-max-image-mib', 1, true);
-  const dbRefresh = optionalNumber(values['vulnerability-db-refresh'], '--vulnerability-db-refresh', 0, false);
+  const dbRefresh = optionalNumber(
+    values['vulnerability-db-refresh'],
+    '--vulnerability-db-refresh',
+    0,
+    false,
+  );
   const vulnerabilityDb =
-    values['vulnerability-db'] === undefined ? undefined : new PathDatabaseProvider(values['vulnerability-db']);
+    values['vulnerability-db'] === undefined
+      ? undefined
+      : new PathDatabaseProvider(values['vulnerability-db']);
   const images =
     values['image-analysis'] === 'true'
       ? await createImageService(kc.makeApiClient(CoreV1Api), {

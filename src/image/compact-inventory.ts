@@ -81,7 +81,10 @@ function osOf(os: OsInfo): Pick<OsInfo, 'id' | 'versionId'> {
  * An ImageInventory holding `rows` of a compact inventory, for matchInventory: only
  * the fields the matcher reads are real (the rest are empty). Pure.
  */
-export function inventoryForMatching(compact: CompactInventory, rows: readonly CompactPackage[]): ImageInventory {
+export function inventoryForMatching(
+  compact: CompactInventory,
+  rows: readonly CompactPackage[],
+): ImageInventory {
   return {
     kind: 'ImageInventory',
     ...(compact.os === undefined ? {} : { os: { ...compact.os, source: '' } }),

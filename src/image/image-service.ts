@@ -252,6 +252,21 @@ export class ImageService {
     return this.provider !== undefined;
   }
 
+  /** Vulnerabilities by severity summed over the known digests, each digest once (for metrics). */
+  vulnerabilityTotals(): { critical: number; high: number; medium: number; low: number; info: number } {
+    const totals = { critical: 0, high: 0, medium: 0, low: 0, info: 0 };
+    for (const record of this.digests.values()) {
+      const v = record.vulnerabilities;
+      if (v?.state !== 'Matched') continue;
+      totals.critical += v.counts.critical;
+      totals.high += v.counts.high;
+      totals.medium += v.counts.medium;
+      totals.low += v.counts.low;
+      totals.info += v.counts.info;
+    }
+    return totals;
+  }
+
   /** Compact inventories kept for re-matching, and their bytes (for metrics). */
   compactInventoryStats(): { entries: number; bytes: number } {
     return { entries: this.compacts.size, bytes: this.compacts.calculatedSize };
@@ -280,7 +295,10 @@ export class ImageService {
     };
     this.rematching = run()
       .catch((err: unknown) => {
-        this.logger?.warn('vulnerability re-match failed', { controller: 'image-scanner', error: errorText(err) });
+        this.logger?.warn('vulnerability re-match failed', {
+          controller: 'image-scanner',
+          error: errorText(err),
+        });
       })
       .finally(() => (this.rematching = undefined));
     return this.rematching;
@@ -292,7 +310,10 @@ export class ImageService {
     const compact = this.compacts.get(digest);
     let vulnerabilities: ImageVulnerabilities;
     if (compact === undefined) {
-      if (record.vulnerabilities?.state === 'Unknown' && record.vulnerabilities.reason === 'InventoryTooLarge')
+      if (
+        record.vulnerabilities?.state === 'Unknown' &&
+        record.vulnerabilities.reason === 'InventoryTooLarge'
+      )
         return;
       // Evicted: the next question about the image analyses it again (layers come from the worker's cache).
       for (const entry of this.entries.values()) {
@@ -327,7 +348,11 @@ export class ImageService {
     compact: CompactInventory | CompactInventoryTooLarge | undefined,
   ): Promise<ImageVulnerabilities> {
     if (compact === undefined) {
-      return { state: 'Unknown', reason: 'InventoryEvicted', message: 'the package list of the image is not known' };
+      return {
+        state: 'Unknown',
+        reason: 'InventoryEvicted',
+        message: 'the package list of the image is not known',
+      };
     }
     if (isCompactInventoryTooLarge(compact)) {
       return { state: 'Unknown', reason: 'InventoryTooLarge', message: compact.message };
@@ -411,7 +436,9 @@ export class ImageService {
     return (image: string) => {
       const status = this.statusOf(namespace, podSpec, image);
       // The record's facts carry the latest vulnerability match, re-matched after the scan.
-      return status.state === 'Analyzed' ? (this.digests.peek(status.digest)?.facts ?? status.facts) : undefined;
+      return status.state === 'Analyzed'
+        ? (this.digests.peek(status.digest)?.facts ?? status.facts)
+        : undefined;
     };
   }
 
@@ -631,24 +658,25 @@ function withVulnerabilities(record: ImageRecord, vulnerabilities: ImageVulnerab
         Info: counts.info,
         fixable: counts.fixable,
       },
-      vulnerabilityFindings: vulnerabilities.findings.map(
-        (f): ImageVulnerabilityFact => ({
-          id: f.id,
-          aliases: f.aliases,
-          severity: reportSeverityOf(f.severity.level),
-          package: f.package.name,
-          purl: f.package.purl,
-          installedVersion: f.installedVersion,
-          fixedVersions: f.fixedVersions,
-          ...(f.summary === undefined ? {} : { summary: f.summary }),
-        }),
-      ),
+      vulnerabilityFindings: vulnerabilities.findings.map((f): ImageVulnerabilityFact => ({
+        id: f.id,
+        aliases: f.aliases,
+        severity: reportSeverityOf(f.severity.level),
+        package: f.package.name,
+        purl: f.package.purl,
+        installedVersion: f.installedVersion,
+        fixedVersions: f.fixedVersions,
+        ...(f.summary === undefined ? {} : { summary: f.summary }),
+      })),
     },
   };
 }
 
 /** Same findings against the same database content: nothing to tell. */
-function sameVulnerabilities(a: ImageVulnerabilities | undefined, b: ImageVulnerabilities | undefined): boolean {
+function sameVulnerabilities(
+  a: ImageVulnerabilities | undefined,
+  b: ImageVulnerabilities | undefined,
+): boolean {
   if (a === undefined || b === undefined) return a === b;
   if (a.state === 'Unknown' || b.state === 'Unknown')
     return a.state === 'Unknown' && b.state === 'Unknown' && a.reason === b.reason;

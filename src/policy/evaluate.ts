@@ -127,7 +127,7 @@ function ruleFindings(
     out.push({
       ruleId: rule.id,
       title: rule.title,
-      severity: hit.severity ?? entry.severity,
+      severity: entry.severity,
       category: rule.category,
       policy: policy.name,
       container: container?.name,

@@ -37,8 +37,11 @@ export interface ImageVulnerabilityFact {
 export interface VexStatementFact {
   /** The vulnerability name and its aliases. */
   vulnerabilities: readonly string[];
-  /** Product ids: image digests (sha256:...), purls (pkg:oci/...@sha256:..., pkg:deb/...), or '*' for any. */
-  products: readonly string[];
+  /**
+   * Products: an image (sha256 digest or pkg:oci purl) with optional subcomponents (package
+   * purls), or a package purl alone.
+   */
+  products: readonly { id: string; subcomponents: readonly string[] }[];
   status: 'not_affected' | 'fixed' | 'affected' | 'under_investigation';
   justification?: string;
   impactStatement?: string;

@@ -22,7 +22,11 @@ export class StaticDatabaseProvider implements VulnerabilityDatabaseProvider {
     this.loaded = loaded;
     this.state =
       loaded === undefined
-        ? { state: 'Unavailable', reason: 'NotLoaded', message: 'the vulnerability database has not loaded yet' }
+        ? {
+            state: 'Unavailable',
+            reason: 'NotLoaded',
+            message: 'the vulnerability database has not loaded yet',
+          }
         : { state: 'Ready', lastSuccessfulRefresh: loaded.loadedAt, lastRefreshAttempt: loaded.loadedAt };
   }
 
@@ -42,7 +46,11 @@ export class StaticDatabaseProvider implements VulnerabilityDatabaseProvider {
   /** Puts `loaded` in use and tells the subscribers. */
   replace(loaded: LoadedDatabase): void {
     this.loaded = loaded;
-    this.state = { state: 'Ready', lastSuccessfulRefresh: loaded.loadedAt, lastRefreshAttempt: loaded.loadedAt };
+    this.state = {
+      state: 'Ready',
+      lastSuccessfulRefresh: loaded.loadedAt,
+      lastRefreshAttempt: loaded.loadedAt,
+    };
     for (const listener of [...this.listeners]) listener(loaded);
   }
 
@@ -98,7 +106,10 @@ export async function databaseFingerprint(path: string): Promise<string> {
 }
 
 /** Loads a directory of OSV files and zips, or one OSV zip. Throws with a reason a user can act on. */
-export async function loadDatabaseFrom(path: string, now: () => Date = () => new Date()): Promise<LoadedDatabase> {
+export async function loadDatabaseFrom(
+  path: string,
+  now: () => Date = () => new Date(),
+): Promise<LoadedDatabase> {
   const version = await databaseFingerprint(path);
   const db = new VulnerabilityDatabase();
   const info = await stat(path);

@@ -12,8 +12,6 @@ export interface RuleHit {
   message: string;
   /** What the hit is about within the rule and container (a vulnerability id); one finding each. */
   subject?: string;
-  /** The finding's severity when the hit decides it (a vulnerability's own); else the rule's. */
-  severity?: Severity;
 }
 
 export interface RuleInput {

@@ -24,7 +24,12 @@ export function vexFromTrustMaterial(material: TrustMaterialSource): VexSource {
       const where = `ConfigMap ${ref.namespace}/${ref.name} key ${ref.key}`;
       let text: string | undefined;
       try {
-        text = await material.read({ kind: 'ConfigMap', ...ref });
+        text = await material.read({
+          kind: 'ConfigMap',
+          namespace: ref.namespace,
+          name: ref.name,
+          key: ref.key,
+        });
       } catch (err) {
         return { problem: `${where} could not be read: ${errorText(err)}` };
       }

@@ -53,7 +53,6 @@ import {
   summarizeFindings,
   type ImageVulnerabilities,
 } from './vulnerability-scan.js';
-import type { ImageVulnerabilityFact } from '../policy/image-facts.js';
 
 export type AnalyzeImage = (imageRef: string, options: AnalyzeOptions) => Promise<ImageAnalysis>;
 
@@ -658,16 +657,8 @@ function withVulnerabilities(record: ImageRecord, vulnerabilities: ImageVulnerab
         Info: counts.info,
         fixable: counts.fixable,
       },
-      vulnerabilityFindings: vulnerabilities.findings.map((f): ImageVulnerabilityFact => ({
-        id: f.id,
-        aliases: f.aliases,
-        severity: reportSeverityOf(f.severity.level),
-        package: f.package.name,
-        purl: f.package.purl,
-        installedVersion: f.installedVersion,
-        fixedVersions: f.fixedVersions,
-        ...(f.summary === undefined ? {} : { summary: f.summary }),
-      })),
+      // Shared, not copied: findings are values, and the rule engine reads them as they are.
+      vulnerabilityFindings: vulnerabilities.findings,
     },
   };
 }

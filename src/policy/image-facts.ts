@@ -18,19 +18,34 @@ export interface ImageSignatureFact {
   message: string;
 }
 
-/** One vulnerability of a package in the image, as the vulnerability rules read it. */
+/**
+ * One vulnerability of a package in the image, as the vulnerability rules read it: the
+ * shape of the matcher's findings, so the image service hands its list over without a copy.
+ */
 export interface ImageVulnerabilityFact {
   /** The preferred id (a CVE when one names it). */
-  id: string;
+  readonly id: string;
   /** Every other id of the same flaw (GHSA, DSA, ...): ignores, exceptions and VEX may name any. */
-  aliases: readonly string[];
-  severity: Severity;
-  /** The package name as the advisory names it (the Debian source package, say). */
-  package: string;
-  purl: string;
-  installedVersion: string;
-  fixedVersions: readonly string[];
-  summary?: string;
+  readonly aliases: readonly string[];
+  /** OSV severity level: CRITICAL, HIGH, MEDIUM, LOW, NONE or UNKNOWN. */
+  readonly severity: { readonly level: string };
+  /** The package name as the advisory names it (the Debian source package, say), and its purl. */
+  readonly package: { readonly name: string; readonly purl: string };
+  readonly installedVersion: string;
+  readonly fixedVersions: readonly string[];
+  readonly summary?: string;
+}
+
+const LEVEL_SEVERITY: Readonly<Record<string, Severity>> = {
+  CRITICAL: 'Critical',
+  HIGH: 'High',
+  MEDIUM: 'Medium',
+  LOW: 'Low',
+};
+
+/** The finding severity of a vulnerability: NONE and UNKNOWN are Info. */
+export function vulnerabilitySeverity(v: Pick<ImageVulnerabilityFact, 'severity'>): Severity {
+  return LEVEL_SEVERITY[v.severity.level] ?? 'Info';
 }
 
 /** One OpenVEX statement, reduced to what suppresses a finding. */

@@ -13,7 +13,12 @@ import type { Severity } from '../../api/severity.js';
 import { isAtLeast } from '../../api/severity.js';
 import type { TrustObjectKeyRef } from '../../api/policy-types.js';
 import { compileGlobs, type GlobMatcher } from '../glob.js';
-import { lookupImageFacts, type ImageVulnerabilityFact, type VexStatementFact } from '../image-facts.js';
+import {
+  lookupImageFacts,
+  vulnerabilitySeverity,
+  type ImageVulnerabilityFact,
+  type VexStatementFact,
+} from '../image-facts.js';
 import { describeContainer, type ContainerView } from '../workload.js';
 import { NO_HITS, quote, type RuleDefinition, type RuleHit, type RuleInput } from './rule.js';
 
@@ -92,9 +97,10 @@ export function vexStatementFor(
     if (!s.vulnerabilities.some((id) => id === v.id || v.aliases.includes(id))) continue;
     const applies = s.products.some(
       (p) =>
-        productNamesPackage(p.id, v.purl) ||
+        productNamesPackage(p.id, v.package.purl) ||
         (productNamesImage(p.id, digest) &&
-          (p.subcomponents.length === 0 || p.subcomponents.some((c) => productNamesPackage(c, v.purl)))),
+          (p.subcomponents.length === 0 ||
+            p.subcomponents.some((c) => productNamesPackage(c, v.package.purl)))),
     );
     if (applies) found = s;
   }
@@ -126,7 +132,7 @@ function describe(v: ImageVulnerabilityFact): string {
   const fixed =
     v.fixedVersions.length === 0 ? 'no fix yet' : `fixed in ${v.fixedVersions.slice(0, 3).join(', ')}`;
   const summary = v.summary === undefined ? '' : `: ${v.summary.slice(0, 200)}`;
-  return `${v.id} (${v.severity}) in ${v.package} ${v.installedVersion}, ${fixed}${summary}`;
+  return `${v.id} (${vulnerabilitySeverity(v)}) in ${v.package.name} ${v.installedVersion}, ${fixed}${summary}`;
 }
 
 interface ContainerVulnerabilities {
@@ -198,7 +204,7 @@ function severityRule(severity: Exclude<Severity, 'Info'>): RuleDefinition<Vulne
       let hits: RuleHit[] | undefined;
       for (const { container, image, findings, statements } of containersWithVulnerabilities(input, params)) {
         for (const v of findings) {
-          if (v.severity !== severity) continue;
+          if (vulnerabilitySeverity(v) !== severity) continue;
           if (acceptance(v, image, params, statements, input.now) !== undefined) continue;
           (hits ??= []).push({
             container,
@@ -226,7 +232,8 @@ export const vulnerabilitiesSuppressed: RuleDefinition<VulnerabilityRuleParams> 
     let hits: RuleHit[] | undefined;
     for (const { container, image, findings, statements } of containersWithVulnerabilities(input, params)) {
       for (const v of findings) {
-        if (v.severity === 'Info' || !isAtLeast(v.severity, params.threshold)) continue;
+        const level = vulnerabilitySeverity(v);
+        if (level === 'Info' || !isAtLeast(level, params.threshold)) continue;
         const why = acceptance(v, image, params, statements, input.now);
         if (why === undefined) continue;
         (hits ??= []).push({

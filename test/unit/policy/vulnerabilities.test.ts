@@ -18,13 +18,12 @@ const APP = 'registry.example.com/shop/app:1.0';
 const DIGEST = `sha256:${'c'.repeat(64)}`;
 const NOW = Date.parse('2026-06-01T00:00:00Z');
 
-function vuln(id: string, severity: ImageVulnerabilityFact['severity'], fixed: string[] = ['3.0.2-1']) {
+function vuln(id: string, level: string, fixed: string[] = ['3.0.2-1']) {
   return {
     id,
     aliases: [`DSA-${id.slice(-4)}-1`],
-    severity,
-    package: 'openssl',
-    purl: 'pkg:deb/debian/libssl3@3.0.1-1?arch=amd64&distro=debian-12',
+    severity: { level },
+    package: { name: 'openssl', purl: 'pkg:deb/debian/libssl3@3.0.1-1?arch=amd64&distro=debian-12' },
     installedVersion: '3.0.1-1',
     fixedVersions: fixed,
     summary: `flaw ${id}`,
@@ -32,11 +31,11 @@ function vuln(id: string, severity: ImageVulnerabilityFact['severity'], fixed: s
 }
 
 const FINDINGS: ImageVulnerabilityFact[] = [
-  vuln('CVE-2026-0001', 'Critical'),
-  vuln('CVE-2026-0002', 'High'),
-  vuln('CVE-2026-0003', 'High', []),
-  vuln('CVE-2026-0004', 'Medium'),
-  vuln('CVE-2026-0005', 'Low'),
+  vuln('CVE-2026-0001', 'CRITICAL'),
+  vuln('CVE-2026-0002', 'HIGH'),
+  vuln('CVE-2026-0003', 'HIGH', []),
+  vuln('CVE-2026-0004', 'MEDIUM'),
+  vuln('CVE-2026-0005', 'LOW'),
 ];
 
 function evaluate(

@@ -49,7 +49,6 @@ import {
 import {
   findingKey,
   matchInSlices,
-  reportSeverityOf,
   summarizeFindings,
   type ImageVulnerabilities,
 } from './vulnerability-scan.js';

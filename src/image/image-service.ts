@@ -640,8 +640,18 @@ interface ScanOutcome {
 
 /** The record with its vulnerabilities, and its facts carrying them for the rule engine. */
 function withVulnerabilities(record: ImageRecord, vulnerabilities: ImageVulnerabilities): ImageRecord {
-  const { vulnerabilities: _counts, vulnerabilityFindings: _list, ...facts } = record.facts;
-  if (vulnerabilities.state !== 'Matched') return { ...record, facts, vulnerabilities };
+  const {
+    vulnerabilities: _counts,
+    vulnerabilityFindings: _list,
+    vulnerabilitiesUnknown: _why,
+    ...facts
+  } = record.facts;
+  if (vulnerabilities.state !== 'Matched')
+    return {
+      ...record,
+      facts: { ...facts, vulnerabilitiesUnknown: vulnerabilities.message },
+      vulnerabilities,
+    };
   const { counts } = vulnerabilities;
   return {
     ...record,

@@ -85,6 +85,8 @@ export interface ImageFacts {
   vulnerabilities?: Partial<Record<Severity, number>> & { fixable?: number };
   /** The matched vulnerabilities (most severe first, bounded); absent while unknown. */
   vulnerabilityFindings?: readonly ImageVulnerabilityFact[];
+  /** Why the vulnerabilities are not known (no database yet, inventory too large); absent when known or matching is off. */
+  vulnerabilitiesUnknown?: string;
   /** OpenVEX statements by VEX source key (vexSourceKey), read from the ConfigMaps policies name. */
   vex?: Readonly<Record<string, readonly VexStatementFact[]>>;
   /** Verdicts by signatureRequirementKey: policies with equal requirements share one. */

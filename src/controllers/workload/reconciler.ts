@@ -21,6 +21,8 @@ import {
   type VexStatementFact,
 } from '../../policy/image-facts.js';
 import { expiredIgnores, vexSourceOf } from '../../policy/rules/vulnerabilities.js';
+import { withTransition } from '../../api/conditions.js';
+import type { Condition } from '../../api/policy-types.js';
 import type { VexSource } from './vex.js';
 import { matchingPolicies } from '../../policy/match.js';
 import { policyTargetOf } from '../../policy/target.js';
@@ -182,6 +184,9 @@ export class WorkloadReconciler {
           : { ...reported, ...signature };
       },
     });
+    const matched = vulnerabilityCondition(images, facts, existing, this.now().toISOString());
+    if (matched !== undefined && desired.status)
+      desired.status.conditions = [...(desired.status.conditions ?? []), matched];
     const signed = workloadSignatureState(verdicts);
     if (signed !== undefined && desired.status) desired.status.signed = signed;
     const retryIn = [...verdicts.values()].some((v) => [...v.values()].some((f) => f?.verdict === 'Error'))
@@ -498,6 +503,44 @@ function reportedCounts(counts: NonNullable<ImageFacts['vulnerabilities']>): Sev
     low: counts.Low ?? 0,
     info: counts.Info ?? 0,
   };
+}
+
+/**
+ * Whether the vulnerability findings are complete: Unknown, naming the images and why, while
+ * any image's vulnerabilities are not known (no database yet, say), so a report never reads as
+ * "no vulnerabilities" when nothing was matched. Absent when no image carries any (matching off).
+ */
+function vulnerabilityCondition(
+  images: readonly string[],
+  facts: ImageFactsSource | undefined,
+  existing: SecurityReport | undefined,
+  now: string,
+): Condition | undefined {
+  let any = false;
+  const unknown: string[] = [];
+  for (const image of new Set(images)) {
+    const f = lookupImageFacts(facts, image);
+    if (f?.vulnerabilitiesUnknown !== undefined) unknown.push(`${image}: ${f.vulnerabilitiesUnknown}`);
+    if (f?.vulnerabilitiesUnknown !== undefined || f?.vulnerabilities !== undefined) any = true;
+  }
+  if (!any) return undefined;
+  return withTransition(
+    existing?.status?.conditions,
+    unknown.length === 0
+      ? {
+          type: 'VulnerabilitiesMatched',
+          status: 'True',
+          reason: 'Matched',
+          message: 'Every analysed image was matched against the vulnerability database.',
+        }
+      : {
+          type: 'VulnerabilitiesMatched',
+          status: 'Unknown',
+          reason: 'VulnerabilitiesUnknown',
+          message: `Vulnerabilities are not known for ${unknown.join('; ')}`.slice(0, 1024),
+        },
+    now,
+  );
 }
 
 /** Facts with the policies' VEX statements merged in, by source key. */

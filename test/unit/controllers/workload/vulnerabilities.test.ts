@@ -55,14 +55,15 @@ const facts: ImageFacts = {
   ],
 };
 
+let currentFacts: ImageFacts = facts;
 const images: ImageFactsProvider = {
   statusOf: (): ImageStatus => ({
     state: 'Analyzed',
     digest: DIGEST,
-    facts,
+    facts: currentFacts,
     summary: { digest: DIGEST, manifestDigest: DIGEST, packages: 10 },
   }),
-  factsSource: () => (image) => (image === IMAGE ? facts : undefined),
+  factsSource: () => (image) => (image === IMAGE ? currentFacts : undefined),
 };
 
 const VEX = JSON.stringify({
@@ -94,6 +95,7 @@ describe('WorkloadReconciler vulnerabilities', () => {
     reads = [];
     configMaps = new Map();
     time = START;
+    currentFacts = facts;
     reconciler = new WorkloadReconciler({
       store,
       writer: new ReportWriter(api),
@@ -197,5 +199,23 @@ describe('WorkloadReconciler vulnerabilities', () => {
     );
     const violation = events.find((e) => e.reason === 'PolicyViolation');
     assert.match(violation?.note ?? '', /vulnerabilities\.critical CVE-2026-0001 \(Critical\) in web/);
+  });
+
+  it('says the findings are complete, or that they are not known and why, never silently "none"', async () => {
+    const known = await run({});
+    const condition = (r: typeof known) =>
+      r?.status?.conditions?.find((c) => c.type === 'VulnerabilitiesMatched');
+    assert.equal(condition(known)?.status, 'True');
+    currentFacts = { digest: DIGEST, vulnerabilitiesUnknown: 'no vulnerability database has loaded yet' };
+    api.syncReports(store);
+    await reconciler.reconcile('Deployment/shop/web');
+    const unknown = api.get(NAMESPACE, 'deployment-web');
+    assert.equal(condition(unknown)?.status, 'Unknown');
+    assert.equal(condition(unknown)?.reason, 'VulnerabilitiesUnknown');
+    assert.match(
+      condition(unknown)?.message ?? '',
+      /ghcr\.io\/example\/web:1\.4\.2: no vulnerability database has loaded yet/,
+    );
+    assert.equal(unknown?.status?.images?.[0]?.vulnerabilities, undefined);
   });
 });

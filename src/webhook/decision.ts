@@ -5,6 +5,7 @@
 // would flag. Enforce policies deny, Warn policies add warnings, Audit policies
 // are not evaluated at admission at all. Dry-run requests are answered like
 // real ones (kubectl --dry-run=server must show what a real apply would get).
+import { isViolation } from '../report/security-report.js';
 import { isDeepStrictEqual } from 'node:util';
 import type { AnySecurityPolicy } from '../api/policy-types.js';
 import { compilePolicy, type CompiledPolicy } from '../policy/compile.js';
@@ -153,9 +154,10 @@ function decide(request: AdmissionRequest, context: AdmissionContext): Admission
     context.now ? { now: context.now } : {},
   );
   const byName = new Map(judged.map((p) => [p.name, p]));
+  // Info findings (a vulnerability the policy accepts, say) are no violation here either.
   const findings = evaluated.filter((f) => {
     const policy = byName.get(f.policy);
-    return policy !== undefined && !(context.skipRule?.(policy, f.ruleId) ?? false);
+    return isViolation(f) && policy !== undefined && !(context.skipRule?.(policy, f.ruleId) ?? false);
   });
 
   const unknownImages = unknownImagesFor(judged, target.images ?? [], context);

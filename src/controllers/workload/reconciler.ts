@@ -20,10 +20,10 @@ import {
   type ImageSignatureFact,
   type VexStatementFact,
 } from '../../policy/image-facts.js';
-import { expiredIgnores, vexSourceOf } from '../../policy/rules/vulnerabilities.js';
+import { expiredIgnores } from '../../policy/rules/vulnerabilities.js';
 import { withTransition } from '../../api/conditions.js';
 import type { Condition } from '../../api/policy-types.js';
-import type { VexSource } from './vex.js';
+import { vexStatementsOf, withVex, type VexSource } from './vex.js';
 import { matchingPolicies } from '../../policy/match.js';
 import { policyTargetOf } from '../../policy/target.js';
 import { podTemplateOf, type WorkloadObject } from '../../policy/workload.js';
@@ -326,27 +326,17 @@ export class WorkloadReconciler {
     workload: KubernetesObject,
     policies: readonly CompiledPolicy[],
   ): Promise<Map<string, readonly VexStatementFact[]>> {
-    const out = new Map<string, readonly VexStatementFact[]>();
     const source = this.deps.vex;
-    if (source === undefined) return out;
-    for (const policy of policies) {
-      const ref = vexSourceOf(policy.spec, policy.namespace);
-      if (ref === undefined || out.has(ref.sourceKey)) continue;
-      const read = await source.read(ref);
-      if ('statements' in read) {
-        out.set(ref.sourceKey, read.statements);
-        continue;
-      }
-      out.set(ref.sourceKey, []);
+    if (source === undefined) return new Map();
+    return vexStatementsOf(source, policies, (policy, problem) =>
       this.deps.recordEvent({
         regarding: regardingOf(workload),
         type: 'Warning',
         reason: 'VexUnreadable',
         action: 'Evaluate',
-        note: `Policy ${policy.name} names OpenVEX statements that cannot be used, so they suppress nothing: ${read.problem}`,
-      });
-    }
-    return out;
+        note: `Policy ${policy.name} names OpenVEX statements that cannot be used, so they suppress nothing: ${problem}`,
+      }),
+    );
   }
 
   /**
@@ -543,18 +533,6 @@ function vulnerabilityCondition(
   );
 }
 
-/** Facts with the policies' VEX statements merged in, by source key. */
-function withVex(
-  source: ImageFactsSource | undefined,
-  statements: ReadonlyMap<string, readonly VexStatementFact[]>,
-): ImageFactsSource | undefined {
-  if (statements.size === 0 || source === undefined) return source;
-  const vex = Object.fromEntries(statements);
-  return (image: string): ImageFacts | undefined => {
-    const base = lookupImageFacts(source, image);
-    return base === undefined ? undefined : { ...base, vex };
-  };
-}
 /** Worst first: what a workload's signed state and an image's verdict show. */
 const SIGNATURE_ORDER: readonly WorkloadSignatureState[] = [
   'Error',

@@ -236,6 +236,8 @@ describe('operator vulnerability matching', function () {
         : undefined;
     });
     assert.equal(report.status?.compliant, false);
+    const complete = report.status?.conditions?.find((c) => c.type === 'VulnerabilitiesMatched');
+    assert.equal(complete?.status, 'True', JSON.stringify(report.status?.conditions));
     const vulns = (report.status?.findings ?? []).filter((f) => f.ruleId.startsWith('vulnerabilities.'));
     assert.deepEqual(vulns.map((f) => [f.ruleId, f.subject, f.container]).sort(), [
       ['vulnerabilities.critical', 'CVE-2099-0001', 'app'],
@@ -266,6 +268,7 @@ describe('operator vulnerability matching', function () {
     await new Promise((resolve) => setTimeout(resolve, 3000));
     const highBefore = (await operator.metric('shipshape_image_vulnerabilities', { severity: 'high' })) ?? 0;
     const before = proxy.requests.length;
+    assert.ok(before > 0, 'the first analysis pulled the image through the counting proxy');
 
     writeFileSync(join(dbDir, 'CVE-2099-0004.json'), advisory('CVE-2099-0004', 'apt', HIGH, '2.6.3'));
     operator.child.kill('SIGHUP');

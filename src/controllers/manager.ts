@@ -71,6 +71,9 @@ export interface ManagerOptions {
   policyStatusDelayMs?: number;
 }
 
+/** How often the vulnerability database's status is looked at. */
+const DATABASE_WATCH_MS = 5_000;
+
 const WORKLOAD_KINDS: ReadonlySet<string> = new Set(WORKLOAD_RESOURCES.map((r) => r.kind));
 
 export class Manager {
@@ -85,6 +88,9 @@ export class Manager {
   /** The next re-match of cached inventories on the policies' rescan schedules. */
   private rematchTimer: NodeJS.Timeout | undefined;
   private rematchSchedules = '';
+  /** Watches the database status: a failed refresh (Stale) must reach every ImageReport. */
+  private databaseWatch: NodeJS.Timeout | undefined;
+  private databaseState = '';
   private stopped = false;
 
   constructor(private readonly options: ManagerOptions) {
@@ -219,6 +225,7 @@ export class Manager {
     if (this.stopped) return;
     this.stopped = true;
     clearTimeout(this.rematchTimer);
+    clearInterval(this.databaseWatch);
     if (this.elector) await this.elector.stop();
     await this.stopControllers();
     await this.cache.stop();
@@ -258,6 +265,25 @@ export class Manager {
     for (const policy of this.reconciler.policies())
       this.policyController.enqueueAfter(policyName(policy), 2000);
     for (const digest of this.options.images?.knownDigests() ?? []) this.imageController?.enqueue(digest);
+    this.watchDatabaseStatus();
+  }
+
+  /**
+   * The provider tells only of databases replaced; a refresh that failed changes its status
+   * alone. Every ImageReport shows that status, so a change of it requeues every digest.
+   */
+  private watchDatabaseStatus(): void {
+    const provider = this.options.vulnerabilityDatabase;
+    if (provider === undefined || this.databaseWatch !== undefined) return;
+    const stateOf = (): string => `${provider.status().state}/${provider.status().reason ?? ''}`;
+    this.databaseState = stateOf();
+    this.databaseWatch = setInterval(() => {
+      const now = stateOf();
+      if (now === this.databaseState) return;
+      this.databaseState = now;
+      for (const digest of this.options.images?.knownDigests() ?? []) this.imageController?.enqueue(digest);
+    }, DATABASE_WATCH_MS);
+    this.databaseWatch.unref();
   }
 
   private async stopControllers(): Promise<void> {

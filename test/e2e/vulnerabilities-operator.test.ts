@@ -5,7 +5,8 @@
 // suppressing one finding and showing its justification. Then a new advisory in the database
 // directory and a reload (SIGHUP) re-match the cached inventory: a new finding, a
 // NewVulnerability Event and a metric change, with zero registry requests, counted by a loopback
-// proxy the operator pulls through.
+// proxy the operator pulls through. A reload that fails (a truncated zip) keeps that database and
+// the ImageReport says it is stale.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
@@ -301,5 +302,18 @@ describe('operator vulnerability matching', function () {
     });
     assert.equal(highAfter - highBefore, 1);
     assert.deepEqual(proxy.requests.slice(before), [], 'the re-match made no registry request');
+  });
+
+  it('keeps the database in use when a reload fails, and every ImageReport says it is stale', async () => {
+    // A truncated zip fails the whole load (one bad advisory would only be skipped).
+    writeFileSync(join(dbDir, 'truncated.zip'), Buffer.from('PK\u0003\u0004 cut off'));
+    operator.child.kill('SIGHUP');
+
+    const image = await eventually('the ImageReport to say the database is stale', async () => {
+      const found = await imageReport();
+      const matched = found?.status?.conditions?.find((c) => c.type === 'VulnerabilitiesMatched');
+      return matched?.reason === 'DatabaseStale' ? found : undefined;
+    });
+    assert.equal(image.status?.vulnerabilities?.total, 4, 'the previous database stays in use');
   });
 });

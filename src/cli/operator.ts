@@ -201,6 +201,7 @@ export async function runOperator(args: string[], io: CliIO): Promise<number> {
           operatorPullSecret: values['operator-pull-secret'],
           signatureTtlMs,
           signatureRetryMs,
+          ...(vulnerabilityDb === undefined ? {} : { vulnerabilities: vulnerabilityDb }),
           onSignatureVerification: (verdict) =>
             recordSignatureVerification(metrics, verdict.toLowerCase() as Lowercase<typeof verdict>),
           ...(analysisWorkers === undefined ? {} : { analysisWorkers }),
@@ -231,13 +232,19 @@ export async function runOperator(args: string[], io: CliIO): Promise<number> {
       ? { validatingAdmissionPolicies: { excludedNamespaces: excludedNamespacesOf(ownNamespace) } }
       : {}),
     ...(images === undefined ? {} : { images }),
+    ...(vulnerabilityDb === undefined ? {} : { vulnerabilityDatabase: vulnerabilityDb }),
   });
+  // SIGHUP refreshes now (a volume updated in place need not wait for the schedule); the refresher's
+  // observer logs and counts it like a scheduled one.
+  const onHangup = (): void => void vulnerabilityDb?.refresh();
+  if (vulnerabilityDb !== undefined) process.on('SIGHUP', onHangup);
 
   let webhook: RunningWebhook | undefined;
   let stopping = false;
   const stop = async (): Promise<void> => {
     if (stopping) return;
     stopping = true;
+    process.off('SIGHUP', onHangup);
     await webhook?.stop();
     await operator.stop();
     await images?.shutdown();

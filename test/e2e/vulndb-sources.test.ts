@@ -19,6 +19,7 @@ import { DatabaseRefresher } from '../../src/vuln/refresher.js';
 import { OciArtifactSource } from '../../src/vuln/sources/oci-artifact.js';
 import { toolPath } from '../cluster/local-cluster.js';
 import { pushBlob, pushImage, pushManifest, sha256 } from '../support/oci-push.js';
+import { installCrds } from '../support/crds.js';
 import { createReadyNamespace } from '../support/namespaces.js';
 import { startOperatorProcess } from '../support/operator-process.js';
 import { tar } from '../support/tar.js';
@@ -194,6 +195,7 @@ describe('vulnerability database from an OCI artifact in the local registry', fu
   it('the operator loads --vulnerability-db-source on start, refreshes on schedule, and keeps it on a bad push', async () => {
     const core = kubeConfig().makeApiClient(CoreV1Api);
     const namespace = `e2e-vulndb-op-${process.pid}`;
+    await installCrds(kubeConfig());
     await createReadyNamespace(core, namespace);
     await pushArtifact('operator', [osvZip(['DSA-2024-0010', 'DSA-2024-0011'])]);
     const operator = await startOperatorProcess([
@@ -209,7 +211,9 @@ describe('vulnerability database from an OCI artifact in the local registry', fu
       `--plain-http=${registryHost()}`,
     ]);
     try {
-      await operator.waitReady(60_000);
+      await operator.waitReady(60_000).catch((err: unknown) => {
+        throw new Error(`${String(err)}; operator output: ${operator.output().slice(-2000)}`);
+      });
       await eventually(
         'the database to load',
         async () => (await operator.metric('shipshape_vulndb_advisories')) === 2,

@@ -59,6 +59,8 @@ export class DatabaseRefresher implements VulnerabilityDatabaseProvider {
   private state: DatabaseStatus;
   private readonly listeners = new Set<(loaded: LoadedDatabase) => void>();
   private running: Promise<DatabaseStatus> | undefined;
+  /** The refresh that follows the running one, when one was asked for meanwhile. */
+  private next: Promise<DatabaseStatus> | undefined;
   private task: ScheduledTask | undefined;
   private closed = false;
   private readonly now: () => Date;
@@ -127,13 +129,24 @@ export class DatabaseRefresher implements VulnerabilityDatabaseProvider {
     return this.refresh();
   }
 
-  /** One refresh; a refresh asked for while one runs joins it. Never rejects for a source's failure. */
+  /**
+   * One refresh. Asked for while one runs, it is one more after that one: the running one may
+   * have read its sources before the change that prompted the ask (a SIGHUP after a volume
+   * was updated); further asks join that next one. Never rejects for a source's failure.
+   */
   refresh(): Promise<DatabaseStatus> {
     if (this.closed || this.options.sources.length === 0) return Promise.resolve(this.status());
-    this.running ??= this.refreshOnce().finally(() => {
-      this.running = undefined;
+    if (this.running === undefined) {
+      this.running = this.refreshOnce().finally(() => {
+        this.running = undefined;
+      });
+      return this.running;
+    }
+    this.next ??= this.running.then(() => {
+      this.next = undefined;
+      return this.refresh();
     });
-    return this.running;
+    return this.next;
   }
 
   private fail(failure: SourceFailure, attempt: Date): void {

@@ -358,6 +358,35 @@ describe('vulnerability database sources', function () {
     await refresher.close();
   });
 
+  it('follows a refresh asked for during another with one more, so a change made meanwhile is seen', async () => {
+    let fetches = 0;
+    let release: () => void = () => undefined;
+    const refresher = new DatabaseRefresher({
+      sources: [
+        {
+          kind: 'dir',
+          label: 'dir:/slow',
+          fetch: async () => {
+            fetches++;
+            if (fetches === 1) await new Promise<void>((resolve) => (release = resolve));
+            return { outcome: 'unchanged' };
+          },
+          current: () => undefined,
+          close: () => Promise.resolve(),
+        },
+      ],
+    });
+    const first = refresher.refresh();
+    await new Promise((resolve) => setImmediate(resolve));
+    const second = refresher.refresh();
+    const third = refresher.refresh();
+    assert.equal(second, third, 'asks during a running refresh share the next one');
+    release();
+    await Promise.all([first, second]);
+    assert.equal(fetches, 2);
+    await refresher.close();
+  });
+
   it('refreshes a local directory only when its files change', async () => {
     const dir = mkdtempSync(join(work, 'local-'));
     writeFileSync(join(dir, 'D-1.json'), JSON.stringify(advisory('D-1')));

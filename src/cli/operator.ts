@@ -50,7 +50,8 @@ Options:
   --image-cache-dir <dir>             keep image inventories on disk (default $SHIPSHAPE_CACHE_DIR, else memory only)
   --operator-pull-secret <ns/name>    a pull secret tried after the pod's and its service account's
   --signature-ttl <seconds>           how long a signature verdict stands before it is verified again (default 600)
-  --signature-retry <seconds>         when a signature verdict of Error is tried again (default 30)
+  --signature-retry <seconds>         when a signature verdict of Error is first tried again; doubled for
+                                      each Error after it, up to --signature-ttl (default 30)
   --analysis-workers <n>              image analysis worker processes (default: one per core, as many as
                                       the memory beside the operator's heap holds)
   --analysis-memory-mib <n>           heap of each analysis worker; an image needing more fails

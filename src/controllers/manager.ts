@@ -168,6 +168,9 @@ export class Manager {
           workloadsRunning: (digest, references) => this.reconciler.workloads.running(digest, references),
           requeueWorkload: (key) => this.enqueueWorkload(key),
         }),
+        // As many report writers as workload reconcilers: a rollout of hundreds of new
+        // images finishes scanning faster than one writer makes three calls per report.
+        options.workers,
       );
       images.subscribe((result) => {
         recordImageAnalyses(metrics, images.analysisCounts());

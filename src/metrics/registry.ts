@@ -52,6 +52,10 @@ export const VULNDB_REFRESH_RESULT_VALUES = ['success', 'unchanged', 'failed'] a
 export type VulnDbSourceLabel = (typeof VULNDB_SOURCE_VALUES)[number];
 export type VulnDbRefreshResultLabel = (typeof VULNDB_REFRESH_RESULT_VALUES)[number];
 
+/** How the webhook answered one admission review (skipped: nothing of it is judged). */
+export const ADMISSION_RESULT_VALUES = ['allowed', 'warned', 'denied', 'skipped', 'error'] as const;
+export type AdmissionResultLabel = (typeof ADMISSION_RESULT_VALUES)[number];
+
 /**
  * Every label whose values are a closed set, by metric. Labels not listed
  * here carry names from the cluster (namespace, policy, rule, queue, ...).
@@ -66,6 +70,7 @@ export const BOUNDED_LABEL_VALUES: Readonly<Record<string, Readonly<Record<strin
   shipshape_signature_verifications_total: { result: SIGNATURE_RESULT_VALUES },
   shipshape_image_vulnerabilities: { severity: Object.values(SEVERITY_LABEL_VALUES) },
   shipshape_vulndb_refresh_total: { source: VULNDB_SOURCE_VALUES, result: VULNDB_REFRESH_RESULT_VALUES },
+  shipshape_admission_requests_total: { result: ADMISSION_RESULT_VALUES },
 };
 
 // Reconciles span milliseconds (cached) to minutes (first scan of a large image).

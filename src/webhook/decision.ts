@@ -10,6 +10,7 @@
 import { isViolation } from '../report/security-report.js';
 import { isDeepStrictEqual } from 'node:util';
 import type { AnySecurityPolicy } from '../api/policy-types.js';
+import type { AdmissionResultLabel } from '../metrics/registry.js';
 import { compilePolicy, type CompiledPolicy } from '../policy/compile.js';
 import { evaluateWorkload } from '../policy/evaluate.js';
 import type { Finding } from '../policy/finding.js';
@@ -47,7 +48,7 @@ export const IMAGE_FACT_RULES: ReadonlySet<string> = new Set([
   'image.age',
 ]);
 
-export type AdmissionResult = 'allowed' | 'warned' | 'denied' | 'skipped' | 'error';
+export type AdmissionResult = AdmissionResultLabel;
 
 export interface AdmissionContext {
   policies: readonly (AnySecurityPolicy | CompiledPolicy)[];

@@ -2,7 +2,7 @@
 // unbounded memory: each test names the bound that stops it.
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
-import { gzipSync } from 'node:zlib';
+import { gzipSync, zstdCompressSync } from 'node:zlib';
 
 import { analyzeImage, buildVirtualFilesystem } from '../../../src/sbom/analyze-image.js';
 import { analyzeFile } from '../../../src/sbom/analyzers/index.js';
@@ -14,7 +14,7 @@ import type { ImageAnalysisError, LayerSource, WalkLimits } from '../../../src/s
 import { VirtualFilesystem } from '../../../src/sbom/virtual-fs.js';
 import { MEDIA_TYPE, blobLayer, entryBlocks, header, layerOf, tar } from './tar-writer.js';
 import type { TestEntry } from './tar-writer.js';
-import { longSameLengthNames, whiteoutBomb } from '../../support/hostile-layers.js';
+import { longSameLengthNames, whiteoutBomb, zstdBomb } from '../../support/hostile-layers.js';
 
 const everything: FileSelector = { select: () => ({}) };
 const keepContent = (f: { content: Buffer }): Buffer => f.content;
@@ -231,6 +231,41 @@ describe('hostile layers', () => {
       assert.equal(result.uncompressedBytes, archive.length);
       assert.ok(layer.pulled() < 10, `read ${layer.pulled()} of 65 gzip members`);
       assert.ok(ms < 1000, `took ${ms} ms of CPU`);
+    });
+
+    it('reads every frame of a multi-frame zstd layer, whatever the chunking', async () => {
+      const entries = Array.from({ length: 20 }, (_, i) =>
+        tar([{ name: `f${i}`, content: `${i}` }], { end: false }),
+      );
+      // One frame per entry (as zstd:chunked writes them), a skippable frame, and the end blocks.
+      const skippable = Buffer.alloc(8 + 5);
+      skippable.writeUInt32LE(0x184d2a5e, 0);
+      skippable.writeUInt32LE(5, 4);
+      const blob = Buffer.concat([
+        ...entries.map((e) => zstdCompressSync(e)),
+        skippable,
+        zstdCompressSync(Buffer.alloc(1024)),
+      ]);
+      for (const chunk of [1, 5, 333, blob.length]) {
+        const result = ok(await walk(blobLayer(blob, MEDIA_TYPE.zstd, chunk)));
+        assert.equal(result.entries, 20, `chunks of ${chunk} bytes`);
+      }
+    });
+
+    it('spends the decompression budget on a 2 GiB zstd bomb of 70 KB', async () => {
+      const bomb = zstdBomb();
+      assert.ok(bomb.length < 100_000, `${bomb.length} bytes`);
+      const { value: result, ms } = await cpuMs(() =>
+        analyzeImage({
+          layers: [blobLayer(bomb, MEDIA_TYPE.zstd, 64 * 1024)],
+          config: {},
+          limits: { maxImageBytes: 256 * 1024 * 1024 },
+        }),
+      );
+      assert.ok(isImageAnalysisError(result));
+      assert.deepEqual(result.limit, { name: 'imageBytes', value: 256 * 1024 * 1024 });
+      assert.match(result.message, /maxImageBytes/);
+      assert.ok(ms < 5000, `took ${ms} ms of CPU`);
     });
 
     it('spends one decompression budget over all layers of an image (maxImageBytes)', async () => {

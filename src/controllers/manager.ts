@@ -30,7 +30,12 @@ import { LeaderElector } from '../runtime/leader-election.js';
 import type { Logger } from '../runtime/log.js';
 import { errorText } from '../runtime/text.js';
 import { ComplianceIndex } from './compliance-index.js';
-import { customObjectsImageReportClient, ImageReportWriter } from './image/io.js';
+import {
+  customObjectsImageReportClient,
+  customObjectsImageReportStore,
+  ImageReportWriter,
+} from './image/io.js';
+import { ImageReportCollector } from './image/collector.js';
 import { ImageReconciler } from './image/reconciler.js';
 import { customObjectsPolicyStatusClient, PolicyStatusReconciler } from './policy-status/reconciler.js';
 import { ALL_RESOURCES, WORKLOAD_RESOURCES } from './resources.js';
@@ -60,6 +65,8 @@ export interface ManagerOptions {
   informerIdleTimeoutMs?: number;
   /** Delay that batches policy status updates while many workloads change. */
   policyStatusDelayMs?: number;
+  /** ImageReport garbage collection: how long nothing may run a digest before its report goes, sweep period. */
+  imageReportGc?: { graceMs?: number; intervalMs?: number };
 }
 
 const WORKLOAD_KINDS: ReadonlySet<string> = new Set(WORKLOAD_RESOURCES.map((r) => r.kind));
@@ -73,6 +80,7 @@ export class Manager {
   private readonly workloadController: Controller;
   private readonly policyController: Controller;
   private readonly imageController: Controller | undefined;
+  private readonly imageReportCollector: ImageReportCollector | undefined;
   private stopped = false;
 
   constructor(private readonly options: ManagerOptions) {
@@ -133,16 +141,30 @@ export class Manager {
       const imageReports = new ImageReportWriter(customObjectsImageReportClient(kubeConfig), (result) =>
         recordReportWrite(metrics, 'ImageReport', result),
       );
-      this.imageController = this.controller(
-        'image',
-        new ImageReconciler({
-          imageRecord: (digest) => images.imageRecord(digest),
-          signatureResults: (digest) => images.signatures?.resultsFor(digest) ?? [],
-          writer: imageReports,
-          workloadsRunning: (digest, references) => this.reconciler.workloads.running(digest, references),
-          requeueWorkload: (key) => this.enqueueWorkload(key),
-        }),
-      );
+      const imageReconciler = new ImageReconciler({
+        imageRecord: (digest) => images.imageRecord(digest),
+        signatureResults: (digest) => images.signatures?.resultsFor(digest) ?? [],
+        writer: imageReports,
+        workloadsRunning: (digest, references) => this.reconciler.workloads.running(digest, references),
+        requeueWorkload: (key) => this.enqueueWorkload(key),
+      });
+      this.imageController = this.controller('image', imageReconciler);
+      const store = customObjectsImageReportStore(kubeConfig);
+      this.imageReportCollector = new ImageReportCollector({
+        list: () => store.list(),
+        delete: async (name) => {
+          await store.delete(name);
+          log.info('deleted ImageReport of a digest no workload runs', { controller: 'image', name });
+        },
+        workloadsRunning: (digest, references) => this.reconciler.workloads.running(digest, references),
+        forget: (digest) => imageReconciler.forget(digest),
+        ...options.imageReportGc,
+        onError: (error) =>
+          log.warn('ImageReport garbage collection failed; next sweep retries', {
+            controller: 'image',
+            error: errorText(error),
+          }),
+      });
       images.subscribe((result) => {
         recordImageAnalyses(metrics, images.analysisCounts());
         this.imageResult(result);
@@ -231,6 +253,7 @@ export class Manager {
     this.workloadController.start();
     this.policyController.start();
     this.imageController?.start();
+    this.imageReportCollector?.start();
     // A new leader reconciles everything once; what it already knows of images is published.
     for (const key of this.reconciler.workloads.all()) this.enqueueWorkload(key);
     for (const policy of this.reconciler.policies())
@@ -243,6 +266,7 @@ export class Manager {
       this.workloadController.stop(),
       this.policyController.stop(),
       this.imageController?.stop(),
+      this.imageReportCollector?.stop(),
     ]);
   }
 

@@ -195,7 +195,7 @@ describe('operator RBAC (least privilege)', () => {
     add('shipshape.dev', ['securitypolicies', 'clustersecuritypolicies'], informer);
     add('shipshape.dev', ['securitypolicies/status', 'clustersecuritypolicies/status'], ['update']);
     add('shipshape.dev', ['securityreports'], [...informer, 'create', 'update']);
-    add('shipshape.dev', ['imagereports'], ['get', 'create', 'update']);
+    add('shipshape.dev', ['imagereports'], ['get', 'list', 'create', 'update', 'delete']);
     add('shipshape.dev', ['securityreports/status', 'imagereports/status'], ['update']);
     add('events.k8s.io', ['events'], ['create', 'patch']);
     add('authentication.k8s.io', ['tokenreviews'], ['create']);

@@ -45,7 +45,7 @@ Options:
   --signature-ttl <seconds>           how long a signature verdict stands before it is verified again (default 600)
   --signature-retry <seconds>         when a signature verdict of Error is tried again (default 30)
   --analysis-workers <n>              image analysis worker processes (default: one per core, as many as
-                                      the memory beside the operator's heap holds)
+                                      the memory beside the operator's heap and overhead holds)
   --analysis-memory-mib <n>           heap of each analysis worker; an image needing more fails
                                       AnalysisMemoryLimit (default 256)
   --analysis-timeout <seconds>        wall-clock budget of one image's analysis (half of it per layer);

@@ -14,10 +14,12 @@
 // stopped with SIGTERM, which lets V8 write it, instead of SIGKILL).
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import type http from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, type V1Deployment } from '@kubernetes/client-node';
 import type { ReportedImage, SecurityReport } from '../../src/api/report-types.js';
+import { OPERATOR_OVERHEAD_MIB, WORKER_OVERHEAD_MIB } from '../../src/image/analysis-pool.js';
 import { imageReportName } from '../../src/report/image-report.js';
 import { installCrds } from '../support/crds.js';
 import {
@@ -119,6 +121,12 @@ function statusLine(pid: number, field: string): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** User + system CPU seconds a process has used (/proc/<pid>/stat, clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 function childPids(pid: number): number[] {
@@ -317,6 +325,7 @@ describe('operator under hostile images', function () {
     await operator.metrics();
     measuring = true;
     const created = Date.now();
+    const cpuAtCreate = cpuSeconds(operator.child.pid!);
     await Promise.all(
       Object.entries(images).map(([name, image]) =>
         apps.createNamespacedDeployment({ namespace: ns, body: deployment(name, image) }),
@@ -396,12 +405,24 @@ describe('operator under hostile images', function () {
     assert.equal(operator.child.exitCode, null, `the operator is still running:\n${operator.output()}`);
     assert.deepEqual(healthFailures, [], `/healthz failed ${healthFailures.length} of ${healthChecks} times`);
     const operatorPeak = statusLine(operator.child.pid!, 'VmHWM') ?? 0;
-    console.log(
-      `      ordinary analysed after ${ordinaryMs} ms; failures after ${JSON.stringify(settledAfter)} ms;\n` +
-        `      /healthz ${healthChecks} probes, 0 failed; operator peak RSS (VmHWM) ${(operatorPeak / MiB).toFixed(0)} MiB; ` +
-        `largest worker RSS seen ${(peakWorkerRss / MiB).toFixed(0)} MiB; ` +
-        `longest event-loop stall ${(maxEventLoopLagSeconds * 1000).toFixed(0)} ms`,
+    const operatorCpuS = cpuSeconds(operator.child.pid!) - cpuAtCreate;
+    // The shares of config/manager's memory limit (see its rule): the operator's heap
+    // plus its overhead, and a worker's heap (here HEAP_MIB) plus its overhead.
+    const manifestHeapMiB = Number(
+      /--max-old-space-size=(\d+)/.exec(readFileSync('config/manager/manager.yaml', 'utf8'))?.[1],
     );
+    const operatorShare = (manifestHeapMiB + OPERATOR_OVERHEAD_MIB) * MiB;
+    const workerShare = (HEAP_MIB + WORKER_OVERHEAD_MIB) * MiB;
+    console.log(
+      `      ordinary analysed after ${ordinaryMs} ms; settled after ${JSON.stringify(settledAfter)} ms;\n` +
+        `      /healthz ${healthChecks} probes, 0 failed; operator peak RSS (VmHWM) ${(operatorPeak / MiB).toFixed(0)} MiB ` +
+        `of its ${operatorShare / MiB} MiB share of the manifest's limit; ` +
+        `largest worker peak RSS ${(peakWorkerRss / MiB).toFixed(0)} MiB of a ${workerShare / MiB} MiB share;\n` +
+        `      longest event-loop stall ${(maxEventLoopLagSeconds * 1000).toFixed(0)} ms; operator CPU ` +
+        `${operatorCpuS.toFixed(1)} s over ${((Date.now() - created) / 1000).toFixed(1)} s; load average ${loadavg()[0]!.toFixed(1)}`,
+    );
+    assert.ok(operatorPeak < operatorShare, 'the operator stays inside its share of the memory limit');
+    assert.ok(peakWorkerRss < workerShare, 'each worker stays inside its share of the memory limit');
     assert.ok(maxEventLoopLagSeconds < 0.5, `event loop stalled ${maxEventLoopLagSeconds} s`);
   });
 

@@ -1,6 +1,6 @@
 // Loading a kubeconfig (flag, KUBECONFIG, ~/.kube/config or in-cluster) and
 // proving the API server answers before the operator says it is ready.
-import { KubeConfig, VersionApi } from '@kubernetes/client-node';
+import { KubeConfig, VersionApi, type RequestContext } from '@kubernetes/client-node';
 
 export function loadKubeConfig(path?: string): KubeConfig {
   const kc = new KubeConfig();
@@ -14,7 +14,52 @@ export function loadKubeConfig(path?: string): KubeConfig {
     );
   }
   if (!kc.getCurrentCluster()) throw new Error(`kubeconfig ${path ?? '(default)'} has no current cluster`);
+  reuseConnections(kc);
   return kc;
+}
+
+type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
+
+/**
+ * @kubernetes/client-node 2.x builds a new undici Agent in every request's
+ * applySecurityAuthentication, so no connection is ever reused: each API call pays a
+ * TLS handshake and a SecureContext built from the CA bundle, on the operator's event
+ * loop (a CPU profile of the hostile-operator e2e showed them as its longest tasks).
+ * One Agent per TLS identity (server, CA, client certificate) keeps connections alive
+ * across calls. Identities the library computes per request (exec and auth-provider
+ * plugins may hand out client certificates) keep the library's per-request Agent.
+ */
+export function reuseConnections(kc: KubeConfig): void {
+  const apply = kc.applySecurityAuthentication.bind(kc);
+  const agents = new Map<string, Dispatcher>();
+  kc.applySecurityAuthentication = async (context: RequestContext): Promise<void> => {
+    await apply(context);
+    const fresh = context.getDispatcher();
+    const cluster = kc.getCurrentCluster();
+    const user = kc.getCurrentUser();
+    if (
+      fresh === undefined ||
+      cluster === null ||
+      user?.exec !== undefined ||
+      user?.authProvider !== undefined
+    )
+      return;
+    const key = JSON.stringify([
+      cluster.server,
+      cluster.caData ?? cluster.caFile,
+      cluster.skipTLSVerify,
+      cluster.tlsServerName,
+      cluster.proxyUrl,
+      user?.certData ?? user?.certFile,
+      user?.keyData ?? user?.keyFile,
+    ]);
+    const shared = agents.get(key);
+    if (shared === undefined) agents.set(key, fresh);
+    else {
+      context.setDispatcher(shared);
+      void fresh.close();
+    }
+  };
 }
 
 export function apiServerUrl(kc: KubeConfig): string {

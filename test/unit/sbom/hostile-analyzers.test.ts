@@ -7,6 +7,7 @@ import { analyzeFile } from '../../../src/sbom/analyzers/index.js';
 import { MAX_RPM_HEADER_BYTES, MAX_RPM_PACKAGES, rpmAnalyzer } from '../../../src/sbom/analyzers/rpm.js';
 import { secretEnvKeys } from '../../../src/sbom/image-config.js';
 import { RPMTAG } from '../../../src/sbom/analyzers/rpm-header.js';
+import { apkAnalyzer, MAX_APK_PACKAGES } from '../../../src/sbom/analyzers/apk.js';
 import { dpkgAnalyzer, MAX_DPKG_PACKAGES } from '../../../src/sbom/analyzers/dpkg.js';
 import {
   BACKTRACKING_ENV_VALUES,
@@ -201,6 +202,41 @@ describe('a forged dpkg database', () => {
       location: '/var/lib/dpkg/status',
       sourceName: 'p0',
       sourceVersion: '1',
+    });
+  });
+});
+
+describe('a forged apk database', () => {
+  const installed = (records: number): Buffer =>
+    Buffer.from(
+      Array.from({ length: records }, (_, i) => `P:p${i}\nV:1-r0\nA:x86_64\nF:usr/bin\nR:p${i}\n`).join('\n'),
+    );
+  const analyzeApk = (content: Buffer): ReturnType<typeof analyzeFile> =>
+    analyzeFile([apkAnalyzer], { path: 'lib/apk/db/installed', size: content.length, mode: 0o644, content });
+
+  it(`stops after ${MAX_APK_PACKAGES} packages with a limit, not a smaller inventory`, () => {
+    const { value, ms } = cpuMs(() => analyzeApk(installed(MAX_APK_PACKAGES + 1)));
+    assert.deepEqual(value.packages, []);
+    assert.deepEqual(
+      { name: value.limit?.name, value: value.limit?.value },
+      { name: 'packagesPerFile', value: MAX_APK_PACKAGES },
+    );
+    assert.match(value.limit?.message ?? '', /apk: \/lib\/apk\/db\/installed: .*\(MAX_APK_PACKAGES\)/);
+    assert.ok(ms < 2000, `took ${ms} ms of CPU`);
+  });
+
+  it('reads every package of a database at the cap', () => {
+    const { packages, limit } = analyzeApk(installed(MAX_APK_PACKAGES));
+    assert.equal(limit, undefined);
+    assert.equal(packages.length, MAX_APK_PACKAGES);
+    assert.deepEqual(packages.at(-1), {
+      name: `p${MAX_APK_PACKAGES - 1}`,
+      version: '1-r0',
+      ecosystem: 'apk',
+      arch: 'x86_64',
+      location: '/lib/apk/db/installed',
+      sourceName: `p${MAX_APK_PACKAGES - 1}`,
+      sourceVersion: '1-r0',
     });
   });
 });

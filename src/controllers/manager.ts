@@ -158,6 +158,15 @@ export class Manager {
         },
         workloadsRunning: (digest, references) => this.reconciler.workloads.running(digest, references),
         forget: (digest) => imageReconciler.forget(digest),
+        knownDigests: () =>
+          images.knownDigests().map((digest) => ({
+            digest,
+            references: images.imageRecord(digest)?.references ?? [],
+          })),
+        republish: (digest) => {
+          imageReconciler.forget(digest);
+          this.imageController?.enqueue(digest);
+        },
         ...options.imageReportGc,
         onError: (error) =>
           log.warn('ImageReport garbage collection failed; next sweep retries', {

@@ -426,7 +426,7 @@ describe('operator under hostile images', function () {
     assert.ok(maxEventLoopLagSeconds < 0.5, `event loop stalled ${maxEventLoopLagSeconds} s`);
   });
 
-  it('deletes the ImageReport of a digest once no workload has run it for the grace period', async () => {
+  it('deletes the ImageReport of a digest once no workload has run it for the grace period, and writes it again when one does', async () => {
     const entry = await imageEntry('ordinary');
     const name = imageReportName(entry?.digest ?? '');
     assert.ok(name, `the ordinary image's digest: ${JSON.stringify(entry)}`);
@@ -448,6 +448,15 @@ describe('operator under hostile images', function () {
     const after = Date.now() - deletedAt;
     console.log(`      ImageReport ${name} deleted ${after} ms after its Deployment`);
     assert.ok(after >= IMAGE_REPORT_GRACE_S * 1000, `deleted after ${after} ms, inside the grace`);
+    // The digest comes back: its report is written again (the next sweep hands it back).
+    await apps.createNamespacedDeployment({
+      namespace: ns,
+      body: deployment('ordinary-again', images.ordinary!),
+    });
+    await eventually('the ImageReport to be written again', async () => (await report()) !== undefined, {
+      timeoutMs: 30_000,
+      intervalMs: 250,
+    });
     // The other images are still run by their Deployments, so their reports stay.
     const other = imageReportName((await imageEntry('whiteouts'))?.digest ?? '');
     assert.ok(

@@ -5,6 +5,9 @@
 // indexes (the one place that knows which workloads run a digest) whether anything
 // still runs each one, and deletes a report once nothing has run its digest for a
 // grace period: a rollout, a scale to zero or a CronJob between runs keeps it.
+// The same sweep notices the other direction: a digest the image service knows and
+// a workload runs, whose report is missing (collected before the digest came back,
+// or deleted by hand), is handed back to the publisher.
 import { sleep, systemClock, type Clock } from '../../runtime/clock.js';
 import type { WorkloadKey } from '../workload/key.js';
 
@@ -24,6 +27,10 @@ export interface ImageReportCollectorDeps {
   workloadsRunning(digest: string, references: Iterable<string>): WorkloadKey[];
   /** Told after a delete, so a publisher that remembers what it wrote writes the report again if the digest returns. */
   forget?(digest: string): void;
+  /** Digests the image service has analysed, with the references seen for each. */
+  knownDigests?(): Iterable<{ digest: string; references: Iterable<string> }>;
+  /** A running, known digest has no report: write it again (forget what was published, enqueue it). */
+  republish?(digest: string): void;
   clock?: Clock;
   /** How long nothing may run a digest before its report goes (default 1 h). */
   graceMs?: number;
@@ -40,6 +47,8 @@ export interface SweepResult {
   orphaned: number;
   /** Names of the reports deleted by this sweep. */
   deleted: string[];
+  /** Running digests whose missing report was handed back to the publisher. */
+  republished: string[];
 }
 
 export const DEFAULT_IMAGE_REPORT_GRACE_MS = 60 * 60 * 1000;
@@ -88,7 +97,13 @@ export class ImageReportCollector {
       }
     }
     for (const digest of this.orphanSince.keys()) if (!listed.has(digest)) this.orphanSince.delete(digest);
-    return { reports: reports.length, orphaned, deleted };
+    const republished: string[] = [];
+    for (const { digest, references } of this.deps.knownDigests?.() ?? []) {
+      if (listed.has(digest) || this.deps.workloadsRunning(digest, references).length === 0) continue;
+      this.deps.republish?.(digest);
+      republished.push(digest);
+    }
+    return { reports: reports.length, orphaned, deleted, republished };
   }
 
   /**

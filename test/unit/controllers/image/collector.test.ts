@@ -52,11 +52,16 @@ describe('ImageReport garbage collection', () => {
     const forgotten: string[] = [];
     const collector = cluster.collector(clock, forgotten);
 
-    assert.deepEqual(await collector.sweep(), { reports: 2, orphaned: 1, deleted: [] });
+    assert.deepEqual(await collector.sweep(), { reports: 2, orphaned: 1, deleted: [], republished: [] });
     await clock.advance(10 * MINUTE - 1);
     assert.deepEqual((await collector.sweep()).deleted, []);
     await clock.advance(1);
-    assert.deepEqual(await collector.sweep(), { reports: 2, orphaned: 0, deleted: ['sha256-1'] });
+    assert.deepEqual(await collector.sweep(), {
+      reports: 2,
+      orphaned: 0,
+      deleted: ['sha256-1'],
+      republished: [],
+    });
     assert.deepEqual(forgotten, [digest(1)], 'the publisher writes the report again if the digest returns');
     assert.deepEqual([...cluster.reports.keys()], ['sha256-2']);
   });
@@ -85,7 +90,26 @@ describe('ImageReport garbage collection', () => {
     const collector = cluster.collector(clock);
     await collector.sweep();
     await clock.advance(60 * MINUTE);
-    assert.deepEqual(await collector.sweep(), { reports: 1, orphaned: 0, deleted: [] });
+    assert.deepEqual(await collector.sweep(), { reports: 1, orphaned: 0, deleted: [], republished: [] });
+  });
+
+  it('hands a running digest whose report is missing back to the publisher, and only that one', async () => {
+    const clock = new ManualClock();
+    const cluster = new FakeCluster();
+    cluster.add(1);
+    cluster.running.add(digest(1)).add(digest(2));
+    const republished: string[] = [];
+    const collector = new ImageReportCollector({
+      list: () => Promise.resolve([...cluster.reports.values()]),
+      delete: () => Promise.resolve(),
+      workloadsRunning: (d) => (cluster.running.has(d) ? [web] : []),
+      // 1 has its report, 2 runs without one, 3 has none and nothing runs it.
+      knownDigests: () => [1, 2, 3].map((n) => ({ digest: digest(n), references: [] })),
+      republish: (d) => republished.push(d),
+      clock,
+    });
+    assert.deepEqual((await collector.sweep()).republished, [digest(2)]);
+    assert.deepEqual(republished, [digest(2)]);
   });
 
   it('retries a failed delete on the next sweep and reports the error', async () => {

@@ -18,7 +18,7 @@ deps: node_modules/.package-lock.json
 system-deps:
 	hack/install-system-deps.sh
 
-## tools: build the pinned control plane, kwok, registry, crane and trivy (cached)
+## tools: build the pinned control plane, kwok, registry, crane, trivy, osv-scanner and cosign (cached)
 tools:
 	hack/build-tools.sh
 

@@ -28,6 +28,8 @@ const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.le
 const int = (n: number): number => Math.floor(random() * n);
 
 const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+/** The process's highest RSS so far: what the operator's memory limit must hold, garbage included. */
+const peakRss = (): number => process.resourceUsage().maxRSS * 1024;
 function memory(): { rss: number; heap: number } {
   (globalThis as { gc?: () => void }).gc?.();
   const m = process.memoryUsage();
@@ -49,7 +51,7 @@ async function timedLoad(
   if (error !== undefined) console.log(`${label}: error ${JSON.stringify(error)}`);
   console.log(
     `${label}: ${db.summary.loaded} advisories loaded (${db.summary.withdrawn} withdrawn, ${db.summary.skippedCount} skipped) in ${seconds.toFixed(1)} s wall, ${((used.user + used.system) / 1e6).toFixed(1)} s CPU; ` +
-      `heap +${mib(after.heap - before.heap)}, RSS ${mib(after.rss)} (+${mib(after.rss - before.rss)})`,
+      `heap +${mib(after.heap - before.heap)}, RSS ${mib(after.rss)} (+${mib(after.rss - before.rss)}), peak RSS so far ${mib(peakRss())}`,
   );
   return db;
 }
@@ -138,9 +140,13 @@ async function main(): Promise<void> {
     const wall = (performance.now() - started) / 1000;
     const used = process.cpuUsage(cpu);
     console.log(
-      `re-match run ${run}: ${cached.length} inventories in ${wall.toFixed(2)} s wall, ${((used.user + used.system) / 1e6).toFixed(2)} s CPU; ${findings} findings`,
+      `re-match run ${run}: ${cached.length} inventories in ${wall.toFixed(2)} s wall, ${((used.user + used.system) / 1e6).toFixed(2)} s CPU; ${findings} findings; peak RSS ${mib(peakRss())}`,
     );
   }
+  const settled = memory();
+  console.log(
+    `after re-matching: heap ${mib(settled.heap)}, RSS ${mib(settled.rss)} (database, ${cached.length} inventories and the facts kept for re-matching); peak RSS ${mib(peakRss())}`,
+  );
 }
 
 await main();

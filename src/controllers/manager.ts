@@ -1,6 +1,7 @@
 // The manager: the operator's composition root. It owns the informer caches,
-// the three controllers (workloads → SecurityReports, policies → their status,
-// image digests → ImageReports), the event recorder and leader election, and
+// the controllers (workloads → SecurityReports, policies → their status,
+// image digests → ImageReports, and with --validating-admission-policies
+// policies → their ValidatingAdmissionPolicies), the event recorder and leader election, and
 // only wires them: handlers turn cache changes and image results into keys;
 // the controllers' workers run only on the elected leader.
 import {
@@ -39,6 +40,9 @@ import { ImageReportCollector } from './image/collector.js';
 import { ImageReconciler } from './image/reconciler.js';
 import { customObjectsPolicyStatusClient, PolicyStatusReconciler } from './policy-status/reconciler.js';
 import { ALL_RESOURCES, WORKLOAD_RESOURCES } from './resources.js';
+import { kubernetesVapClient } from './vap/io.js';
+import { policyKeyOf, VapReconciler } from './vap/reconciler.js';
+import { VAP_RESOURCES } from './vap/resources.js';
 import { PolicyFanOut } from './workload/fanout.js';
 import { customObjectsReportClient, ReportWriter } from './workload/io.js';
 import { formatWorkloadKey, type WorkloadKey } from './workload/key.js';
@@ -67,7 +71,14 @@ export interface ManagerOptions {
   policyStatusDelayMs?: number;
   /** ImageReport garbage collection: how long nothing may run a digest before its report goes, sweep period. */
   imageReportGc?: { graceMs?: number; intervalMs?: number };
+  /**
+   * Keep a ValidatingAdmissionPolicy per Enforce/Warn policy (--validating-admission-policies);
+   * a cluster policy's binding leaves `excludedNamespaces` out, as the webhook does.
+   */
+  validatingAdmissionPolicies?: { excludedNamespaces: readonly string[] };
 }
+
+const VAP_KINDS: ReadonlySet<string> = new Set(VAP_RESOURCES.map((r) => r.kind));
 
 const WORKLOAD_KINDS: ReadonlySet<string> = new Set(WORKLOAD_RESOURCES.map((r) => r.kind));
 
@@ -81,6 +92,8 @@ export class Manager {
   private readonly policyController: Controller;
   private readonly imageController: Controller | undefined;
   private readonly imageReportCollector: ImageReportCollector | undefined;
+  private readonly vapController: Controller | undefined;
+  private readonly vaps: VapReconciler | undefined;
   private stopped = false;
 
   constructor(private readonly options: ManagerOptions) {
@@ -88,7 +101,7 @@ export class Manager {
     const index = new ComplianceIndex({ violations: metrics.violations, workloads: metrics.workloads });
     this.cache = new ClusterCache({
       kubeConfig,
-      resources: ALL_RESOURCES,
+      resources: options.validatingAdmissionPolicies ? [...ALL_RESOURCES, ...VAP_RESOURCES] : ALL_RESOURCES,
       onChange: (resource, type, object) => this.onChange(resource, type, object),
       metricsFor: (resource) => informerMetricsFor(metrics, resource),
       onError: (error, resource) =>
@@ -137,6 +150,19 @@ export class Manager {
     this.policyController = this.controller('policy', {
       reconcile: async (key) => void (await policyStatus.reconcile(key)),
     });
+    if (options.validatingAdmissionPolicies) {
+      this.vaps = new VapReconciler({
+        store: this.cache,
+        client: kubernetesVapClient(kubeConfig),
+        enabled: true,
+        excludedNamespaces: options.validatingAdmissionPolicies.excludedNamespaces,
+        outcome: (policy, outcome) => {
+          if (outcome === 'applied' || outcome === 'deleted')
+            log.info(`ValidatingAdmissionPolicy ${outcome}`, { controller: 'vap', policy });
+        },
+      });
+      this.vapController = this.controller('vap', this.vaps);
+    }
     if (images !== undefined) {
       const imageReports = new ImageReportWriter(customObjectsImageReportClient(kubeConfig), (result) =>
         recordReportWrite(metrics, 'ImageReport', result),
@@ -148,7 +174,14 @@ export class Manager {
         workloadsRunning: (digest, references) => this.reconciler.workloads.running(digest, references),
         requeueWorkload: (key) => this.enqueueWorkload(key),
       });
-      this.imageController = this.controller('image', imageReconciler);
+      // As many report writers as workload reconcilers: a rollout of hundreds of new
+      // images finishes scanning faster than one writer makes three calls per report.
+      this.imageController = this.controller('image', imageReconciler, options.workers);
+      // The digest's report is gone: what was published, and that it exists, are forgotten.
+      const forget = (digest: string): void => {
+        imageReconciler.forget(digest);
+        imageReports.forget(digest);
+      };
       const store = customObjectsImageReportStore(kubeConfig);
       this.imageReportCollector = new ImageReportCollector({
         list: () => store.list(),
@@ -157,14 +190,14 @@ export class Manager {
           log.info('deleted ImageReport of a digest no workload runs', { controller: 'image', name });
         },
         workloadsRunning: (digest, references) => this.reconciler.workloads.running(digest, references),
-        forget: (digest) => imageReconciler.forget(digest),
+        forget,
         knownDigests: () =>
           images.knownDigests().map((digest) => ({
             digest,
             references: images.imageRecord(digest)?.references ?? [],
           })),
         republish: (digest) => {
-          imageReconciler.forget(digest);
+          forget(digest);
           this.imageController?.enqueue(digest);
         },
         ...options.imageReportGc,
@@ -263,11 +296,17 @@ export class Manager {
     this.policyController.start();
     this.imageController?.start();
     this.imageReportCollector?.start();
+    this.vapController?.start();
     // A new leader reconciles everything once; what it already knows of images is published.
     for (const key of this.reconciler.workloads.all()) this.enqueueWorkload(key);
     for (const policy of this.reconciler.policies())
       this.policyController.enqueueAfter(policyName(policy), 2000);
     for (const digest of this.options.images?.knownDigests() ?? []) this.imageController?.enqueue(digest);
+    // Every policy, and every generated object (its policy may have gone while no one led).
+    if (this.vaps) {
+      for (const policy of this.reconciler.policies()) this.vapController?.enqueue(policyName(policy));
+      for (const key of this.vaps.keys()) this.vapController?.enqueue(key);
+    }
   }
 
   private async stopControllers(): Promise<void> {
@@ -276,6 +315,7 @@ export class Manager {
       this.policyController.stop(),
       this.imageController?.stop(),
       this.imageReportCollector?.stop(),
+      this.vapController?.stop(),
     ]);
   }
 
@@ -297,7 +337,14 @@ export class Manager {
       const policy = object as AnySecurityPolicy & KubernetesObject;
       const affected = this.fanOut.affected(type, policy, this.isLeader());
       if (type !== 'delete') this.policyController.enqueue(policyName(policy));
+      this.vapController?.enqueue(policyName(policy));
       for (const key of affected) this.enqueueWorkload(key);
+      return;
+    }
+    if (VAP_KINDS.has(resource.kind)) {
+      // Edited or deleted by hand, or written by us: converge again (a no-op when the hash matches).
+      const key = policyKeyOf(object);
+      if (key !== undefined) this.vapController?.enqueue(key);
       return;
     }
     // Followers keep warm caches; a new leader lists every workload anyway.

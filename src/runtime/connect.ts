@@ -1,6 +1,8 @@
 // Loading a kubeconfig (flag, KUBECONFIG, ~/.kube/config or in-cluster) and
 // proving the API server answers before the operator says it is ready.
-import { KubeConfig, VersionApi, type RequestContext } from '@kubernetes/client-node';
+import { createHash } from 'node:crypto';
+import { KubeConfig, VersionApi } from '@kubernetes/client-node';
+import { LRUCache } from 'lru-cache';
 
 export function loadKubeConfig(path?: string): KubeConfig {
   const kc = new KubeConfig();
@@ -14,52 +16,42 @@ export function loadKubeConfig(path?: string): KubeConfig {
     );
   }
   if (!kc.getCurrentCluster()) throw new Error(`kubeconfig ${path ?? '(default)'} has no current cluster`);
-  reuseConnections(kc);
-  return kc;
+  return shareConnections(kc);
 }
 
-type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
+/** What KubeConfig's private createDispatcher is: (cluster, TLS options) → an undici Agent. */
+type CreateDispatcher = (cluster: unknown, agentOptions: Record<string, unknown>) => unknown;
 
 /**
- * @kubernetes/client-node 2.x builds a new undici Agent in every request's
- * applySecurityAuthentication, so no connection is ever reused: each API call pays a
- * TLS handshake and a SecureContext built from the CA bundle, on the operator's event
- * loop (a CPU profile of the hostile-operator e2e showed them as its longest tasks).
- * One Agent per TLS identity (server, CA, client certificate) keeps connections alive
- * across calls. Identities the library computes per request (exec and auth-provider
- * plugins may hand out client certificates) keep the library's per-request Agent.
+ * Makes every API call of this KubeConfig share one connection pool per cluster and
+ * TLS material. client-node 2.0.1 builds a new undici Agent, and so a new pool, for
+ * each request (applySecurityAuthentication → createDispatcher): every call opened its
+ * own TCP and TLS connection, a handshake on both sides per call and TLS contexts
+ * allocated and freed at the rate of API calls (a rollout of thousands of pods is
+ * thousands of calls). Keyed by the TLS options, so rotated client certificates get a
+ * new pool; the evicted pool is closed.
  */
-export function reuseConnections(kc: KubeConfig): void {
-  const apply = kc.applySecurityAuthentication.bind(kc);
-  const agents = new Map<string, Dispatcher>();
-  kc.applySecurityAuthentication = async (context: RequestContext): Promise<void> => {
-    await apply(context);
-    const fresh = context.getDispatcher();
-    const cluster = kc.getCurrentCluster();
-    const user = kc.getCurrentUser();
-    if (
-      fresh === undefined ||
-      cluster === null ||
-      user?.exec !== undefined ||
-      user?.authProvider !== undefined
-    )
-      return;
-    const key = JSON.stringify([
-      cluster.server,
-      cluster.caData ?? cluster.caFile,
-      cluster.skipTLSVerify,
-      cluster.tlsServerName,
-      cluster.proxyUrl,
-      user?.certData ?? user?.certFile,
-      user?.keyData ?? user?.keyFile,
-    ]);
-    const shared = agents.get(key);
-    if (shared === undefined) agents.set(key, fresh);
-    else {
-      context.setDispatcher(shared);
-      void fresh.close();
+export function shareConnections(kc: KubeConfig): KubeConfig {
+  const target = kc as unknown as { createDispatcher?: CreateDispatcher };
+  const create = target.createDispatcher;
+  if (typeof create !== 'function') return kc; // another client-node: nothing to share
+  const pools = new LRUCache<string, { value: unknown }>({
+    max: 8,
+    dispose: ({ value }) =>
+      void (value as { close?: () => Promise<void> } | undefined)?.close?.().catch(() => undefined),
+  });
+  target.createDispatcher = function shared(cluster, agentOptions) {
+    const key = createHash('sha256')
+      .update(JSON.stringify([(cluster as { server?: string } | null)?.server, agentOptions]))
+      .digest('hex');
+    let pool = pools.get(key);
+    if (pool === undefined) {
+      pool = { value: create.call(kc, cluster, agentOptions) };
+      pools.set(key, pool);
     }
+    return pool.value;
   };
+  return kc;
 }
 
 export function apiServerUrl(kc: KubeConfig): string {

@@ -4,9 +4,9 @@
 // evaluated against every indexed affected entry, and the advisories that name
 // one another through aliases (or a single upstream id) become one finding.
 import type { ImageInventory, InventoryPackage, OsInfo } from '../sbom/types.js';
+import { preferredId } from './database.js';
 import type { EntryFacts, IndexedAffected, VulnerabilityDatabase } from './database.js';
-import { fixedVersions, isAffected } from './evaluate.js';
-import { severityOf, severityRank } from './severity.js';
+import { severityRank } from './severity.js';
 import type { Severity } from './severity.js';
 
 export interface VulnerabilityFinding {
@@ -65,63 +65,21 @@ function osvCoordinates(pkg: InventoryPackage): { name: string; version: string 
 
 /** The advisories of one package that name the same flaw. */
 interface Hit {
-  entries: IndexedAffected[];
+  facts: EntryFacts[];
   severity: Severity;
   summary?: string;
 }
 
-/** The smallest CVE id, else the smallest id: stable whatever order the advisories were loaded in. */
-function preferredId(ids: Iterable<string>): string {
-  let best: string | undefined;
-  let bestIsCve = false;
-  for (const id of ids) {
-    const isCve = id.startsWith('CVE-');
-    if (best === undefined || (isCve && !bestIsCve) || (isCve === bestIsCve && id < best)) {
-      best = id;
-      bestIsCve = isCve;
-    }
-  }
-  return best!;
-}
-
-/**
- * The facts a finding takes from an entry, and the finding's id fields when the
- * entry is the only advisory of its flaw (the common case), so re-matching
- * allocates nothing for them. A bundle advisory (a DSA over ten CVEs) is not
- * one flaw: it merges on upstream ids only when it names one.
- */
-function factsOf(entry: IndexedAffected): EntryFacts {
-  if (entry.facts === undefined) {
-    const { advisory } = entry;
-    const mergeIds = [
-      ...new Set([
-        advisory.id,
-        ...advisory.aliases,
-        ...(advisory.upstream.length === 1 ? advisory.upstream : []),
-      ]),
-    ];
-    const id = preferredId(mergeIds);
-    entry.facts = {
-      severity: severityOf(advisory, entry.affected.severity),
-      fixed: [...fixedVersions(entry.affected)].sort(),
-      mergeIds,
-      id,
-      aliases: mergeIds.filter((x) => x !== id).sort(),
-    };
-  }
-  return entry.facts;
-}
-
 function sharesId(hit: Hit, ids: readonly string[]): boolean {
-  for (const entry of hit.entries) {
-    for (const id of entry.facts!.mergeIds) if (ids.includes(id)) return true;
+  for (const facts of hit.facts) {
+    for (const id of facts.mergeIds) if (ids.includes(id)) return true;
   }
   return false;
 }
 
 /** Adds one matching entry to the package's hits, merging every hit it shares an id with. */
-function record(hits: Hit[], entry: IndexedAffected): void {
-  const facts = factsOf(entry);
+function record(hits: Hit[], entry: IndexedAffected, db: VulnerabilityDatabase): void {
+  const facts = db.facts(entry);
   let hit: Hit | undefined;
   for (let i = 0; i < hits.length; i++) {
     const other = hits[i]!;
@@ -131,16 +89,16 @@ function record(hits: Hit[], entry: IndexedAffected): void {
       continue;
     }
     // The new entry links two hits: one flaw.
-    hit.entries.push(...other.entries);
+    hit.facts.push(...other.facts);
     if (severityRank(other.severity.level) > severityRank(hit.severity.level)) hit.severity = other.severity;
     hit.summary ??= other.summary;
     hits.splice(i--, 1);
   }
   if (hit === undefined) {
-    hits.push({ entries: [entry], severity: facts.severity, summary: entry.advisory.summary });
+    hits.push({ facts: [facts], severity: facts.severity, summary: entry.advisory.summary });
     return;
   }
-  hit.entries.push(entry);
+  hit.facts.push(facts);
   if (severityRank(facts.severity.level) > severityRank(hit.severity.level)) hit.severity = facts.severity;
   hit.summary ??= entry.advisory.summary;
 }
@@ -149,9 +107,9 @@ function record(hits: Hit[], entry: IndexedAffected): void {
 function mergedIds(hit: Hit): { id: string; aliases: string[]; fixed: string[] } {
   const ids = new Set<string>();
   const fixed = new Set<string>();
-  for (const entry of hit.entries) {
-    for (const id of entry.facts!.mergeIds) ids.add(id);
-    for (const f of entry.facts!.fixed) fixed.add(f);
+  for (const facts of hit.facts) {
+    for (const id of facts.mergeIds) ids.add(id);
+    for (const f of facts.fixed) fixed.add(f);
   }
   const id = preferredId(ids);
   ids.delete(id);
@@ -169,15 +127,13 @@ export function matchInventory(inventory: ImageInventory, db: VulnerabilityDatab
     seenPackages.add(key);
     const hits: Hit[] = [];
     for (const ecosystem of osvEcosystemsOf(pkg, inventory.os)) {
-      for (const entry of db.lookup(ecosystem, name)) {
-        if (isAffected(version, entry.affected, entry.compare)) record(hits, entry);
-      }
+      for (const entry of db.affected(ecosystem, name, version)) record(hits, entry, db);
     }
     if (hits.length === 0) continue;
     const subject = { name, ecosystem: pkg.ecosystem, purl: pkg.purl };
     for (const hit of hits) {
       // Shared arrays when one advisory is the whole finding: findings are values, never mutated.
-      const single = hit.entries.length === 1 ? hit.entries[0]!.facts! : undefined;
+      const single = hit.facts.length === 1 ? hit.facts[0]! : undefined;
       const ids =
         single === undefined
           ? mergedIds(hit)

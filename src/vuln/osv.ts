@@ -134,8 +134,12 @@ export function parseAdvisory(value: unknown): Advisory | AdvisoryRejection {
       affected: affected.map((a, i) => parseAffected(a, `affected[${i}]`)),
     };
     if (typeof value.summary === 'string') advisory.summary = value.summary;
-    else if (typeof value.details === 'string')
-      advisory.summary = value.details.split('\n')[0]!.slice(0, 200);
+    else if (typeof value.details === 'string') {
+      const end = value.details.indexOf('\n');
+      const firstLine = (end === -1 ? value.details : value.details.slice(0, end)).slice(0, 200);
+      // Copied, not sliced: a slice of the details would keep all of them alive in the database.
+      advisory.summary = Buffer.from(firstLine).toString();
+    }
     if (typeof value.withdrawn === 'string') advisory.withdrawn = value.withdrawn;
     if (isObject(databaseSpecific) && typeof databaseSpecific.severity === 'string') {
       advisory.databaseSeverity = databaseSpecific.severity;

@@ -73,12 +73,18 @@ function levelOfWord(word: string): SeverityLevel {
 
 const VECTOR_PREFERENCE = ['CVSS_V4', 'CVSS_V3', 'CVSS_V2'];
 
+/** What a severity is computed from: an advisory, or the database's compact record of one. */
+export type SeverityInputs = Pick<Advisory, 'severity' | 'databaseSeverity'>;
+
 // One answer per advisory and entry: re-matching asks again for every image that has the package.
-const computed = new WeakMap<Advisory, WeakMap<OsvSeverity[], Severity>>();
+const computed = new WeakMap<SeverityInputs, WeakMap<OsvSeverity[], Severity>>();
 const NO_ENTRY_SEVERITY: OsvSeverity[] = [];
 
 /** The severity of an advisory (and of the affected entry's own severities, which OSV allows). */
-export function severityOf(advisory: Advisory, entrySeverity: OsvSeverity[] = NO_ENTRY_SEVERITY): Severity {
+export function severityOf(
+  advisory: SeverityInputs,
+  entrySeverity: OsvSeverity[] = NO_ENTRY_SEVERITY,
+): Severity {
   let byEntry = computed.get(advisory);
   if (byEntry === undefined) computed.set(advisory, (byEntry = new WeakMap()));
   let severity = byEntry.get(entrySeverity);
@@ -87,7 +93,7 @@ export function severityOf(advisory: Advisory, entrySeverity: OsvSeverity[] = NO
   return severity;
 }
 
-function computeSeverity(advisory: Advisory, entrySeverity: OsvSeverity[]): Severity {
+function computeSeverity(advisory: SeverityInputs, entrySeverity: OsvSeverity[]): Severity {
   const all = [...entrySeverity, ...advisory.severity];
   for (const type of VECTOR_PREFERENCE) {
     for (const s of all) {

@@ -39,6 +39,7 @@ import { createReadyNamespace } from '../support/namespaces.js';
 import { pushBlob, pushImage, pushManifest } from '../support/oci-push.js';
 import { metricValue, startOperatorProcess, type OperatorProcess } from '../support/operator-process.js';
 import { createSecurityPolicy } from '../support/policies.js';
+import { operatorHeapMiB, shippedOperatorEnv } from '../support/shipped-operator-env.js';
 import { tar } from '../support/tar.js';
 import { eventually } from '../support/wait.js';
 import { storeTarImage } from '../unit/image/images.js';
@@ -57,6 +58,7 @@ const MAX_IMAGE_MIB = 256;
 /** ImageReport garbage collection's grace in this test: short, so a deleted Deployment's report goes soon. */
 const IMAGE_REPORT_GRACE_S = 5;
 const cpuProfileDir = process.env.SHIPSHAPE_E2E_CPU_PROF;
+const shipped = shippedOperatorEnv();
 /** How the operator is stopped: V8 writes a CPU profile on exit, never on SIGKILL. */
 const STOP_SIGNAL = cpuProfileDir === undefined ? 'SIGKILL' : 'SIGTERM';
 
@@ -278,7 +280,16 @@ describe('operator under hostile images', function () {
         `--analysis-max-image-mib=${MAX_IMAGE_MIB}`,
         `--image-report-grace=${IMAGE_REPORT_GRACE_S}`,
       ],
-      cpuProfileDir === undefined ? {} : { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${cpuProfileDir}` },
+      // As deployed (heap, young generation, malloc arenas), so its peak RSS is measured against its share.
+      {
+        ...(shipped.MALLOC_ARENA_MAX === undefined ? {} : { MALLOC_ARENA_MAX: shipped.MALLOC_ARENA_MAX }),
+        NODE_OPTIONS: [
+          shipped.NODE_OPTIONS ?? '',
+          cpuProfileDir === undefined ? '' : `--cpu-prof --cpu-prof-dir=${cpuProfileDir}`,
+        ]
+          .filter(Boolean)
+          .join(' '),
+      },
     );
     await operator.waitReady();
 
@@ -408,9 +419,7 @@ describe('operator under hostile images', function () {
     const operatorCpuS = cpuSeconds(operator.child.pid!) - cpuAtCreate;
     // The shares of config/manager's memory limit (see its rule): the operator's heap
     // plus its overhead, and a worker's heap (here HEAP_MIB) plus its overhead.
-    const manifestHeapMiB = Number(
-      /--max-old-space-size=(\d+)/.exec(readFileSync('config/manager/manager.yaml', 'utf8'))?.[1],
-    );
+    const manifestHeapMiB = operatorHeapMiB(shipped.NODE_OPTIONS);
     const operatorShare = (manifestHeapMiB + OPERATOR_OVERHEAD_MIB) * MiB;
     const workerShare = (HEAP_MIB + WORKER_OVERHEAD_MIB) * MiB;
     console.log(

@@ -20,6 +20,7 @@ import {
   type WriteResult,
 } from '../../runtime/status-writer.js';
 import { TerminalError } from '../../runtime/workqueue.js';
+import { LRUCache } from 'lru-cache';
 import type { StoredImageReport } from './collector.js';
 
 /** The calls the writer makes; CustomObjectsApi fits, tests pass a fake. */
@@ -108,6 +109,12 @@ export type ImageReportWriteOutcome = WriteOutcome<ImageReport>;
 
 export class ImageReportWriter {
   private readonly writer: StatusObjectWriter<ImageReport>;
+  /**
+   * Names this writer has read or written. A digest seen for the first time is most
+   * likely new (images roll out by the hundred), so its report is created without a
+   * read first; a 409 says it exists after all (a restart), and the read follows.
+   */
+  private readonly seen = new LRUCache<string, true>({ max: 8192 });
 
   constructor(
     private readonly client: ImageReportClient,
@@ -122,13 +129,29 @@ export class ImageReportWriter {
     );
   }
 
+  /** The digest's report was deleted (garbage collection): the next publish creates it without a read. */
+  forget(digest: string): void {
+    const name = imageReportName(digest);
+    if (name !== undefined) this.seen.delete(name);
+  }
+
   /** Reads the stored report, builds the desired one from it, and writes the difference. */
   async publish(input: Omit<ImageReportInput, 'existing'>): Promise<ImageReportWriteOutcome> {
+    const name = imageReportName(input.digest);
+    if (name === undefined) {
+      this.onWrite('error');
+      throw new TerminalError(`image digest ${input.digest.slice(0, 140)} cannot name an ImageReport`);
+    }
+    if (!this.seen.has(name)) {
+      this.seen.set(name, true);
+      try {
+        return await this.write(buildImageReport(input), undefined);
+      } catch (error) {
+        if (statusOf(error) !== 409) throw error;
+      }
+    }
     let existing: ImageReport | undefined;
     try {
-      const name = imageReportName(input.digest);
-      if (name === undefined)
-        throw new TerminalError(`image digest ${input.digest.slice(0, 140)} cannot name an ImageReport`);
       existing = await this.client.get(name);
     } catch (error) {
       this.onWrite('error');

@@ -19,6 +19,7 @@ import { DEFAULT_WALK_LIMITS } from '../../../src/sbom/types.js';
 import { evaluatePodSecurity } from '../../../src/policy/pss/index.js';
 import { parseDocument, type YAMLSeq } from 'yaml';
 import { readRepoFile, readYaml, readYamlDocuments } from './repo-files.js';
+import { operatorHeapMiB as operatorHeapOf } from '../../support/shipped-operator-env.js';
 
 interface Kustomization {
   kind?: string;
@@ -127,7 +128,7 @@ describe('the manager Deployment', () => {
       assert.ok(resources?.limits?.[key], `no ${key} limit`);
     }
     const nodeOptions = manager?.env?.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '';
-    const operatorHeapMiB = Number(/--max-old-space-size=(\d+)/.exec(nodeOptions)?.[1]);
+    const operatorHeapMiB = operatorHeapOf(nodeOptions);
     const flag = (name: string): number => {
       const value = (manager?.args ?? []).find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
       assert.ok(value, `--${name} is set in the manifest, not left to the node's cores`);
@@ -241,6 +242,11 @@ describe('operator RBAC (least privilege)', () => {
     add('events.k8s.io', ['events'], ['create', 'patch']);
     add('authentication.k8s.io', ['tokenreviews'], ['create']);
     add('authorization.k8s.io', ['subjectaccessreviews'], ['create']);
+    add(
+      'admissionregistration.k8s.io',
+      ['validatingadmissionpolicies', 'validatingadmissionpolicybindings'],
+      [...informer, 'create', 'update', 'delete'],
+    );
     assert.deepEqual(granted, expected.sort());
   });
 

@@ -7,7 +7,9 @@
 // grace period: a rollout, a scale to zero or a CronJob between runs keeps it.
 // The same sweep notices the other direction: a digest the image service knows and
 // a workload runs, whose report is missing (collected before the digest came back,
-// or deleted by hand), is handed back to the publisher.
+// or deleted by hand), is handed back to the publisher, once per disappearance: the
+// image queue retries a failed write with backoff, and a write the API server refuses
+// for good is not tried again every sweep.
 import { sleep, systemClock, type Clock } from '../../runtime/clock.js';
 import type { WorkloadKey } from '../workload/key.js';
 
@@ -60,6 +62,8 @@ export class ImageReportCollector {
   private readonly intervalMs: number;
   /** When each digest was first seen run by nothing; only digests of listed reports are kept. */
   private readonly orphanSince = new Map<string, number>();
+  /** Running digests handed back whose report has not been listed since; only known digests are kept. */
+  private readonly handedBack = new Set<string>();
   private loop: { abort: AbortController; done: Promise<void> } | undefined;
 
   constructor(private readonly deps: ImageReportCollectorDeps) {
@@ -98,11 +102,19 @@ export class ImageReportCollector {
     }
     for (const digest of this.orphanSince.keys()) if (!listed.has(digest)) this.orphanSince.delete(digest);
     const republished: string[] = [];
+    const known = new Set<string>();
     for (const { digest, references } of this.deps.knownDigests?.() ?? []) {
-      if (listed.has(digest) || this.deps.workloadsRunning(digest, references).length === 0) continue;
+      known.add(digest);
+      if (listed.has(digest) || this.deps.workloadsRunning(digest, references).length === 0) {
+        this.handedBack.delete(digest);
+        continue;
+      }
+      if (this.handedBack.has(digest)) continue;
+      this.handedBack.add(digest);
       this.deps.republish?.(digest);
       republished.push(digest);
     }
+    for (const digest of this.handedBack) if (!known.has(digest)) this.handedBack.delete(digest);
     return { reports: reports.length, orphaned, deleted, republished };
   }
 

@@ -1,5 +1,6 @@
 // ImageReport garbage collection: a report goes once nothing has run its digest for
-// the grace period, and never while something runs it.
+// the grace period, and never while something runs it; a running digest whose report
+// is missing is handed back to the publisher once per disappearance.
 import assert from 'node:assert/strict';
 import { ImageReportCollector, type StoredImageReport } from '../../../../src/controllers/image/collector.js';
 import type { WorkloadKey } from '../../../../src/controllers/workload/key.js';
@@ -93,7 +94,7 @@ describe('ImageReport garbage collection', () => {
     assert.deepEqual(await collector.sweep(), { reports: 1, orphaned: 0, deleted: [], republished: [] });
   });
 
-  it('hands a running digest whose report is missing back to the publisher, and only that one', async () => {
+  it('hands a running digest whose report is missing back to the publisher, only that one, once per disappearance', async () => {
     const clock = new ManualClock();
     const cluster = new FakeCluster();
     cluster.add(1);
@@ -110,6 +111,14 @@ describe('ImageReport garbage collection', () => {
     });
     assert.deepEqual((await collector.sweep()).republished, [digest(2)]);
     assert.deepEqual(republished, [digest(2)]);
+    // Still missing (the write failed): the image queue retries it, not every sweep.
+    assert.deepEqual((await collector.sweep()).republished, []);
+    // Written, then gone again: handed back again.
+    cluster.add(2);
+    assert.deepEqual((await collector.sweep()).republished, []);
+    cluster.reports.delete('sha256-2');
+    assert.deepEqual((await collector.sweep()).republished, [digest(2)]);
+    assert.deepEqual(republished, [digest(2), digest(2)]);
   });
 
   it('retries a failed delete on the next sweep and reports the error', async () => {

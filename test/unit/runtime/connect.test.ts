@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig, VersionApi } from '@kubernetes/client-node';
-import { loadKubeConfig, shareConnections } from '../../../src/runtime/connect.js';
+import { loadKubeConfig, poolKey, shareConnections } from '../../../src/runtime/connect.js';
 import { selfSignedCertificate } from '../../../src/runtime/serving-cert.js';
 
 describe('shareConnections', () => {
@@ -67,6 +67,36 @@ describe('shareConnections', () => {
     connections = 0;
     await calls(loadKubeConfig(path), 10);
     assert.ok(connections <= 2, `${connections} TLS connections for 10 calls`);
+  });
+
+  it('keys its pools without turning the TLS material into JSON on every call', async () => {
+    // JSON.stringify of the options ran Buffer.toJSON over the CA bundle per API call.
+    const toJSON = Object.getOwnPropertyDescriptor(Buffer.prototype, 'toJSON')!;
+    let conversions = 0;
+    Object.defineProperty(Buffer.prototype, 'toJSON', {
+      ...toJSON,
+      value(this: Buffer) {
+        conversions++;
+        return (toJSON.value as (this: Buffer) => unknown).call(this);
+      },
+    });
+    try {
+      await calls(shareConnections(kubeConfig()), 5);
+    } finally {
+      Object.defineProperty(Buffer.prototype, 'toJSON', toJSON);
+    }
+    assert.equal(conversions, 0);
+  });
+
+  it('gives other TLS material, or another server, another pool', () => {
+    const options = { ca: Buffer.from('ca-1'), cert: Buffer.from('cert'), rejectUnauthorized: true };
+    const key = poolKey(url, options);
+    assert.equal(poolKey(url, { ...options, ca: Buffer.from('ca-1') }), key);
+    assert.notEqual(poolKey(url, { ...options, ca: Buffer.from('ca-2') }), key);
+    assert.notEqual(poolKey(url, { ...options, ca: 'ca-1' }), key);
+    assert.notEqual(poolKey(url, { ...options, cert: undefined }), key);
+    assert.notEqual(poolKey(url, { ...options, rejectUnauthorized: false }), key);
+    assert.notEqual(poolKey(`${url}0`, options), key);
   });
 
   it('is needed: without it, client-node opens a connection per call', async () => {

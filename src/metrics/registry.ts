@@ -45,6 +45,10 @@ export type ImageAnalysisLabel = (typeof IMAGE_ANALYSIS_VALUES)[number];
 export const SIGNATURE_RESULT_VALUES = ['verified', 'unsigned', 'invalid', 'error'] as const;
 export type SignatureResultLabel = (typeof SIGNATURE_RESULT_VALUES)[number];
 
+/** How the webhook answered one admission review (skipped: nothing of it is judged). */
+export const ADMISSION_RESULT_VALUES = ['allowed', 'warned', 'denied', 'skipped', 'error'] as const;
+export type AdmissionResultLabel = (typeof ADMISSION_RESULT_VALUES)[number];
+
 /**
  * Every label whose values are a closed set, by metric. Labels not listed
  * here carry names from the cluster (namespace, policy, rule, queue, ...).
@@ -57,6 +61,7 @@ export const BOUNDED_LABEL_VALUES: Readonly<Record<string, Readonly<Record<strin
   shipshape_events_total: { result: EVENT_RESULT_VALUES },
   shipshape_images: { analysis: IMAGE_ANALYSIS_VALUES },
   shipshape_signature_verifications_total: { result: SIGNATURE_RESULT_VALUES },
+  shipshape_admission_requests_total: { result: ADMISSION_RESULT_VALUES },
 };
 
 // Reconciles span milliseconds (cached) to minutes (first scan of a large image).

@@ -9,6 +9,7 @@
 // there yet is "unknown", and the policy's onImageUnknown decides.
 import { isDeepStrictEqual } from 'node:util';
 import type { AnySecurityPolicy } from '../api/policy-types.js';
+import type { AdmissionResultLabel } from '../metrics/registry.js';
 import { compilePolicy, type CompiledPolicy } from '../policy/compile.js';
 import { evaluateWorkload } from '../policy/evaluate.js';
 import type { Finding } from '../policy/finding.js';
@@ -46,7 +47,7 @@ export const IMAGE_FACT_RULES: ReadonlySet<string> = new Set([
   'image.age',
 ]);
 
-export type AdmissionResult = 'allowed' | 'warned' | 'denied' | 'skipped' | 'error';
+export type AdmissionResult = AdmissionResultLabel;
 
 export interface AdmissionContext {
   policies: readonly (AnySecurityPolicy | CompiledPolicy)[];

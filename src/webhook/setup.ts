@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { vapCoverage } from '../controllers/vap/generate.js';
+import { VAP_SETTLE_MS, vapCoverage } from '../controllers/vap/generate.js';
 import type { ShipshapeMetrics } from '../metrics/registry.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { systemClock } from '../runtime/clock.js';
@@ -130,7 +130,10 @@ export async function startWebhook(
     ...(validatingAdmissionPoliciesOn(flags)
       ? {
           skipRule: (policy: CompiledPolicy, ruleId: string) =>
-            vapCoverage(policy, (kind, name) => store.get(kind, undefined, name)).has(ruleId),
+            vapCoverage(policy, (kind, name) => store.get(kind, undefined, name), {
+              now: systemClock.now(),
+              settleMs: VAP_SETTLE_MS,
+            }).has(ruleId),
         }
       : {}),
     ...(deps.images ? { images: deps.images } : {}),

@@ -7,6 +7,7 @@
 // real ones (kubectl --dry-run=server must show what a real apply would get).
 // An image whose facts (analysis, or a required signature's verdict) are not
 // there yet is "unknown", and the policy's onImageUnknown decides.
+import { isViolation } from '../report/security-report.js';
 import { isDeepStrictEqual } from 'node:util';
 import type { AnySecurityPolicy } from '../api/policy-types.js';
 import type { AdmissionResultLabel } from '../metrics/registry.js';
@@ -166,9 +167,10 @@ function decide(request: AdmissionRequest, context: AdmissionContext): Admission
     context.now ? { now: context.now } : {},
   );
   const byName = new Map(judged.map((p) => [p.name, p]));
+  // Info findings (a vulnerability the policy accepts, say) are no violation here either.
   const findings = evaluated.filter((f) => {
     const policy = byName.get(f.policy);
-    return policy !== undefined && !(context.skipRule?.(policy, f.ruleId) ?? false);
+    return isViolation(f) && policy !== undefined && !(context.skipRule?.(policy, f.ruleId) ?? false);
   });
 
   const unknownImages = [

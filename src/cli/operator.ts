@@ -60,13 +60,15 @@ Options:
   --signature-retry <seconds>         when a signature verdict of Error is first tried again; doubled for
                                       each Error after it, up to --signature-ttl (default 30)
   --analysis-workers <n>              image analysis worker processes (default: one per core, as many as
-                                      the memory beside the operator's heap holds)
+                                      the memory beside the operator's heap and overhead holds)
   --analysis-memory-mib <n>           heap of each analysis worker; an image needing more fails
                                       AnalysisMemoryLimit (default 256)
   --analysis-timeout <seconds>        wall-clock budget of one image's analysis (half of it per layer);
                                       an image over it fails AnalysisTimeout (default 120)
   --analysis-max-image-mib <n>        most uncompressed layer bytes read per image; an image over it fails
                                       AnalysisTooLarge (default 32768)
+  --image-report-grace <seconds>      delete the ImageReport of a digest no workload has run for this long
+                                      (default 3600)
   --log-level <level>                 error, warn, info or debug (default info)
 ${VULNERABILITY_DB_USAGE}${WEBHOOK_USAGE}  -h, --help                          show this help
 `;
@@ -105,6 +107,7 @@ export async function runOperator(args: string[], io: CliIO): Promise<number> {
       'analysis-memory-mib': { type: 'string' },
       'analysis-timeout': { type: 'string' },
       'analysis-max-image-mib': { type: 'string' },
+      'image-report-grace': { type: 'string', default: '3600' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -159,7 +162,7 @@ export async function runOperator(args: string[], io: CliIO): Promise<number> {
     throw new Error('--leader-elect must be true or false');
   if (!['true', 'false'].includes(values['image-analysis']))
     throw new Error('--image-analysis must be true or false');
-  const seconds = (flag: 'signature-ttl' | 'signature-retry'): number => {
+  const seconds = (flag: 'signature-ttl' | 'signature-retry' | 'image-report-grace'): number => {
     const value = Number(values[flag]);
     if (!Number.isFinite(value) || value <= 0)
       throw new Error(`--${flag} must be a positive number of seconds, not "${values[flag]}"`);
@@ -167,6 +170,7 @@ export async function runOperator(args: string[], io: CliIO): Promise<number> {
   };
   const signatureTtlMs = seconds('signature-ttl');
   const signatureRetryMs = seconds('signature-retry');
+  const imageReportGraceMs = seconds('image-report-grace');
   const analysisWorkers = optionalNumber(values['analysis-workers'], '--analysis-workers', 1, true);
   const analysisHeapMiB = optionalNumber(values['analysis-memory-mib'], '--analysis-memory-mib', 16, true);
   const analysisTimeout = optionalNumber(values['analysis-timeout'], '--analysis-timeout', 0.001, false);
@@ -232,6 +236,8 @@ export async function runOperator(args: string[], io: CliIO): Promise<number> {
       ? { validatingAdmissionPolicies: { excludedNamespaces: excludedNamespacesOf(ownNamespace) } }
       : {}),
     ...(images === undefined ? {} : { images }),
+    // Sweeps a tenth of the grace apart, at most every 5 minutes.
+    imageReportGc: { graceMs: imageReportGraceMs, intervalMs: Math.min(imageReportGraceMs / 10, 300_000) },
     ...(vulnerabilityDb === undefined ? {} : { vulnerabilityDatabase: vulnerabilityDb }),
   });
   // SIGHUP refreshes now (a volume updated in place need not wait for the schedule); the refresher's

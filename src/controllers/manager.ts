@@ -33,7 +33,12 @@ import { LeaderElector } from '../runtime/leader-election.js';
 import type { Logger } from '../runtime/log.js';
 import { errorText } from '../runtime/text.js';
 import { ComplianceIndex } from './compliance-index.js';
-import { customObjectsImageReportClient, ImageReportWriter } from './image/io.js';
+import {
+  customObjectsImageReportClient,
+  customObjectsImageReportStore,
+  ImageReportWriter,
+} from './image/io.js';
+import { ImageReportCollector } from './image/collector.js';
 import { ImageReconciler } from './image/reconciler.js';
 import { customObjectsPolicyStatusClient, PolicyStatusReconciler } from './policy-status/reconciler.js';
 import { ALL_RESOURCES, WORKLOAD_RESOURCES } from './resources.js';
@@ -73,6 +78,8 @@ export interface ManagerOptions {
   informerIdleTimeoutMs?: number;
   /** Delay that batches policy status updates while many workloads change. */
   policyStatusDelayMs?: number;
+  /** ImageReport garbage collection: how long nothing may run a digest before its report goes, sweep period. */
+  imageReportGc?: { graceMs?: number; intervalMs?: number };
   /**
    * Keep a ValidatingAdmissionPolicy per Enforce/Warn policy (--validating-admission-policies);
    * a cluster policy's binding leaves `excludedNamespaces` out, as the webhook does.
@@ -96,6 +103,7 @@ export class Manager {
   private readonly workloadController: Controller;
   private readonly policyController: Controller;
   private readonly imageController: Controller | undefined;
+  private readonly imageReportCollector: ImageReportCollector | undefined;
   /** The next re-match of cached inventories on the policies' rescan schedules. */
   private rematchTimer: NodeJS.Timeout | undefined;
   private rematchSchedules = '';
@@ -178,26 +186,53 @@ export class Manager {
       const imageReports = new ImageReportWriter(customObjectsImageReportClient(kubeConfig), (result) =>
         recordReportWrite(metrics, 'ImageReport', result),
       );
-      this.imageController = this.controller(
-        'image',
-        new ImageReconciler({
-          imageRecord: (digest) => images.imageRecord(digest),
-          signatureResults: (digest) => images.signatures?.resultsFor(digest) ?? [],
-          writer: imageReports,
-          workloadsRunning: (digest, references) => this.reconciler.workloads.running(digest, references),
-          requeueWorkload: (key) => this.enqueueWorkload(key),
-          ...(options.vulnerabilityDatabase === undefined
-            ? {}
-            : {
-                databaseStatus: () => options.vulnerabilityDatabase!.status(),
-                newVulnerabilities: (digest, references, added) =>
-                  this.announceNewVulnerabilities(digest, references, added),
-              }),
-        }),
-        // As many report writers as workload reconcilers: a rollout of hundreds of new
-        // images finishes scanning faster than one writer makes three calls per report.
-        options.workers,
-      );
+      const imageReconciler = new ImageReconciler({
+        imageRecord: (digest) => images.imageRecord(digest),
+        signatureResults: (digest) => images.signatures?.resultsFor(digest) ?? [],
+        writer: imageReports,
+        workloadsRunning: (digest, references) => this.reconciler.workloads.running(digest, references),
+        requeueWorkload: (key) => this.enqueueWorkload(key),
+        ...(options.vulnerabilityDatabase === undefined
+          ? {}
+          : {
+              databaseStatus: () => options.vulnerabilityDatabase!.status(),
+              newVulnerabilities: (digest, references, added) =>
+                this.announceNewVulnerabilities(digest, references, added),
+            }),
+      });
+      // As many report writers as workload reconcilers: a rollout of hundreds of new
+      // images finishes scanning faster than one writer makes three calls per report.
+      this.imageController = this.controller('image', imageReconciler, options.workers);
+      // The digest's report is gone: what was published, and that it exists, are forgotten.
+      const forget = (digest: string): void => {
+        imageReconciler.forget(digest);
+        imageReports.forget(digest);
+      };
+      const store = customObjectsImageReportStore(kubeConfig);
+      this.imageReportCollector = new ImageReportCollector({
+        list: () => store.list(),
+        delete: async (name) => {
+          await store.delete(name);
+          log.info('deleted ImageReport of a digest no workload runs', { controller: 'image', name });
+        },
+        workloadsRunning: (digest, references) => this.reconciler.workloads.running(digest, references),
+        forget,
+        knownDigests: () =>
+          images.knownDigests().map((digest) => ({
+            digest,
+            references: images.imageRecord(digest)?.references ?? [],
+          })),
+        republish: (digest) => {
+          forget(digest);
+          this.imageController?.enqueue(digest);
+        },
+        ...options.imageReportGc,
+        onError: (error) =>
+          log.warn('ImageReport garbage collection failed; next sweep retries', {
+            controller: 'image',
+            error: errorText(error),
+          }),
+      });
       images.subscribe((result) => {
         recordImageAnalyses(metrics, images.analysisCounts());
         if (images.matchesVulnerabilities) recordImageVulnerabilities(metrics, images.vulnerabilityTotals());
@@ -289,6 +324,7 @@ export class Manager {
     this.workloadController.start();
     this.policyController.start();
     this.imageController?.start();
+    this.imageReportCollector?.start();
     this.vapController?.start();
     // A new leader reconciles everything once; what it already knows of images is published.
     for (const key of this.reconciler.workloads.all()) this.enqueueWorkload(key);
@@ -326,6 +362,7 @@ export class Manager {
       this.workloadController.stop(),
       this.policyController.stop(),
       this.imageController?.stop(),
+      this.imageReportCollector?.stop(),
       this.vapController?.stop(),
     ]);
   }

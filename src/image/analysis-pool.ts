@@ -79,16 +79,24 @@ export const DEFAULT_ANALYSIS_HEAP_MIB = 256;
 export const DEFAULT_ANALYSIS_TIMEOUT_MS = 120_000;
 export const DEFAULT_LAYER_TIMEOUT_MS = 60_000;
 
-/** What a worker takes beyond its old-generation heap: young generation, buffers, Node itself. */
-export const WORKER_OVERHEAD_MIB = 128;
+/**
+ * What a worker takes beyond its old-generation heap: Node itself (~45 MiB), the young
+ * generation (3 × WORKER_SEMI_SPACE_MIB), the content of the file being analysed, held
+ * outside the heap (up to the walker's 64 MiB maxFileBytes), and stream buffers. The
+ * hostile-operator e2e measured 262 MiB peak RSS for a worker with a 128 MiB heap.
+ */
+export const WORKER_OVERHEAD_MIB = 192;
+/** What the operator takes beyond its old-generation heap: Node, young generation, sockets, buffers. */
+export const OPERATOR_OVERHEAD_MIB = 128;
 /** Young-generation semi-space of a worker, MiB: V8 would otherwise add up to 3 × 64 MiB to the heap. */
 const WORKER_SEMI_SPACE_MIB = 16;
 const MiB = 1024 * 1024;
 
 /**
  * How many workers to run by default: one per core, but no more than the memory left
- * beside the operator's own heap holds (a worker is its heap plus WORKER_OVERHEAD_MIB),
- * and at least one. Pure: the caller measures.
+ * beside the operator (its heap plus OPERATOR_OVERHEAD_MIB) holds, a worker being its
+ * heap plus WORKER_OVERHEAD_MIB; at least one. The rule config/manager's memory limit
+ * follows (test/unit/deploy checks it). Pure: the caller measures.
  */
 export function poolSizeFor(machine: {
   readonly cores: number;
@@ -97,7 +105,8 @@ export function poolSizeFor(machine: {
   readonly heapMiB: number;
 }): number {
   const byMemory = Math.floor(
-    (machine.memoryBytes - machine.operatorHeapBytes) / ((machine.heapMiB + WORKER_OVERHEAD_MIB) * MiB),
+    (machine.memoryBytes - machine.operatorHeapBytes - OPERATOR_OVERHEAD_MIB * MiB) /
+      ((machine.heapMiB + WORKER_OVERHEAD_MIB) * MiB),
   );
   return Math.max(1, Math.min(Math.floor(machine.cores), byMemory));
 }

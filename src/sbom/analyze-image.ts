@@ -3,7 +3,7 @@
 // results through it, and add the configuration facts. Failures come back as an
 // ImageAnalysisError value naming the layer and limit, never as an exception.
 // Besides each layer's limits, the image as a whole has a layer count, a
-// decompression budget and a budget for kept names and link targets: a tenant
+// decompression budget, an entries budget and a budget for kept names and link targets: a tenant
 // cannot spread the cost of one hostile image over many layers that each pass.
 import { DEFAULT_ANALYZERS, analyzeFile, analyzerSetVersion, selectorFor } from './analyzers/index.js';
 import type { Analyzer, FileAnalysis, OsReleaseFragment } from './analyzers/index.js';
@@ -81,6 +81,18 @@ export async function analyzeImage(input: AnalyzeImageInput): Promise<ImageInven
   const visible = vfs.files();
   const fragments: Array<{ path: string; fragment: OsReleaseFragment }> = [];
   for (const file of visible) {
+    const over = file.value.limit;
+    if (over !== undefined) {
+      const index = file.layerIndex;
+      return {
+        kind: 'ImageAnalysisError',
+        reason: 'LimitExceeded',
+        message: `layer ${index} (${file.layerDigest}): ${over.message}`,
+        layer: { index, digest: file.layerDigest },
+        limit: { name: over.name, value: over.value },
+        path: file.path,
+      };
+    }
     if (file.value.os !== undefined) fragments.push({ path: file.path, fragment: file.value.os });
     // A loop, not push(...errors): a spread of a long array overflows the stack.
     for (const error of file.value.errors ?? []) warnings.push(error);
@@ -165,6 +177,7 @@ function layerCountError(
 class ImageBudget {
   private bytes = 0;
   private metadataBytes = 0;
+  private entries = 0;
 
   constructor(private readonly limits: WalkLimits) {}
 
@@ -172,14 +185,19 @@ class ImageBudget {
     return {
       bytes: this.limits.maxImageBytes - this.bytes,
       metadataBytes: this.limits.maxImageMetadataBytes - this.metadataBytes,
+      entries: this.limits.maxImageEntries - this.entries,
     };
   }
 
   spend(
-    walk: Pick<LayerWalk<unknown>, 'digest' | 'uncompressedBytes' | 'records' | 'whiteouts' | 'opaqueDirs'>,
+    walk: Pick<
+      LayerWalk<unknown>,
+      'digest' | 'uncompressedBytes' | 'entries' | 'records' | 'whiteouts' | 'opaqueDirs'
+    >,
     index: number,
   ): ImageAnalysisError | undefined {
     this.bytes += walk.uncompressedBytes;
+    this.entries += walk.entries;
     this.metadataBytes += layerMetadataBytes(walk);
     const layer = { index, digest: walk.digest };
     const over = (name: LimitName, value: number, what: string): ImageAnalysisError => ({
@@ -191,6 +209,9 @@ class ImageBudget {
     });
     if (this.bytes > this.limits.maxImageBytes) {
       return over('imageBytes', this.limits.maxImageBytes, `inflate to ${this.bytes} bytes`);
+    }
+    if (this.entries > this.limits.maxImageEntries) {
+      return over('imageEntries', this.limits.maxImageEntries, `hold ${this.entries} entries`);
     }
     if (this.metadataBytes > this.limits.maxImageMetadataBytes) {
       return over(

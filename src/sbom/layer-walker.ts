@@ -67,6 +67,8 @@ export interface ImageBudgetLeft {
   bytes: number;
   /** Bytes of names and link targets the image's metadata budget (maxImageMetadataBytes) still allows. */
   metadataBytes: number;
+  /** Tar entries the image's entries budget (maxImageEntries) still allows. */
+  entries: number;
 }
 
 export interface LayerToWalk {
@@ -107,6 +109,7 @@ export async function walkLayer<R>(
 
   // The layer's own limits, or less when the image-wide budgets have less left.
   const imageBytesBind = imageLeft !== undefined && imageLeft.bytes < limits.maxLayerBytes;
+  const imageEntriesBind = imageLeft !== undefined && imageLeft.entries < limits.maxEntriesPerLayer;
   const metadataCap: MetadataCap =
     imageLeft !== undefined && imageLeft.metadataBytes < limits.maxLayerMetadataBytes
       ? { name: 'imageMetadataBytes', value: limits.maxImageMetadataBytes, left: imageLeft.metadataBytes }
@@ -117,7 +120,7 @@ export async function walkLayer<R>(
         };
   const collector = new LayerCollector(selector, sink, limits, metadataCap);
   const parser = new TarParser(collector, {
-    maxEntries: limits.maxEntriesPerLayer,
+    maxEntries: imageEntriesBind ? Math.max(0, imageLeft.entries) : limits.maxEntriesPerLayer,
     maxBytes: imageBytesBind ? Math.max(0, imageLeft.bytes) : limits.maxLayerBytes,
     maxHeaderBytes: limits.maxHeaderBytes,
   });
@@ -137,6 +140,14 @@ export async function walkLayer<R>(
           'imageBytes',
           limits.maxImageBytes,
           `${layerName}: the image's layers inflate to more than ${limits.maxImageBytes} bytes (maxImageBytes): ${err.message}`,
+        );
+      }
+      if (err.limit === 'entries' && imageEntriesBind) {
+        return limitError(
+          where,
+          'imageEntries',
+          limits.maxImageEntries,
+          `${layerName}: the image's layers hold more than ${limits.maxImageEntries} entries (maxImageEntries): ${err.message}`,
         );
       }
       const name: LimitName =

@@ -85,6 +85,8 @@ export type LimitName =
   | 'layerMetadataBytes'
   | 'imageMetadataBytes'
   | 'imageBytes'
+  | 'imageEntries'
+  | 'packagesPerFile'
   | 'layers';
 
 export interface WalkLimits {
@@ -110,6 +112,11 @@ export interface WalkLimits {
   maxImageMetadataBytes: number;
   /** Most uncompressed tar bytes over all layers of an image: the decompression budget. */
   maxImageBytes: number;
+  /**
+   * Most tar entries over all layers of an image: without it 128 layers of 500,000
+   * empty files each (a few MB compressed) make one image walk 64 million entries.
+   */
+  maxImageEntries: number;
   /** Most layers in one image. overlayfs mounts at most 128 lower layers, so no runnable image has more. */
   maxLayers: number;
 }
@@ -124,6 +131,7 @@ export const DEFAULT_WALK_LIMITS: Readonly<WalkLimits> = Object.freeze({
   maxLayerMetadataBytes: 32 * 1024 * 1024,
   maxImageMetadataBytes: 128 * 1024 * 1024,
   maxImageBytes: 32 * 1024 * 1024 * 1024,
+  maxImageEntries: 2_000_000,
   maxLayers: 128,
 });
 

@@ -6,8 +6,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import type http from 'node:http';
-import { Readable } from 'node:stream';
-import { createGzip, gzipSync } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
 
 import {
   ImageAnalyzer,
@@ -15,6 +14,7 @@ import {
   type ImageAnalysisFailure,
 } from '../../src/image/image-analyzer.js';
 import { RegistryClient, type RegistryClientConfig } from '../../src/registry/client.js';
+import { manyEntriesLayer, sparseEntry } from '../support/hostile-layers.js';
 import { pushBlob, pushManifest } from '../support/oci-push.js';
 import { tar } from '../support/tar.js';
 import { header as tarHeader } from '../unit/sbom/tar-writer.js';
@@ -85,59 +85,6 @@ function loopback(hosts: string[], extra: Partial<RegistryClientConfig> = {}): R
     retry: { maxAttempts: 1 },
     ...extra,
   };
-}
-
-/** A GNU sparse header ('S') whose real size claims `realSize` bytes while storing `stored`. */
-function sparseEntry(name: string, realSize: number, stored: Buffer): Buffer {
-  const h = tarHeader({ name, typeflag: 'S', size: stored.length, gnu: true });
-  // First sparse map entry (offset, numbytes) at 386, real size at 483: 11 octal digits + NUL
-  // do not fit 10 GB, so GNU base-256 is used for the real size.
-  h.write(`${(realSize - stored.length).toString(8).padStart(11, '0')}\0`, 386, 'latin1');
-  h.write(`${stored.length.toString(8).padStart(11, '0')}\0`, 398, 'latin1');
-  h.fill(0, 483, 495);
-  h[483] = 0x80;
-  let v = BigInt(realSize);
-  for (let i = 494; i > 483; i--) {
-    h[i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
-  h.fill(0x20, 148, 156);
-  let sum = 0;
-  for (const b of h) sum += b;
-  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
-  const pad = Buffer.alloc((512 - (stored.length % 512)) % 512);
-  return Buffer.concat([h, stored, pad]);
-}
-
-/** A gzip (level 1) tar of `count` empty files, generated as a stream: never held uncompressed. */
-async function manyEntriesLayer(count: number): Promise<Buffer> {
-  const template = tarHeader({ name: 'f/0000000', typeflag: '0', size: 0 });
-  template.fill(0x20, 148, 156);
-  let base = 0;
-  for (const b of template) base += b;
-  const digitsBase = 7 * 0x30;
-  function* blocks(): Generator<Buffer> {
-    const perChunk = 2048;
-    for (let start = 0; start < count; start += perChunk) {
-      const n = Math.min(perChunk, count - start);
-      const chunk = Buffer.alloc(n * 512);
-      for (let i = 0; i < n; i++) {
-        const h = chunk.subarray(i * 512, (i + 1) * 512);
-        template.copy(h);
-        const digits = String(start + i).padStart(7, '0');
-        h.write(digits, 2, 'latin1');
-        let sum = base - digitsBase;
-        for (let d = 0; d < 7; d++) sum += digits.charCodeAt(d);
-        h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
-      }
-      yield chunk;
-    }
-    yield Buffer.alloc(1024);
-  }
-  const gzip = Readable.from(blocks()).pipe(createGzip({ level: 1 }));
-  const out: Buffer[] = [];
-  for await (const c of gzip) out.push(c as Buffer);
-  return Buffer.concat(out);
 }
 
 describe('hostile images', function () {

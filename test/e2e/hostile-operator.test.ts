@@ -1,95 +1,87 @@
 // Hostile images against the running operator: Deployments whose images are built
-// to exhaust an analyzer (too many layers, an inflation bomb, 1 MiB symlink targets,
-// a forged dpkg database of a million packages, a layer that never finishes
-// arriving) are created at the same moment as an ordinary one. Each hostile image
-// must end Failed with a reason naming the budget it broke, the ordinary one must be
+// to exhaust an analyzer are created at the same moment as an ordinary one. Some
+// must end Failed with a reason naming the budget they broke (too many layers, a
+// gzip and a zstd inflation bomb, 1 MiB symlink targets, a forged dpkg database, a
+// layer that never finishes arriving); the others are inputs the bounded code now
+// handles correctly and fast (40,000 whiteouts, 2,000 long same-length names, an
+// ELF of 65,535 sections, 120 KB backtracking env values, rpmdbs SQLite would
+// execute), and must end Analyzed within the budget. The ordinary one must be
 // analysed within 10 s, and /healthz must answer 200 all along: analysis runs in
 // worker processes with budgets, so nothing a tenant pushes stalls or kills the
 // operator. The test prints the operator's and the workers' peak RSS and the
 // longest event-loop stall the operator's /metrics reported.
+// SHIPSHAPE_E2E_CPU_PROF=<dir> writes the operator's CPU profile there (it is then
+// stopped with SIGTERM, which lets V8 write it, instead of SIGKILL).
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import type http from 'node:http';
-import { Readable } from 'node:stream';
-import { createGzip, gzipSync } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, type V1Deployment } from '@kubernetes/client-node';
 import type { ReportedImage, SecurityReport } from '../../src/api/report-types.js';
+import { OPERATOR_OVERHEAD_MIB, WORKER_OVERHEAD_MIB } from '../../src/image/analysis-pool.js';
+import { imageReportName } from '../../src/report/image-report.js';
 import { installCrds } from '../support/crds.js';
+import {
+  BACKTRACKING_ENV_VALUES,
+  forgedDpkgStatus,
+  gzipStream,
+  hostileElf,
+  inflationBomb,
+  longSameLengthNames,
+  longSymlinks,
+  recursiveViewRpmdb,
+  whiteoutBomb,
+  zeroblobRpmdb,
+  zstdBomb,
+} from '../support/hostile-layers.js';
 import { createReadyNamespace } from '../support/namespaces.js';
 import { pushBlob, pushImage, pushManifest } from '../support/oci-push.js';
 import { metricValue, startOperatorProcess, type OperatorProcess } from '../support/operator-process.js';
 import { createSecurityPolicy } from '../support/policies.js';
+import { operatorHeapMiB, shippedOperatorEnv } from '../support/shipped-operator-env.js';
 import { tar } from '../support/tar.js';
 import { eventually } from '../support/wait.js';
 import { storeTarImage } from '../unit/image/images.js';
 import { FakeRegistry, startRegistry, type TestServer } from '../unit/registry/fake-registry.js';
-import { entryBlocks, header as tarHeader } from '../unit/sbom/tar-writer.js';
+import { MEDIA_TYPE, tar as tarOf } from '../unit/sbom/tar-writer.js';
 import { kubeConfig, kubeconfigPath, registryHost } from './harness.js';
 
 const GROUP = { group: 'shipshape.dev', version: 'v1alpha1' };
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-const LAYER_GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip';
 const MiB = 1024 * 1024;
 
 /** The operator's budgets in this test: small enough that every hostile image trips one quickly. */
 const HEAP_MIB = 128;
 const TIMEOUT_S = 40;
 const MAX_IMAGE_MIB = 256;
+/** ImageReport garbage collection's grace in this test: short, so a deleted Deployment's report goes soon. */
+const IMAGE_REPORT_GRACE_S = 5;
+const cpuProfileDir = process.env.SHIPSHAPE_E2E_CPU_PROF;
+const shipped = shippedOperatorEnv();
+/** How the operator is stopped: V8 writes a CPU profile on exit, never on SIGKILL. */
+const STOP_SIGNAL = cpuProfileDir === undefined ? 'SIGKILL' : 'SIGTERM';
 
-async function gzipStream(blocks: Iterable<Buffer>): Promise<Buffer> {
-  const out: Buffer[] = [];
-  for await (const chunk of Readable.from(blocks).pipe(createGzip())) out.push(chunk as Buffer);
-  return Buffer.concat(out);
-}
-
-/** A tar of one 1 GiB file of zeros: about 1 MiB gzipped, a gigabyte to inflate. */
-function* inflationBomb(): Generator<Buffer> {
-  yield tarHeader({ name: 'zeros', typeflag: '0', size: 1024 * MiB });
-  const zeros = Buffer.alloc(MiB);
-  for (let i = 0; i < 1024; i++) yield zeros;
-  yield Buffer.alloc(1024);
-}
-
-/** 450 symlinks whose PAX linkpath is 1 MiB long. */
-function* longSymlinks(): Generator<Buffer> {
-  const target = 'x'.repeat(MiB);
-  for (let i = 0; i < 450; i++) {
-    yield* entryBlocks({ name: `l${i}`, type: 'symlink', linkName: 'x', pax: { linkpath: target } });
-  }
-  yield Buffer.alloc(1024);
-}
-
-/** A dpkg status file just under the 64 MiB file limit: over a million packages. */
-function forgedDpkgStatus(): Buffer {
-  const parts: string[] = [];
-  let size = 0;
-  for (let i = 0; size < 60 * MiB; i++) {
-    const entry = `Package: p${i}\nStatus: install ok installed\nVersion: 1\n\n`;
-    parts.push(entry);
-    size += entry.length;
-  }
-  return Buffer.from(parts.join(''));
-}
-
-/** Pushes gzipped layer blobs as they are and a manifest naming them. */
-async function pushBlobs(repository: string, blobs: Buffer[]): Promise<string> {
+/** Pushes layer blobs as they are (gzip unless told) and a manifest naming them. */
+async function pushBlobs(
+  repository: string,
+  blobs: Array<Buffer | { blob: Buffer; mediaType: string }>,
+  env: string[] = [],
+): Promise<string> {
   const registry = registryHost();
   const config = Buffer.from(
     JSON.stringify({
       architecture: 'amd64',
       os: 'linux',
-      config: {},
+      config: env.length > 0 ? { Env: env } : {},
       rootfs: { type: 'layers', diff_ids: [] },
     }),
   );
   const configDigest = await pushBlob(registry, repository, config);
   const layers = [];
-  for (const blob of blobs) {
-    layers.push({
-      mediaType: LAYER_GZIP,
-      digest: await pushBlob(registry, repository, blob),
-      size: blob.length,
-    });
+  for (const layer of blobs) {
+    const { blob, mediaType } = Buffer.isBuffer(layer) ? { blob: layer, mediaType: MEDIA_TYPE.gzip } : layer;
+    layers.push({ mediaType, digest: await pushBlob(registry, repository, blob), size: blob.length });
   }
   const manifest = Buffer.from(
     JSON.stringify({
@@ -131,6 +123,12 @@ function statusLine(pid: number, field: string): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** User + system CPU seconds a process has used (/proc/<pid>/stat, clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 function childPids(pid: number): number[] {
@@ -214,6 +212,39 @@ describe('operator under hostile images', function () {
       ),
     ]);
 
+    images['zstd-bomb'] = await pushBlobs('hostile-op/zstd-bomb', [
+      { blob: zstdBomb(), mediaType: MEDIA_TYPE.zstd },
+    ]);
+    const whiteouts = whiteoutBomb(40_000);
+    images.whiteouts = await pushBlobs('hostile-op/whiteouts', [
+      gzipSync(tarOf(whiteouts.lower)),
+      gzipSync(tarOf(whiteouts.upper)),
+    ]);
+    images['long-paths'] = await pushBlobs('hostile-op/long-paths', [
+      gzipSync(tarOf(longSameLengthNames(2000, 4096))),
+    ]);
+    images['elf-sections'] = await pushBlobs('hostile-op/elf-sections', [
+      gzipSync(tar([{ path: 'usr/bin/tool', content: hostileElf(65_535), mode: 0o755 }])),
+    ]);
+    images['backtracking-env'] = await pushBlobs(
+      'hostile-op/backtracking-env',
+      [gzipSync(tar([{ path: 'etc/hostname', content: 'box\n' }]))],
+      Object.values(BACKTRACKING_ENV_VALUES).map((value, i) => `HARMLESS_${i}=${value}`),
+    );
+    for (const [name, rpmdb] of [
+      ['rpmdb-view', recursiveViewRpmdb()],
+      ['rpmdb-zeroblob', zeroblobRpmdb()],
+    ] as const) {
+      images[name] = await pushBlobs(`hostile-op/${name}`, [
+        gzipSync(
+          tar([
+            { path: 'etc/os-release', content: 'ID=rhel\nVERSION_ID="9.4"\n' },
+            { path: 'var/lib/rpm/rpmdb.sqlite', content: rpmdb },
+          ]),
+        ),
+      ]);
+    }
+
     // A registry that sends the layer one byte every half second, forever.
     slowRegistry = new FakeRegistry();
     slowServer = await startRegistry(slowRegistry);
@@ -234,19 +265,32 @@ describe('operator under hostile images', function () {
     };
     images['slow-layer'] = `${slowServer.host}/hostile-op/slow-layer:v1`;
 
-    operator = await startOperatorProcess([
-      `--kubeconfig=${kubeconfigPath()}`,
-      '--namespace=shipshape-system',
-      '--leader-elect=false',
-      '--log-level=warn',
-      '--allow-registry=127.0.0.1:*',
-      `--plain-http=${registry}`,
-      `--plain-http=${slowServer.host}`,
-      '--analysis-workers=4',
-      `--analysis-memory-mib=${HEAP_MIB}`,
-      `--analysis-timeout=${TIMEOUT_S}`,
-      `--analysis-max-image-mib=${MAX_IMAGE_MIB}`,
-    ]);
+    operator = await startOperatorProcess(
+      [
+        `--kubeconfig=${kubeconfigPath()}`,
+        '--namespace=shipshape-system',
+        '--leader-elect=false',
+        '--log-level=warn',
+        '--allow-registry=127.0.0.1:*',
+        `--plain-http=${registry}`,
+        `--plain-http=${slowServer.host}`,
+        '--analysis-workers=4',
+        `--analysis-memory-mib=${HEAP_MIB}`,
+        `--analysis-timeout=${TIMEOUT_S}`,
+        `--analysis-max-image-mib=${MAX_IMAGE_MIB}`,
+        `--image-report-grace=${IMAGE_REPORT_GRACE_S}`,
+      ],
+      // As deployed (heap, young generation, malloc arenas), so its peak RSS is measured against its share.
+      {
+        ...(shipped.MALLOC_ARENA_MAX === undefined ? {} : { MALLOC_ARENA_MAX: shipped.MALLOC_ARENA_MAX }),
+        NODE_OPTIONS: [
+          shipped.NODE_OPTIONS ?? '',
+          cpuProfileDir === undefined ? '' : `--cpu-prof --cpu-prof-dir=${cpuProfileDir}`,
+        ]
+          .filter(Boolean)
+          .join(' '),
+      },
+    );
     await operator.waitReady();
 
     const probe = `http://127.0.0.1:${operator.probePort}/healthz`;
@@ -269,7 +313,8 @@ describe('operator under hostile images', function () {
           })
           .catch(() => undefined);
         for (const pid of childPids(operator.child.pid!)) {
-          peakWorkerRss = Math.max(peakWorkerRss, statusLine(pid, 'VmRSS') ?? 0);
+          // VmHWM: the worker's own peak, also between two samples.
+          peakWorkerRss = Math.max(peakWorkerRss, statusLine(pid, 'VmHWM') ?? 0);
         }
       }, 250),
     );
@@ -281,7 +326,7 @@ describe('operator under hostile images', function () {
       clearInterval(timer);
       res.destroy();
     }
-    await operator?.stop('SIGKILL');
+    await operator?.stop(STOP_SIGNAL);
     await slowServer?.close();
     await core?.deleteNamespace({ name: ns }).catch(() => undefined);
   });
@@ -291,6 +336,7 @@ describe('operator under hostile images', function () {
     await operator.metrics();
     measuring = true;
     const created = Date.now();
+    const cpuAtCreate = cpuSeconds(operator.child.pid!);
     await Promise.all(
       Object.entries(images).map(([name, image]) =>
         apps.createNamespacedDeployment({ namespace: ns, body: deployment(name, image) }),
@@ -308,49 +354,129 @@ describe('operator under hostile images', function () {
     const ordinaryMs = Date.now() - created;
     assert.ok((ordinary.packages ?? 0) > 40, `packages: ${ordinary.packages}`);
 
-    const expected: Record<string, { reason: string; message: RegExp }> = {
-      'many-layers': { reason: 'AnalysisTooLarge', message: /200 layers|layers/ },
-      'inflation-bomb': { reason: 'AnalysisTooLarge', message: /maxImageBytes/ },
-      'long-symlinks': { reason: 'AnalysisTooLarge', message: /header|path/i },
-      'forged-dpkg': { reason: 'AnalysisMemoryLimit', message: new RegExp(`${HEAP_MIB} MiB heap`) },
+    // Failed on a budget it names, or (where the bounded code reads the input correctly
+    // and fast) Analyzed within the image's wall-clock budget.
+    type Outcome =
+      { analysis: 'Failed'; reason: string; message: RegExp } | { analysis: 'Analyzed'; packages: number };
+    const expected: Record<string, Outcome> = {
+      'many-layers': {
+        analysis: 'Failed',
+        reason: 'AnalysisTooLarge',
+        message: /200 layers, over the limit of 128/,
+      },
+      'inflation-bomb': { analysis: 'Failed', reason: 'AnalysisTooLarge', message: /maxImageBytes/ },
+      'zstd-bomb': { analysis: 'Failed', reason: 'AnalysisTooLarge', message: /maxImageBytes/ },
+      'long-symlinks': { analysis: 'Failed', reason: 'AnalysisTooLarge', message: /header|path/i },
+      'forged-dpkg': { analysis: 'Failed', reason: 'AnalysisTooLarge', message: /MAX_DPKG_PACKAGES/ },
       'slow-layer': {
+        analysis: 'Failed',
         reason: 'AnalysisTimeout',
         message: /layer sha256:[0-9a-f]{64} .* took longer than its budget/,
       },
+      whiteouts: { analysis: 'Analyzed', packages: 0 },
+      'long-paths': { analysis: 'Analyzed', packages: 0 },
+      'elf-sections': { analysis: 'Analyzed', packages: 0 },
+      'backtracking-env': { analysis: 'Analyzed', packages: 0 },
+      'rpmdb-view': { analysis: 'Analyzed', packages: 0 },
+      'rpmdb-zeroblob': { analysis: 'Analyzed', packages: 0 },
     };
+    assert.deepEqual(
+      Object.keys(expected).sort(),
+      Object.keys(images)
+        .filter((n) => n !== 'ordinary')
+        .sort(),
+    );
     const settledAfter: Record<string, number> = {};
-    for (const [name, want] of Object.entries(expected)) {
-      const entry = await eventually(
-        `the ${name} image to fail`,
-        async () => {
-          const e = await imageEntry(name);
-          return e?.analysis === 'Failed' ? e : undefined;
-        },
-        { timeoutMs: 90_000, intervalMs: 250 },
-      );
-      settledAfter[name] = Date.now() - created;
-      assert.equal(entry.reason, want.reason, `${name}: ${JSON.stringify(entry)}`);
-      assert.match(entry.message ?? '', want.message, name);
-    }
+    const outcomes = await Promise.allSettled(
+      Object.entries(expected).map(async ([name, want]) => {
+        const entry = await eventually(
+          `the ${name} image to be ${want.analysis}`,
+          async () => {
+            const e = await imageEntry(name);
+            return e?.analysis === 'Failed' || e?.analysis === 'Analyzed' ? e : undefined;
+          },
+          { timeoutMs: 120_000, intervalMs: 250 },
+        );
+        settledAfter[name] = Date.now() - created;
+        assert.equal(entry.analysis, want.analysis, `${name}: ${JSON.stringify(entry)}`);
+        if (want.analysis === 'Failed') {
+          assert.equal(entry.reason, want.reason, `${name}: ${JSON.stringify(entry)}`);
+          assert.match(entry.message ?? '', want.message, name);
+        } else {
+          assert.equal(entry.packages ?? 0, want.packages, `${name}: ${JSON.stringify(entry)}`);
+          assert.ok(settledAfter[name] < TIMEOUT_S * 1000, `${name} took ${settledAfter[name]} ms`);
+        }
+      }),
+    );
+    const wrong = outcomes.flatMap((o) => (o.status === 'rejected' ? [String(o.reason)] : []));
+    assert.deepEqual(wrong, [], `settled after ${JSON.stringify(settledAfter)} ms`);
 
     // A few more seconds of probing after the last failure, with the workers replaced.
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     assert.equal(operator.child.exitCode, null, `the operator is still running:\n${operator.output()}`);
     assert.deepEqual(healthFailures, [], `/healthz failed ${healthFailures.length} of ${healthChecks} times`);
     const operatorPeak = statusLine(operator.child.pid!, 'VmHWM') ?? 0;
+    const operatorCpuS = cpuSeconds(operator.child.pid!) - cpuAtCreate;
+    // The shares of config/manager's memory limit (see its rule): the operator's heap
+    // plus its overhead, and a worker's heap (here HEAP_MIB) plus its overhead.
+    const manifestHeapMiB = operatorHeapMiB(shipped.NODE_OPTIONS);
+    const operatorShare = (manifestHeapMiB + OPERATOR_OVERHEAD_MIB) * MiB;
+    const workerShare = (HEAP_MIB + WORKER_OVERHEAD_MIB) * MiB;
     console.log(
-      `      ordinary analysed after ${ordinaryMs} ms; failures after ${JSON.stringify(settledAfter)} ms;\n` +
-        `      /healthz ${healthChecks} probes, 0 failed; operator peak RSS (VmHWM) ${(operatorPeak / MiB).toFixed(0)} MiB; ` +
-        `largest worker RSS seen ${(peakWorkerRss / MiB).toFixed(0)} MiB; ` +
-        `longest event-loop stall ${(maxEventLoopLagSeconds * 1000).toFixed(0)} ms`,
+      `      ordinary analysed after ${ordinaryMs} ms; settled after ${JSON.stringify(settledAfter)} ms;\n` +
+        `      /healthz ${healthChecks} probes, 0 failed; operator peak RSS (VmHWM) ${(operatorPeak / MiB).toFixed(0)} MiB ` +
+        `of its ${operatorShare / MiB} MiB share of the manifest's limit; ` +
+        `largest worker peak RSS ${(peakWorkerRss / MiB).toFixed(0)} MiB of a ${workerShare / MiB} MiB share;\n` +
+        `      longest event-loop stall ${(maxEventLoopLagSeconds * 1000).toFixed(0)} ms; operator CPU ` +
+        `${operatorCpuS.toFixed(1)} s over ${((Date.now() - created) / 1000).toFixed(1)} s; load average ${loadavg()[0]!.toFixed(1)}`,
     );
+    assert.ok(operatorPeak < operatorShare, 'the operator stays inside its share of the memory limit');
+    assert.ok(peakWorkerRss < workerShare, 'each worker stays inside its share of the memory limit');
     assert.ok(maxEventLoopLagSeconds < 0.5, `event loop stalled ${maxEventLoopLagSeconds} s`);
+  });
+
+  it('deletes the ImageReport of a digest once no workload has run it for the grace period, and writes it again when one does', async () => {
+    const entry = await imageEntry('ordinary');
+    const name = imageReportName(entry?.digest ?? '');
+    assert.ok(name, `the ordinary image's digest: ${JSON.stringify(entry)}`);
+    const report = (): Promise<unknown> =>
+      custom.getClusterCustomObject({ ...GROUP, plural: 'imagereports', name }).catch(() => undefined);
+    // Kept while the Deployment runs it: a few grace periods pass first.
+    await new Promise((resolve) => setTimeout(resolve, 3 * IMAGE_REPORT_GRACE_S * 1000));
+    assert.ok(await report(), 'the report of a running digest is kept');
+    await apps.deleteNamespacedDeployment({
+      namespace: ns,
+      name: 'ordinary',
+      propagationPolicy: 'Foreground',
+    });
+    const deletedAt = Date.now();
+    await eventually('the ImageReport to be deleted', async () => (await report()) === undefined, {
+      timeoutMs: 60_000,
+      intervalMs: 250,
+    });
+    const after = Date.now() - deletedAt;
+    console.log(`      ImageReport ${name} deleted ${after} ms after its Deployment`);
+    assert.ok(after >= IMAGE_REPORT_GRACE_S * 1000, `deleted after ${after} ms, inside the grace`);
+    // The digest comes back: its report is written again (the next sweep hands it back).
+    await apps.createNamespacedDeployment({
+      namespace: ns,
+      body: deployment('ordinary-again', images.ordinary!),
+    });
+    await eventually('the ImageReport to be written again', async () => (await report()) !== undefined, {
+      timeoutMs: 30_000,
+      intervalMs: 250,
+    });
+    // The other images are still run by their Deployments, so their reports stay.
+    const other = imageReportName((await imageEntry('whiteouts'))?.digest ?? '');
+    assert.ok(
+      other && (await custom.getClusterCustomObject({ ...GROUP, plural: 'imagereports', name: other })),
+    );
   });
 
   it('leaves no analysis worker behind when the operator is killed', async () => {
     const workers = childPids(operator.child.pid!);
     assert.ok(workers.length > 0, 'idle analysis workers are kept for the next images');
-    await operator.stop('SIGKILL');
+    await operator.stop(STOP_SIGNAL);
     await eventually(
       'the workers to exit with the operator',
       async () => workers.every((pid) => statusLine(pid, 'VmRSS') === undefined),

@@ -1,6 +1,7 @@
 // The environment the shipped manifest gives the operator container (config/manager:
 // V8 heap and young-generation sizes in NODE_OPTIONS, malloc arenas), so benchmarks
-// measure the operator as it is deployed rather than with Node's host-sized defaults.
+// measure the operator as it is deployed rather than with Node's host-sized defaults,
+// and the operator heap of the manifest's memory rule (one number: its NODE_OPTIONS).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -26,4 +27,11 @@ export function shippedOperatorEnv(root = process.cwd()): Record<string, string>
     );
   }
   throw new Error('config/manager/manager.yaml has no Deployment with a manager container');
+}
+
+/** The operator heap of the memory rule in config/manager: NODE_OPTIONS' --max-old-space-size, MiB. */
+export function operatorHeapMiB(nodeOptions: string | undefined): number {
+  const mib = Number(/(?:^|\s)--max-old-space-size=(\d+)(?:\s|$)/.exec(nodeOptions ?? '')?.[1]);
+  if (!(mib > 0)) throw new Error(`NODE_OPTIONS ${JSON.stringify(nodeOptions)} sets no --max-old-space-size`);
+  return mib;
 }

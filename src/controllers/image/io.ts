@@ -1,5 +1,6 @@
 // The ImageReport controller's I/O: the API calls for cluster-scoped
-// ImageReports and the writer that changes them only when their content did.
+// ImageReports, the writer that changes them only when their content did, and
+// the list and delete calls of their garbage collection.
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { API_GROUP, API_VERSION } from '../../api/policy-types.js';
 import { imageReportSpecSchema, imageReportStatusSchema } from '../../api/report-schema.js';
@@ -20,6 +21,7 @@ import {
 } from '../../runtime/status-writer.js';
 import { TerminalError } from '../../runtime/workqueue.js';
 import { LRUCache } from 'lru-cache';
+import type { StoredImageReport } from './collector.js';
 
 /** The calls the writer makes; CustomObjectsApi fits, tests pass a fake. */
 export interface ImageReportClient {
@@ -64,6 +66,45 @@ export function customObjectsImageReportClient(
   };
 }
 
+/** Reports per list page: a page of ImageReports near their size bound stays a few MiB. */
+const LIST_PAGE = 100;
+
+/** The list and delete calls of ImageReportCollector over the API. */
+export function customObjectsImageReportStore(kc: KubeConfig): {
+  list(): Promise<StoredImageReport[]>;
+  delete(name: string): Promise<void>;
+} {
+  const api = kc.makeApiClient(CustomObjectsApi);
+  const target = { group: API_GROUP, version: API_VERSION, plural: 'imagereports' };
+  return {
+    list: async () => {
+      const out: StoredImageReport[] = [];
+      let _continue: string | undefined;
+      do {
+        const page = (await api.listClusterCustomObject({
+          ...target,
+          limit: LIST_PAGE,
+          ...(_continue === undefined ? {} : { _continue }),
+        })) as { items?: ImageReport[]; metadata?: { continue?: string } };
+        for (const report of page.items ?? []) {
+          const name = report.metadata.name;
+          if (name === undefined || typeof report.spec?.digest !== 'string') continue;
+          out.push({ name, digest: report.spec.digest, references: report.spec.references ?? [] });
+        }
+        _continue = page.metadata?.continue || undefined;
+      } while (_continue !== undefined);
+      return out;
+    },
+    delete: async (name) => {
+      try {
+        await api.deleteClusterCustomObject({ ...target, name });
+      } catch (error) {
+        if (statusOf(error) !== 404) throw error;
+      }
+    },
+  };
+}
+
 export type ImageReportWriteOutcome = WriteOutcome<ImageReport>;
 
 export class ImageReportWriter {
@@ -86,6 +127,12 @@ export class ImageReportWriter {
       onWrite,
       imageReportProblems,
     );
+  }
+
+  /** The digest's report was deleted (garbage collection): the next publish creates it without a read. */
+  forget(digest: string): void {
+    const name = imageReportName(digest);
+    if (name !== undefined) this.seen.delete(name);
   }
 
   /** Reads the stored report, builds the desired one from it, and writes the difference. */

@@ -55,6 +55,11 @@ export class ImageReconciler implements Reconciler {
     this.published = new LRUCache({ max: deps.maxRemembered ?? 4096 });
   }
 
+  /** The digest's report was deleted (garbage collection): publish it again if the digest comes back. */
+  forget(digest: string): void {
+    this.published.delete(digest);
+  }
+
   async reconcile(digest: string): Promise<ReconcileResult> {
     const record = this.deps.imageRecord(digest);
     if (record === undefined) return done;

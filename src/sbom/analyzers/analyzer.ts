@@ -1,7 +1,7 @@
 // The contract of a package analyzer: it declares up front which files it needs
 // (so the walker reads nothing else), and turns one file's bytes into packages.
 // Analyzers are pure: no I/O, no clock, no knowledge of layers or of other files.
-import type { DetectedPackage } from '../types.js';
+import type { DetectedPackage, LimitName } from '../types.js';
 
 export interface AnalyzerFile {
   /** Absolute path inside the image. */
@@ -34,14 +34,39 @@ export interface Analyzer {
   analyze(file: AnalyzerFile): AnalyzerOutput;
 }
 
-/** RFC 822-style "Key: value" paragraphs with indented continuation lines (dpkg, METADATA). */
-export function parseControlParagraphs(text: string): Array<Map<string, string>> {
-  const paragraphs: Array<Map<string, string>> = [];
+/**
+ * An analyzer's input is over one of its own bounds (packages in one database): the
+ * image is over its analysis budget, not partially analysed. analyzeFile keeps the
+ * limit, and analyzeImage fails the image with it, so a capped database never reads
+ * as a smaller, clean inventory.
+ */
+export class AnalyzerLimitError extends Error {
+  constructor(
+    readonly limit: { readonly name: LimitName; readonly value: number },
+    message: string,
+  ) {
+    super(message);
+    this.name = 'AnalyzerLimitError';
+  }
+}
+
+/**
+ * RFC 822-style "Key: value" paragraphs with indented continuation lines (dpkg, METADATA),
+ * one at a time: a 60 MiB status file of a million stanzas is never split into millions
+ * of lines or maps at once, and a caller that stops early reads no further.
+ */
+export function* controlParagraphs(text: string): Generator<Map<string, string>> {
   let current = new Map<string, string>();
   let lastKey: string | undefined;
-  for (const line of text.split(/\r?\n/)) {
+  let start = 0;
+  while (start <= text.length) {
+    let end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    const raw = text.slice(start, end);
+    start = end + 1;
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (line.trim() === '') {
-      if (current.size > 0) paragraphs.push(current);
+      if (current.size > 0) yield current;
       current = new Map();
       lastKey = undefined;
       continue;
@@ -56,6 +81,5 @@ export function parseControlParagraphs(text: string): Array<Map<string, string>>
     // First occurrence wins: METADATA repeats keys (Classifier) we do not need.
     if (!current.has(lastKey)) current.set(lastKey, line.slice(colon + 1).trim());
   }
-  if (current.size > 0) paragraphs.push(current);
-  return paragraphs;
+  if (current.size > 0) yield current;
 }

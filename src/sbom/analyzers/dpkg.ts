@@ -1,14 +1,22 @@
 // Debian packages from the dpkg database: var/lib/dpkg/status, and the
 // one-file-per-package var/lib/dpkg/status.d/ that distroless images use.
 import type { DetectedPackage } from '../types.js';
-import { parseControlParagraphs } from './analyzer.js';
+import { AnalyzerLimitError, controlParagraphs } from './analyzer.js';
 import type { Analyzer, AnalyzerOutput } from './analyzer.js';
+
+/**
+ * Most stanzas read from one status file. Debian's whole archive is about 65,000
+ * binary packages per architecture and a large desktop install a few thousand; a
+ * forged 60 MiB file holds a million, whose maps and package objects alone exhaust
+ * a worker's heap.
+ */
+export const MAX_DPKG_PACKAGES = 100_000;
 
 const STATUS_D = /^var\/lib\/dpkg\/status\.d\/[^/]+$/;
 
 export const dpkgAnalyzer: Analyzer = {
   name: 'dpkg',
-  version: 1,
+  version: 2,
   wants: (path) => path === 'var/lib/dpkg/status' || (STATUS_D.test(path) && !path.endsWith('.md5sums')),
   analyze(file): AnalyzerOutput {
     // status.d files are written by image builders, not dpkg, and carry no Status field.
@@ -19,7 +27,14 @@ export const dpkgAnalyzer: Analyzer = {
 
 export function parseDpkgStatus(text: string, location: string, requireStatus = true): DetectedPackage[] {
   const packages: DetectedPackage[] = [];
-  for (const p of parseControlParagraphs(text)) {
+  let stanzas = 0;
+  for (const p of controlParagraphs(text)) {
+    if (++stanzas > MAX_DPKG_PACKAGES) {
+      throw new AnalyzerLimitError(
+        { name: 'packagesPerFile', value: MAX_DPKG_PACKAGES },
+        `dpkg status has more than ${MAX_DPKG_PACKAGES} packages (MAX_DPKG_PACKAGES)`,
+      );
+    }
     const name = p.get('Package');
     const version = p.get('Version');
     if (name === undefined || version === undefined || name === '' || version === '') continue;

@@ -1,7 +1,8 @@
 // The analyzer set of Shipshape, the file selector it implies for the walker, and
 // the sink that runs the analyzers on each captured file.
 import type { CapturedFile, ContentRequest, FileSelector } from '../layer-walker.js';
-import type { DetectedPackage } from '../types.js';
+import type { DetectedPackage, LimitName } from '../types.js';
+import { AnalyzerLimitError } from './analyzer.js';
 import type { Analyzer, OsReleaseFragment } from './analyzer.js';
 import { apkAnalyzer } from './apk.js';
 import { dpkgAnalyzer } from './dpkg.js';
@@ -31,6 +32,8 @@ export interface FileAnalysis {
   packages: DetectedPackage[];
   os?: OsReleaseFragment;
   errors?: string[];
+  /** An analyzer's own bound this file is over (AnalyzerLimitError): the image fails on it. */
+  limit?: { name: LimitName; value: number; message: string };
 }
 
 export function selectorFor(analyzers: readonly Analyzer[]): FileSelector {
@@ -66,6 +69,9 @@ export function analyzeFile(analyzers: readonly Analyzer[], file: CapturedFile):
       for (const pkg of out.packages) result.packages.push(pkg);
       if (out.os !== undefined) result.os = out.os;
     } catch (err) {
+      if (err instanceof AnalyzerLimitError) {
+        result.limit ??= { ...err.limit, message: `${a.name}: /${file.path}: ${err.message}` };
+      }
       (result.errors ??= []).push(
         `${a.name}: /${file.path}: ${err instanceof Error ? err.message : String(err)}`,
       );

@@ -1,7 +1,7 @@
 // Python distributions: *.dist-info/METADATA (wheels, pip) and *.egg-info/PKG-INFO
 // (setuptools; old distutils installs write *.egg-info as a single file).
 import type { DetectedPackage } from '../types.js';
-import { parseControlParagraphs } from './analyzer.js';
+import { controlParagraphs } from './analyzer.js';
 import type { Analyzer, AnalyzerOutput } from './analyzer.js';
 
 const METADATA =
@@ -20,7 +20,7 @@ export const pythonAnalyzer: Analyzer = {
 
 export function parsePythonMetadata(text: string, location: string): DetectedPackage | undefined {
   // Only the header block: the long description follows the first blank line.
-  const headers = parseControlParagraphs(text)[0];
+  const headers = controlParagraphs(text).next().value;
   const name = headers?.get('Name');
   const version = headers?.get('Version');
   if (name === undefined || version === undefined || name === '' || version === '') return undefined;

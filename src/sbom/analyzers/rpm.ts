@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import type { DetectedPackage } from '../types.js';
+import { AnalyzerLimitError } from './analyzer.js';
 import type { Analyzer, AnalyzerOutput } from './analyzer.js';
 import { RPMTAG, parseRpmHeader, parseSourceRpm } from './rpm-header.js';
 
@@ -17,7 +18,7 @@ const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
 
 export const rpmAnalyzer: Analyzer = {
   name: 'rpm',
-  version: 2,
+  version: 3,
   wants: (path) => PATHS.has(path),
   analyze(file): AnalyzerOutput {
     if (!file.content.subarray(0, SQLITE_MAGIC.length).equals(SQLITE_MAGIC)) {
@@ -76,7 +77,10 @@ export function readRpmdbSqlite(bytes: Uint8Array): Uint8Array[] {
       const blobs: Uint8Array[] = [];
       for (const row of rows) {
         if (blobs.length >= MAX_RPM_PACKAGES) {
-          throw new Error(`rpmdb has more than ${MAX_RPM_PACKAGES} packages (MAX_RPM_PACKAGES)`);
+          throw new AnalyzerLimitError(
+            { name: 'packagesPerFile', value: MAX_RPM_PACKAGES },
+            `rpmdb has more than ${MAX_RPM_PACKAGES} packages (MAX_RPM_PACKAGES)`,
+          );
         }
         if (typeof row.bytes === 'number' && row.bytes > MAX_RPM_HEADER_BYTES) {
           throw new Error(

@@ -14,9 +14,12 @@ import type {
   V1ValidatingWebhookConfiguration,
 } from '@kubernetes/client-node';
 import { operatorUsage } from '../../../src/cli/operator.js';
+import { OPERATOR_OVERHEAD_MIB, WORKER_OVERHEAD_MIB, poolSizeFor } from '../../../src/image/analysis-pool.js';
+import { DEFAULT_WALK_LIMITS } from '../../../src/sbom/types.js';
 import { evaluatePodSecurity } from '../../../src/policy/pss/index.js';
 import { parseDocument, type YAMLSeq } from 'yaml';
 import { readRepoFile, readYaml, readYamlDocuments } from './repo-files.js';
+import { operatorHeapMiB as operatorHeapOf } from '../../support/shipped-operator-env.js';
 
 interface Kustomization {
   kind?: string;
@@ -118,16 +121,55 @@ describe('the manager Deployment', () => {
     }
   });
 
-  it('has requests and limits, and caps the V8 heap at 75% of the memory limit', () => {
+  it('has requests and limits, and a memory limit that holds the operator and every analysis worker', () => {
     const resources = manager?.resources;
     for (const key of ['cpu', 'memory']) {
       assert.ok(resources?.requests?.[key], `no ${key} request`);
       assert.ok(resources?.limits?.[key], `no ${key} limit`);
     }
     const nodeOptions = manager?.env?.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '';
-    const heapMiB = Number(/--max-old-space-size=(\d+)/.exec(nodeOptions)?.[1]);
+    const operatorHeapMiB = operatorHeapOf(nodeOptions);
+    const flag = (name: string): number => {
+      const value = (manager?.args ?? []).find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+      assert.ok(value, `--${name} is set in the manifest, not left to the node's cores`);
+      return Number(value);
+    };
+    const workers = flag('analysis-workers');
+    const workerHeapMiB = flag('analysis-memory-mib');
     const limitMiB = bytes(resources?.limits?.memory) / 2 ** 20;
-    assert.equal(heapMiB, Math.floor(limitMiB * 0.75), `heap ${heapMiB} MiB for a ${limitMiB} MiB limit`);
+    const needed = operatorHeapMiB + OPERATOR_OVERHEAD_MIB + workers * (workerHeapMiB + WORKER_OVERHEAD_MIB);
+    assert.ok(operatorHeapMiB > 0 && workers >= 1 && workerHeapMiB >= 16, nodeOptions);
+    assert.ok(
+      limitMiB >= needed,
+      `a ${limitMiB} MiB limit for ${operatorHeapMiB} + ${OPERATOR_OVERHEAD_MIB} + ${workers} x (${workerHeapMiB} + ${WORKER_OVERHEAD_MIB}) = ${needed} MiB`,
+    );
+    // Not far above it either: the rule, not slack, sizes the pod.
+    assert.ok(limitMiB < needed * 1.25, `${limitMiB} MiB is far above the ${needed} MiB the rule needs`);
+    assert.equal(
+      bytes(resources?.requests?.memory),
+      bytes(resources?.limits?.memory),
+      'memory request = limit',
+    );
+    // The pool's own default sizing agrees: in this limit it would run at least this many workers.
+    assert.ok(
+      poolSizeFor({
+        cores: workers,
+        memoryBytes: limitMiB * 2 ** 20,
+        operatorHeapBytes: operatorHeapMiB * 2 ** 20,
+        heapMiB: workerHeapMiB,
+      }) >= workers,
+    );
+  });
+
+  it("gives /tmp room for every worker's copy of an rpmdb at the per-file limit", () => {
+    const workers = Number(
+      (manager?.args ?? []).find((a) => a.startsWith('--analysis-workers='))?.split('=')[1],
+    );
+    const tmp = podSpec?.volumes?.find((v) => v.name === 'tmp');
+    assert.ok(
+      bytes(tmp?.emptyDir?.sizeLimit) >= workers * DEFAULT_WALK_LIMITS.maxFileBytes,
+      `${tmp?.emptyDir?.sizeLimit} for ${workers} workers`,
+    );
   });
 
   it('probes /healthz (liveness) and /readyz (readiness) on the health port 8081', () => {
@@ -195,7 +237,7 @@ describe('operator RBAC (least privilege)', () => {
     add('shipshape.dev', ['securitypolicies', 'clustersecuritypolicies'], informer);
     add('shipshape.dev', ['securitypolicies/status', 'clustersecuritypolicies/status'], ['update']);
     add('shipshape.dev', ['securityreports'], [...informer, 'create', 'update']);
-    add('shipshape.dev', ['imagereports'], ['get', 'create', 'update']);
+    add('shipshape.dev', ['imagereports'], ['get', 'list', 'create', 'update', 'delete']);
     add('shipshape.dev', ['securityreports/status', 'imagereports/status'], ['update']);
     add('events.k8s.io', ['events'], ['create', 'patch']);
     add('authentication.k8s.io', ['tokenreviews'], ['create']);

@@ -365,10 +365,10 @@ describe('analysis pool size', () => {
   });
 
   it('runs fewer workers than cores when the memory limit says so', () => {
-    // 2 GiB - 0.5 GiB left, 384 MiB a worker: 4, not 32.
+    // 2 GiB - 0.5 GiB operator heap - 128 MiB operator overhead left, 448 MiB a worker: 3, not 32.
     assert.equal(
       poolSizeFor({ cores: 32, memoryBytes: 2 * GiB, operatorHeapBytes: GiB / 2, heapMiB: 256 }),
-      4,
+      3,
     );
   });
 

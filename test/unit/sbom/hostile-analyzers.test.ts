@@ -1,16 +1,22 @@
 // Files built to make an analyzer spin, allocate or backtrack: an ELF section table,
 // an rpmdb that SQLite would execute, env values for the secret patterns.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 
 import { MAX_ELF_SECTIONS, elfSection, goBinaryAnalyzer } from '../../../src/sbom/analyzers/go-binary.js';
 import { analyzeFile } from '../../../src/sbom/analyzers/index.js';
 import { MAX_RPM_HEADER_BYTES, MAX_RPM_PACKAGES, rpmAnalyzer } from '../../../src/sbom/analyzers/rpm.js';
 import { secretEnvKeys } from '../../../src/sbom/image-config.js';
 import { RPMTAG } from '../../../src/sbom/analyzers/rpm-header.js';
+import { apkAnalyzer, MAX_APK_PACKAGES } from '../../../src/sbom/analyzers/apk.js';
+import { dpkgAnalyzer, MAX_DPKG_PACKAGES } from '../../../src/sbom/analyzers/dpkg.js';
+import {
+  BACKTRACKING_ENV_VALUES,
+  forgedDpkgStatus,
+  hostileElf,
+  recursiveViewRpmdb,
+  sqliteFile as rpmdb,
+  zeroblobRpmdb,
+} from '../../support/hostile-layers.js';
 import { encodeRpmHeader } from './rpm-encoder.js';
 
 function cpuMs<T>(run: () => T): { value: T; ms: number } {
@@ -18,35 +24,6 @@ function cpuMs<T>(run: () => T): { value: T; ms: number } {
   const value = run();
   const used = process.cpuUsage(start);
   return { value, ms: (used.user + used.system) / 1000 };
-}
-
-/**
- * A 64-bit little-endian ELF whose section table has `sections` headers of
- * `entrySize` bytes, every name pointing into `tail` bytes of 'A' with no NUL:
- * a name lookup that searches for the terminator scans the whole tail each time.
- * With entrySize 0 every index reads the one header written.
- */
-function hostileElf(sections: number, entrySize: number, tail: number): Buffer {
-  const written = entrySize === 0 ? 1 : sections;
-  const tableBytes = written * Math.max(entrySize, 64);
-  const elf = Buffer.alloc(64 + tableBytes + tail, 0);
-  elf.write('\x7fELF', 0, 'latin1');
-  elf[4] = 2;
-  elf[5] = 1;
-  elf[6] = 1;
-  elf.writeBigUInt64LE(64n, 0x28);
-  elf.writeUInt16LE(entrySize, 0x3a);
-  elf.writeUInt16LE(sections, 0x3c);
-  elf.writeUInt16LE(0, 0x3e);
-  const tailStart = 64 + tableBytes;
-  elf.fill(0x41, tailStart);
-  for (let i = 0; i < written; i++) {
-    const at = 64 + i * Math.max(entrySize, 64);
-    elf.writeUInt32LE(i % 1000, at); // sh_name
-    elf.writeBigUInt64LE(BigInt(tailStart), at + 0x18); // sh_offset
-    elf.writeBigUInt64LE(BigInt(tail), at + 0x20); // sh_size
-  }
-  return elf;
 }
 
 function analyzeElf(content: Buffer): { packages: number; errors: string[] } {
@@ -84,20 +61,6 @@ describe('hostile ELF section tables', () => {
   });
 });
 
-/** An rpmdb.sqlite written by `build`, as bytes. */
-function rpmdb(build: (db: DatabaseSync) => void): Buffer {
-  const dir = mkdtempSync(join(tmpdir(), 'shipshape-test-rpmdb-'));
-  try {
-    const path = join(dir, 'rpmdb.sqlite');
-    const db = new DatabaseSync(path);
-    build(db);
-    db.close();
-    return readFileSync(path);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 function analyzeRpmdb(content: Buffer): { packages: string[]; errors: string[] } {
   const out = analyzeFile([rpmAnalyzer], {
     path: 'var/lib/rpm/rpmdb.sqlite',
@@ -116,11 +79,7 @@ const bash = encodeRpmHeader({
 
 describe('hostile rpmdb.sqlite', () => {
   it('refuses a Packages view over a recursive CTE at once', () => {
-    const db = rpmdb((d) =>
-      d.exec(`CREATE VIEW Packages AS
-        WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n)
-        SELECT i AS hnum, zeroblob(1000) AS blob FROM n WHERE i < 0`),
-    );
+    const db = recursiveViewRpmdb();
     const { value, ms } = cpuMs(() => analyzeRpmdb(db));
     assert.deepEqual(value.packages, []);
     assert.match(
@@ -131,12 +90,7 @@ describe('hostile rpmdb.sqlite', () => {
   });
 
   it('refuses a blob column generated as zeroblob(900000000) without allocating it', () => {
-    const db = rpmdb((d) => {
-      d.exec(
-        'CREATE TABLE Packages (hnum INTEGER PRIMARY KEY, blob BLOB GENERATED ALWAYS AS (zeroblob(900000000)) VIRTUAL)',
-      );
-      d.exec('INSERT INTO Packages (hnum) VALUES (1), (2), (3), (4)');
-    });
+    const db = zeroblobRpmdb();
     const { value, ms } = cpuMs(() => analyzeRpmdb(db));
     assert.match(value.errors[0] ?? '', /Packages.blob is a generated column/);
     assert.ok(ms < 500, `took ${ms} ms of CPU`);
@@ -191,15 +145,7 @@ describe('hostile rpmdb.sqlite', () => {
 });
 
 describe('secret patterns over hostile env values', () => {
-  const shapes: Record<string, string> = {
-    letters: 'a'.repeat(120_000),
-    'JWT prefixes': 'eyJ'.repeat(40_000),
-    'JWT segments': 'eyJaaaaaaaaaaaa.eyJ.'.repeat(6_000),
-    'URL schemes': 'a://b:'.repeat(20_000),
-    'key headers': '-----BEGIN '.repeat(11_000),
-    'token prefixes': 'ghp_'.repeat(30_000),
-  };
-  for (const [shape, value] of Object.entries(shapes)) {
+  for (const [shape, value] of Object.entries(BACKTRACKING_ENV_VALUES)) {
     it(`analyses a 120 KB value of ${shape} in milliseconds`, () => {
       const { value: keys, ms } = cpuMs(() => secretEnvKeys([`HARMLESS=${value}`]));
       assert.deepEqual(keys, []);
@@ -213,5 +159,84 @@ describe('secret patterns over hostile env values', () => {
       secretEnvKeys([`A=${jwt} ${'x'.repeat(120_000)}`, `B=https://u:p@h/ ${'y'.repeat(120_000)}`]),
       ['A', 'B'],
     );
+  });
+});
+
+describe('a forged dpkg database', () => {
+  function analyzeStatus(content: Buffer): ReturnType<typeof analyzeFile> {
+    return analyzeFile([dpkgAnalyzer], {
+      path: 'var/lib/dpkg/status',
+      size: content.length,
+      mode: 0o644,
+      content,
+    });
+  }
+
+  it(`stops after ${MAX_DPKG_PACKAGES} packages with a limit, not a smaller inventory`, () => {
+    // 150,000 stanzas in about 7 MiB: well inside the per-file limit, over the package cap.
+    const status = forgedDpkgStatus(150_000 * 45);
+    const { value, ms } = cpuMs(() => analyzeStatus(status));
+    assert.deepEqual(value.packages, []);
+    assert.deepEqual(
+      { name: value.limit?.name, value: value.limit?.value },
+      { name: 'packagesPerFile', value: MAX_DPKG_PACKAGES },
+    );
+    assert.match(
+      value.limit?.message ?? '',
+      /dpkg: \/var\/lib\/dpkg\/status: .*more than 100000 packages \(MAX_DPKG_PACKAGES\)/,
+    );
+    assert.ok(ms < 2000, `took ${ms} ms of CPU`);
+  });
+
+  it('still reads every package of a status file under the cap', () => {
+    const status = forgedDpkgStatus(2 * 1024 * 1024);
+    const stanzas = status.toString().split('Package: ').length - 1;
+    const { packages, limit } = analyzeStatus(status);
+    assert.equal(limit, undefined);
+    assert.ok(stanzas > 30_000 && stanzas < MAX_DPKG_PACKAGES, `${stanzas}`);
+    assert.equal(packages.length, stanzas);
+    assert.deepEqual(packages[0], {
+      name: 'p0',
+      version: '1',
+      ecosystem: 'deb',
+      location: '/var/lib/dpkg/status',
+      sourceName: 'p0',
+      sourceVersion: '1',
+    });
+  });
+});
+
+describe('a forged apk database', () => {
+  const installed = (records: number): Buffer =>
+    Buffer.from(
+      Array.from({ length: records }, (_, i) => `P:p${i}\nV:1-r0\nA:x86_64\nF:usr/bin\nR:p${i}\n`).join('\n'),
+    );
+  const analyzeApk = (content: Buffer): ReturnType<typeof analyzeFile> =>
+    analyzeFile([apkAnalyzer], { path: 'lib/apk/db/installed', size: content.length, mode: 0o644, content });
+
+  it(`stops after ${MAX_APK_PACKAGES} packages with a limit, not a smaller inventory`, () => {
+    const { value, ms } = cpuMs(() => analyzeApk(installed(MAX_APK_PACKAGES + 1)));
+    assert.deepEqual(value.packages, []);
+    assert.deepEqual(
+      { name: value.limit?.name, value: value.limit?.value },
+      { name: 'packagesPerFile', value: MAX_APK_PACKAGES },
+    );
+    assert.match(value.limit?.message ?? '', /apk: \/lib\/apk\/db\/installed: .*\(MAX_APK_PACKAGES\)/);
+    assert.ok(ms < 2000, `took ${ms} ms of CPU`);
+  });
+
+  it('reads every package of a database at the cap', () => {
+    const { packages, limit } = analyzeApk(installed(MAX_APK_PACKAGES));
+    assert.equal(limit, undefined);
+    assert.equal(packages.length, MAX_APK_PACKAGES);
+    assert.deepEqual(packages.at(-1), {
+      name: `p${MAX_APK_PACKAGES - 1}`,
+      version: '1-r0',
+      ecosystem: 'apk',
+      arch: 'x86_64',
+      location: '/lib/apk/db/installed',
+      sourceName: `p${MAX_APK_PACKAGES - 1}`,
+      sourceVersion: '1-r0',
+    });
   });
 });

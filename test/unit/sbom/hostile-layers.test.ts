@@ -2,7 +2,7 @@
 // unbounded memory: each test names the bound that stops it.
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
-import { gzipSync } from 'node:zlib';
+import { gzipSync, zstdCompressSync } from 'node:zlib';
 
 import { analyzeImage, buildVirtualFilesystem } from '../../../src/sbom/analyze-image.js';
 import { analyzeFile } from '../../../src/sbom/analyzers/index.js';
@@ -14,6 +14,7 @@ import type { ImageAnalysisError, LayerSource, WalkLimits } from '../../../src/s
 import { VirtualFilesystem } from '../../../src/sbom/virtual-fs.js';
 import { MEDIA_TYPE, blobLayer, entryBlocks, header, layerOf, tar } from './tar-writer.js';
 import type { TestEntry } from './tar-writer.js';
+import { longSameLengthNames, whiteoutBomb, zstdBomb } from '../../support/hostile-layers.js';
 
 const everything: FileSelector = { select: () => ({}) };
 const keepContent = (f: { content: Buffer }): Buffer => f.content;
@@ -85,6 +86,18 @@ describe('hostile layers', () => {
       assert.ok(ms < 2000, `took ${ms} ms of CPU`);
     });
 
+    it('analyses the tar layers of 40,000 whited-out directories quickly, end to end', async () => {
+      const { lower, upper } = whiteoutBomb(40_000);
+      const layers = [layerOf(lower), layerOf(upper)];
+      const { value, ms } = await cpuMs(() =>
+        buildVirtualFilesystem(layers, () => false, { maxEntriesPerLayer: 100_000 }),
+      );
+      const vfs = ok(value);
+      assert.equal(vfs.lookup('/d0/a').found, false);
+      assert.ok(vfs.removalWork <= 80_000, `removal visited ${vfs.removalWork} index entries`);
+      assert.ok(ms < 8000, `took ${ms} ms of CPU`);
+    });
+
     it('still hides only lower layers and only the whited-out subtree', () => {
       const vfs = new VirtualFilesystem<string>([
         {
@@ -106,15 +119,12 @@ describe('hostile layers', () => {
 
   describe('names over PATH_MAX', () => {
     it('walks 2,000 same-length names of 4,096 bytes quickly', async () => {
-      const entries: TestEntry[] = Array.from({ length: 2000 }, (_, i) => ({
-        name: `${'n'.repeat(4090)}${String(i).padStart(6, '0')}`,
-        longName: 'pax',
-        content: 'x',
-      }));
-      const layer = blobLayer(tar(entries), MEDIA_TYPE.none, 64 * 1024);
-      const { value, ms } = await cpuMs(() => walk(layer));
-      assert.equal(ok(value).records.length, 2000);
-      assert.ok(ms < 2000, `took ${ms} ms of CPU`);
+      for (const type of ['file', 'symlink'] as const) {
+        const layer = blobLayer(tar(longSameLengthNames(2000, 4096, type)), MEDIA_TYPE.none, 64 * 1024);
+        const { value, ms } = await cpuMs(() => walk(layer));
+        assert.equal(ok(value).records.length, 2000, type);
+        assert.ok(ms < 2000, `${type}s took ${ms} ms of CPU`);
+      }
     });
 
     it('stops at the first of 2,000 same-length 20,000-byte names with a pathBytes error', async () => {
@@ -223,6 +233,41 @@ describe('hostile layers', () => {
       assert.ok(ms < 1000, `took ${ms} ms of CPU`);
     });
 
+    it('reads every frame of a multi-frame zstd layer, whatever the chunking', async () => {
+      const entries = Array.from({ length: 20 }, (_, i) =>
+        tar([{ name: `f${i}`, content: `${i}` }], { end: false }),
+      );
+      // One frame per entry (as zstd:chunked writes them), a skippable frame, and the end blocks.
+      const skippable = Buffer.alloc(8 + 5);
+      skippable.writeUInt32LE(0x184d2a5e, 0);
+      skippable.writeUInt32LE(5, 4);
+      const blob = Buffer.concat([
+        ...entries.map((e) => zstdCompressSync(e)),
+        skippable,
+        zstdCompressSync(Buffer.alloc(1024)),
+      ]);
+      for (const chunk of [1, 5, 333, blob.length]) {
+        const result = ok(await walk(blobLayer(blob, MEDIA_TYPE.zstd, chunk)));
+        assert.equal(result.entries, 20, `chunks of ${chunk} bytes`);
+      }
+    });
+
+    it('spends the decompression budget on a 2 GiB zstd bomb of 70 KB', async () => {
+      const bomb = zstdBomb();
+      assert.ok(bomb.length < 100_000, `${bomb.length} bytes`);
+      const { value: result, ms } = await cpuMs(() =>
+        analyzeImage({
+          layers: [blobLayer(bomb, MEDIA_TYPE.zstd, 64 * 1024)],
+          config: {},
+          limits: { maxImageBytes: 256 * 1024 * 1024 },
+        }),
+      );
+      assert.ok(isImageAnalysisError(result));
+      assert.deepEqual(result.limit, { name: 'imageBytes', value: 256 * 1024 * 1024 });
+      assert.match(result.message, /maxImageBytes/);
+      assert.ok(ms < 5000, `took ${ms} ms of CPU`);
+    });
+
     it('spends one decompression budget over all layers of an image (maxImageBytes)', async () => {
       const layers = [0, 1, 2].map((i) => layerOf([{ name: `f${i}`, content: Buffer.alloc(1024 * 1024) }]));
       const result = await analyzeImage({ layers, config: {}, limits: { maxImageBytes: 2.5 * 1024 * 1024 } });
@@ -231,6 +276,36 @@ describe('hostile layers', () => {
       assert.deepEqual(result.limit, { name: 'imageBytes', value: 2.5 * 1024 * 1024 });
       assert.equal(result.layer?.index, 2);
       assert.match(result.message, /maxImageBytes/);
+    });
+
+    it('spends one entries budget over all layers of an image (maxImageEntries)', async () => {
+      const files = (prefix: string): TestEntry[] =>
+        Array.from({ length: 10 }, (_, i) => ({ name: `${prefix}${i}`, content: 'x' }));
+      const layers = ['a', 'b', 'c'].map((p) => layerOf(files(p)));
+      const limits = { maxEntriesPerLayer: 20, maxImageEntries: 25 };
+      const result = await analyzeImage({ layers, config: {}, limits });
+      assert.ok(isImageAnalysisError(result));
+      assert.equal(result.reason, 'LimitExceeded');
+      assert.deepEqual(result.limit, { name: 'imageEntries', value: 25 });
+      assert.equal(result.layer?.index, 2);
+      assert.match(result.message, /more than 25 entries \(maxImageEntries\)/);
+      // Every layer passes on its own.
+      for (const layer of layers)
+        assert.ok(!isImageAnalysisError(await analyzeImage({ layers: [layer], config: {}, limits })));
+    });
+
+    it('fails an image whose dpkg database is over the package cap, naming the limit', async () => {
+      const stanzas = Array.from(
+        { length: 100_001 },
+        (_, i) => `Package: p${i}\nStatus: install ok installed\nVersion: 1\n`,
+      );
+      const layers = [layerOf([{ name: 'var/lib/dpkg/status', content: stanzas.join('\n') }])];
+      const result = await analyzeImage({ layers, config: {} });
+      assert.ok(isImageAnalysisError(result));
+      assert.equal(result.reason, 'LimitExceeded');
+      assert.deepEqual(result.limit, { name: 'packagesPerFile', value: 100_000 });
+      assert.equal(result.path, '/var/lib/dpkg/status');
+      assert.match(result.message, /^layer 0 \(sha256:[0-9a-f]+\): dpkg: \/var\/lib\/dpkg\/status: /);
     });
 
     it('refuses an image of 200 layers (maxLayers 128) without opening any', async () => {

@@ -1,6 +1,7 @@
 // ImageReportWriter's calls: a digest it has not seen is created without a read
 // first; a 409 (the report exists, e.g. after a restart) falls back to read-then-write;
-// a digest it has seen is read first so its resourceVersion and content are current.
+// a digest it has seen is read first so its resourceVersion and content are current,
+// until it is told the report was deleted.
 import { strict as assert } from 'node:assert';
 import type { ImageReport } from '../../../../src/api/report-types.js';
 import { ImageReportWriter, type ImageReportClient } from '../../../../src/controllers/image/io.js';
@@ -78,6 +79,17 @@ describe('ImageReportWriter', () => {
     await writer.publish(input(5));
     assert.deepEqual(client.calls, [`get ${name}`, `replaceStatus ${name}`]);
     assert.equal(client.stored.get(name)?.status?.packageCount, 5);
+  });
+
+  it('creates without a read again once told the report was deleted (garbage collection)', async () => {
+    const client = new FakeClient();
+    const writer = new ImageReportWriter(client);
+    await writer.publish(input(3));
+    client.stored.delete(name);
+    writer.forget(DIGEST);
+    client.calls.length = 0;
+    assert.equal((await writer.publish(input(3))).result, 'created');
+    assert.deepEqual(client.calls, [`create ${name}`, `replaceStatus ${name}`]);
   });
 
   it('refuses a digest that cannot name an ImageReport before any call', async () => {

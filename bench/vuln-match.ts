@@ -3,7 +3,9 @@
 // bench/vuln-generate.ts), and the re-match of 1,000 cached inventories against
 // the full generated database on one core (target < 10 s): what the scheduled
 // re-match does after a database refresh, without pulling any layer again.
-// Not a timed test. Run with --expose-gc for honest memory figures.
+// Not a timed test. Run with --expose-gc for honest memory figures; add
+// --max-old-space-size=448 to see the re-match inside an operator-sized heap
+// (on a large machine V8 lets garbage grow the peak RSS far past what is live).
 //
 // Usage: node --expose-gc dist/bench/vuln-match.js [generated-db-dir] [inventories] [osv-dir]
 import { join } from 'node:path';

@@ -7,12 +7,29 @@
 // (C). B minus A is what the webhook adds to a real request. Images are
 // "cached" in the sense that matters here: no request waits for analysis (the
 // operator runs with --image-analysis=false, so rules that need image facts
-// have none and the policy's onImageUnknown is Allow). Not a timed test.
+// have none and the policy's onImageUnknown is Allow).
+//   D. cache misses with a signature check: a second operator run with image
+//      analysis verifies first-seen images, each signed by the real cosign and
+//      pushed to the local registry, under an Enforce policy that requires the
+//      signature (onImageUnknown Deny, so an answer in time is a verified one),
+//      one at a time and 20 at once.
+// During B it counts the TCP connections the API server holds to the webhook
+// (from /proc/net/tcp): HTTP/2 multiplexes reviews over one or two. Not a timed test.
+// The machine's load average is printed with the results: on a shared machine
+// the figures mean little without it.
 // Usage: node dist/bench/admission.js [--requests 2000] [--concurrency 200] [--seconds 10]
+//        [--profile <dir>]   (the operator runs with --cpu-prof into <dir>; open the .cpuprofile in DevTools)
 import { request as httpsRequest, Agent } from 'node:https';
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
 import { CoreV1Api, CustomObjectsApi, KubeConfig, type V1Deployment } from '@kubernetes/client-node';
-import { freePort, startLocalCluster } from '../test/cluster/local-cluster.js';
+import { freePort, startLocalCluster, toolPath } from '../test/cluster/local-cluster.js';
+import { pushImage } from '../test/support/oci-push.js';
+import { tar } from '../test/support/tar.js';
 import { ApiClient } from '../test/support/api-request.js';
 import { installCrds } from '../test/support/crds.js';
 import { createReadyNamespace } from '../test/support/namespaces.js';
@@ -25,8 +42,16 @@ const { values } = parseArgs({
     requests: { type: 'string', default: '2000' },
     concurrency: { type: 'string', default: '200' },
     seconds: { type: 'string', default: '10' },
+    profile: { type: 'string' },
   },
 });
+const loads: string[] = [];
+const noteLoad = (when: string) =>
+  loads.push(
+    `${when}: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
 const total = Number(values.requests);
 const concurrency = Number(values.concurrency);
 const sustainSeconds = Number(values.seconds);
@@ -104,6 +129,43 @@ async function load(one: (i: number) => Promise<boolean>, count: number, untilMs
   return stats(latencies, failures, performance.now() - started);
 }
 
+/** Established TCP connections whose local port is `port` (Linux /proc; undefined elsewhere). */
+function connectionsTo(port: number): Set<string> | undefined {
+  const found = new Set<string>();
+  try {
+    for (const file of ['/proc/net/tcp', '/proc/net/tcp6'])
+      for (const line of readFileSync(file, 'utf8').split('\n').slice(1)) {
+        const [, local, remote, state] = line.trim().split(/\s+/);
+        if (state === '01' && local && parseInt(local.split(':')[1] ?? '', 16) === port)
+          found.add(remote ?? '');
+      }
+  } catch {
+    return undefined;
+  }
+  return found;
+}
+
+/** Samples connectionsTo(port) while `work` runs: the most open at once, and how many distinct ones. */
+async function watchConnections<T>(port: number, work: Promise<T>) {
+  let most = 0;
+  const seen = new Set<string>();
+  let running = true;
+  const sampler = (async () => {
+    while (running) {
+      const now = connectionsTo(port);
+      if (now) {
+        most = Math.max(most, now.size);
+        for (const c of now) seen.add(c);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  const result = await work;
+  running = false;
+  await sampler;
+  return { result, most, distinct: seen.size };
+}
+
 const row = (name: string, s: Stats) =>
   `${name.padEnd(44)} ${String(s.n).padStart(6)} ${s.p50.toFixed(1).padStart(8)} ${s.p99.toFixed(1).padStart(8)} ${s.max.toFixed(1).padStart(8)} ${s.perSecond.toFixed(0).padStart(7)} ${String(s.failures).padStart(5)}`;
 
@@ -121,27 +183,36 @@ const apiCreate = (compliant: boolean) => async (i: number) =>
   (compliant ? 201 : 403);
 
 const results: [string, Stats][] = [];
+const notes: string[] = [];
+noteLoad('start');
 // Warm the API server's connections and caches before measuring anything.
 await load(apiCreate(true), 400);
 results.push(['A. API server, no webhook (dry-run create)', await load(apiCreate(true), total)]);
 
 const port = await freePort();
-const operator = await startOperatorProcess([
-  `--kubeconfig=${cluster.kubeconfigPath}`,
-  '--namespace=shipshape-system',
-  '--log-level=warn',
-  '--image-analysis=false',
-  '--leader-elect=false',
-  `--webhook-bind-address=127.0.0.1:${port}`,
-  `--webhook-url=https://127.0.0.1:${port}/validate`,
-]);
+const operator = await startOperatorProcess(
+  [
+    `--kubeconfig=${cluster.kubeconfigPath}`,
+    '--namespace=shipshape-system',
+    '--log-level=warn',
+    '--image-analysis=false',
+    '--leader-elect=false',
+    `--webhook-bind-address=127.0.0.1:${port}`,
+    `--webhook-url=https://127.0.0.1:${port}/validate`,
+  ],
+  values.profile === undefined ? {} : { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${values.profile}` },
+);
 try {
   await operator.waitReady(60_000);
   await eventually('the webhook in the request path', async () => (await apiCreate(false)(0)) === true, {
     timeoutMs: 30_000,
   });
   await load(apiCreate(true), 400);
-  results.push(['B. API server + webhook, compliant (admitted)', await load(apiCreate(true), total)]);
+  const admitted = await watchConnections(port, load(apiCreate(true), total));
+  notes.push(
+    `API server → webhook connections during B (admitted): at most ${admitted.most} open at once, ${admitted.distinct} distinct`,
+  );
+  results.push(['B. API server + webhook, compliant (admitted)', admitted.result]);
   results.push(['B. API server + webhook, violating (denied)', await load(apiCreate(false), total)]);
 
   const secret = await core.readNamespacedSecret({
@@ -191,8 +262,138 @@ try {
     await load(direct, Infinity, sustainSeconds * 1000),
   ]);
   agent.destroy();
+  noteLoad('after C');
 } finally {
   await operator.stop();
+}
+
+// D. Cache misses with a signature check.
+const work = mkdtempSync(join(tmpdir(), 'shipshape-bench-sig-'));
+try {
+  mkdirSync(join(work, 'home'));
+  const env = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: join(work, 'home'),
+    DOCKER_CONFIG: join(work, 'home', '.docker'),
+    TUF_ROOT: join(work, 'home', 'tuf'),
+    COSIGN_PASSWORD: 'bench-password',
+    // Nothing but loopback is ever dialled.
+    HTTPS_PROXY: 'http://127.0.0.1:9',
+    HTTP_PROXY: 'http://127.0.0.1:9',
+    NO_PROXY: '127.0.0.1',
+  };
+  const run = promisify(execFile);
+  const cosign = (args: string[]) => run(toolPath('cosign-v2'), args, { env, cwd: work, timeout: 120_000 });
+  await cosign(['generate-key-pair', '--output-key-prefix', 'release']);
+  const host = cluster.registryHost;
+  const sigNs = 'bench-admission-sig';
+  await createReadyNamespace(core, sigNs);
+  await core.createNamespacedSecret({
+    namespace: sigNs,
+    body: {
+      metadata: { name: 'release-key' },
+      stringData: { 'cosign.pub': readFileSync(join(work, 'release.pub'), 'utf8') },
+    },
+  });
+  await createSecurityPolicy(kc.makeApiClient(CustomObjectsApi), sigNs, 'signed-only', {
+    enforcement: 'Enforce',
+    onImageUnknown: 'Deny',
+    signatures: {
+      required: true,
+      images: [`${host}/bench-sig/**`],
+      attestors: [
+        {
+          name: 'release',
+          publicKeyRef: { name: 'release-key', key: 'cosign.pub' },
+          transparencyLog: { threshold: 0 },
+        },
+      ],
+    },
+  });
+  // Distinct images (distinct content, so distinct digests): each is first-seen by the operator.
+  const signed: string[] = [];
+  const count = 31;
+  for (let i = 0; i < count; i += 4) {
+    await Promise.all(
+      Array.from({ length: Math.min(4, count - i) }, async (_, j) => {
+        const n = i + j;
+        const image = await pushImage(
+          host,
+          `bench-sig/app${n}`,
+          '1.0',
+          [tar([{ path: 'a', content: `bench image ${n} ${Date.now()}\n` }])],
+          { config: { User: '10001' } },
+        );
+        await cosign([
+          'sign',
+          '--key',
+          'release.key',
+          '--tlog-upload=false',
+          '--allow-http-registry',
+          '--allow-insecure-registry',
+          '-y',
+          `${host}/bench-sig/app${n}@${image.digest}`,
+        ]);
+        signed[n] = image.reference;
+      }),
+    );
+  }
+  const sigPort = await freePort();
+  const verifying = await startOperatorProcess([
+    `--kubeconfig=${cluster.kubeconfigPath}`,
+    '--namespace=shipshape-system',
+    '--log-level=warn',
+    '--leader-elect=false',
+    '--allow-registry=127.0.0.1:*',
+    `--plain-http=${host}`,
+    `--webhook-bind-address=127.0.0.1:${sigPort}`,
+    `--webhook-url=https://127.0.0.1:${sigPort}/validate`,
+  ]);
+  try {
+    await verifying.waitReady(60_000);
+    const sigCollection = `/apis/apps/v1/namespaces/${sigNs}/deployments`;
+    const create = async (name: string, image: string) => {
+      const d = deployment(name, true);
+      d.metadata!.namespace = sigNs;
+      d.spec!.template.spec!.containers[0]!.image = image;
+      return (await api.create(sigCollection, d, { dryRun: true })).status === 201;
+    };
+    // The first image also waits for the webhook configuration to point here.
+    await eventually('the verifying webhook to admit a signed image', () => create('warm', signed[0]!), {
+      timeoutMs: 60_000,
+    });
+    const sequential: number[] = [];
+    let sequentialFailures = 0;
+    const started = performance.now();
+    for (let i = 1; i <= 10; i++) {
+      const t = performance.now();
+      if (!(await create(`seq${i}`, signed[i]!))) sequentialFailures++;
+      sequential.push(performance.now() - t);
+    }
+    results.push([
+      'D. cache miss + signature, one at a time',
+      stats(sequential, sequentialFailures, performance.now() - started),
+    ]);
+    const burst = await (async () => {
+      const latencies: number[] = [];
+      let failures = 0;
+      const t0 = performance.now();
+      await Promise.all(
+        Array.from({ length: 20 }, async (_, j) => {
+          const t = performance.now();
+          if (!(await create(`burst${j}`, signed[11 + j]!))) failures++;
+          latencies.push(performance.now() - t);
+        }),
+      );
+      return stats(latencies, failures, performance.now() - t0);
+    })();
+    results.push(['D. cache miss + signature, 20 at once', burst]);
+    noteLoad('after D');
+  } finally {
+    await verifying.stop();
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
   api.close();
   await cluster.stop();
 }
@@ -202,6 +403,8 @@ console.log(
   `${'phase'.padEnd(44)} ${'n'.padStart(6)} ${'p50'.padStart(8)} ${'p99'.padStart(8)} ${'max'.padStart(8)} ${'req/s'.padStart(7)} ${'fail'.padStart(5)}`,
 );
 for (const [name, s] of results) console.log(row(name, s));
+for (const note of notes) console.log(`\n${note}`);
+console.log(`\nload average (1, 5, 15 min) on ${navigator.hardwareConcurrency} cores: ${loads.join('; ')}`);
 const a = results[0]![1];
 const b = results[1]![1];
 console.log(

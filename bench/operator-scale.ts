@@ -6,16 +6,18 @@
 // RSS, the API requests it made (from the API server's audit log), and its writes
 // in a steady minute.
 // Usage: node dist/bench/operator-scale.js [--deployments 200] [--replicas 10] [--images N]
-import { readFileSync } from 'node:fs';
+import { readFileSync, renameSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { startLocalCluster } from '../test/cluster/local-cluster.js';
 import { installCrds } from '../test/support/crds.js';
 import { createSecurityPolicy } from '../test/support/policies.js';
-import { startOperatorProcess } from '../test/support/operator-process.js';
+import { metricValue, startOperatorProcess } from '../test/support/operator-process.js';
 import { pushImage } from '../test/support/oci-push.js';
 import { tar } from '../test/support/tar.js';
 import { trimPod } from '../src/controllers/resources.js';
+import { shippedOperatorEnv } from '../test/support/shipped-operator-env.js';
 
 const { values } = parseArgs({
   options: {
@@ -23,8 +25,14 @@ const { values } = parseArgs({
     replicas: { type: 'string', default: '10' },
     'steady-seconds': { type: 'string', default: '60' },
     images: { type: 'string' },
-    // The operator's V8 heap cap, as a container memory limit would set it (Node sizes its heap from the cgroup).
+    // Overrides the manifest's V8 old-space cap.
     'operator-heap-mib': { type: 'string' },
+    // The operator runs with the manifest's NODE_OPTIONS and MALLOC_ARENA_MAX (config/manager);
+    // these replace them for experiments, e.g. --node-options=--max-semi-space-size=32.
+    'node-options': { type: 'string' },
+    'malloc-arena-max': { type: 'string' },
+    // Write a heap snapshot of the operator into this directory before it stops (SIGUSR2).
+    'heap-snapshot-dir': { type: 'string' },
   },
 });
 const deployments = Number(values.deployments);
@@ -89,6 +97,19 @@ try {
   }
   console.log(`pushed ${imageCount} images in ${((Date.now() - pushStarted) / 1000).toFixed(1)} s`);
 
+  const shipped = shippedOperatorEnv();
+  const operatorEnv: Record<string, string> = {
+    NODE_OPTIONS: [
+      values['node-options'] ?? shipped.NODE_OPTIONS ?? '',
+      values['operator-heap-mib'] ? `--max-old-space-size=${values['operator-heap-mib']}` : '',
+      values['heap-snapshot-dir'] ? '--heapsnapshot-signal=SIGUSR2' : '',
+    ]
+      .filter(Boolean)
+      .join(' '),
+  };
+  const arenas = values['malloc-arena-max'] ?? shipped.MALLOC_ARENA_MAX;
+  if (arenas !== undefined) operatorEnv.MALLOC_ARENA_MAX = arenas;
+  console.log(`operator environment: ${JSON.stringify(operatorEnv)}`);
   const operator = await startOperatorProcess(
     [
       `--kubeconfig=${cluster.operatorKubeconfigPath}`,
@@ -97,12 +118,44 @@ try {
       '--allow-registry=127.0.0.1:*',
       `--plain-http=${cluster.registryHost}`,
     ],
-    values['operator-heap-mib']
-      ? { NODE_OPTIONS: `--max-old-space-size=${values['operator-heap-mib']}` }
-      : {},
+    operatorEnv,
   );
   await operator.waitReady(60_000);
   const operatorStarted = new Date();
+  // Where the operator's memory is at its fullest: V8 heap, off-heap buffers, the rest.
+  const mib = (bytes: number | undefined) => (bytes ?? 0) / 2 ** 20;
+  let fullest = {
+    rss: 0,
+    heapUsed: 0,
+    heapTotal: 0,
+    external: 0,
+    newSpace: 0,
+    oldSpace: 0,
+    anon: 0,
+    file: 0,
+  };
+  const procStatus = (field: string, text: string) =>
+    Number(text.match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'))?.[1] ?? 0) / 1024;
+  const sampler = setInterval(() => {
+    operator
+      .metrics()
+      .then((text) => {
+        const rss = mib(metricValue(text, 'shipshape_process_resident_memory_bytes'));
+        if (rss <= fullest.rss) return;
+        const status = readFileSync(`/proc/${operator.child.pid ?? 0}/status`, 'utf8');
+        fullest = {
+          anon: procStatus('RssAnon', status),
+          file: procStatus('RssFile', status),
+          rss,
+          heapUsed: mib(metricValue(text, 'shipshape_nodejs_heap_size_used_bytes')),
+          heapTotal: mib(metricValue(text, 'shipshape_nodejs_heap_size_total_bytes')),
+          external: mib(metricValue(text, 'shipshape_nodejs_external_memory_bytes')),
+          newSpace: mib(metricValue(text, 'shipshape_nodejs_heap_space_size_total_bytes', { space: 'new' })),
+          oldSpace: mib(metricValue(text, 'shipshape_nodejs_heap_space_size_total_bytes', { space: 'old' })),
+        };
+      })
+      .catch(() => undefined);
+  }, 1000);
 
   const started = Date.now();
   const createDeployment = (i: number) => {
@@ -138,13 +191,17 @@ try {
     );
   }
   const created = Date.now();
-  // Done means a report exists and says what its image is (Analyzed or Failed), not Pending.
+  // Done means every SecurityReport exists and says what its image is (Analyzed or
+  // Failed, not Pending), and every image's ImageReport carries its analysis.
   type Listed = { items: { status?: { images?: { analysis?: string }[] } }[] };
+  type ListedImages = { items: { status?: { conditions?: { type?: string; status?: string }[] } }[] };
   let reports = 0;
   let complete = 0;
   let analyzed = 0;
+  let imageReports = 0;
   let firstAllReports: number | undefined;
-  while (complete < deployments) {
+  let securityReportsDone: number | undefined;
+  while (complete < deployments || imageReports < imageCount) {
     const list = (await custom.listNamespacedCustomObject({
       group: 'shipshape.dev',
       version: 'v1alpha1',
@@ -158,9 +215,18 @@ try {
       (s) => s.length > 0 && s.every((a) => a === 'Analyzed' || a === 'Failed'),
     ).length;
     analyzed = states.filter((s) => s.length > 0 && s.every((a) => a === 'Analyzed')).length;
+    if (complete >= deployments) securityReportsDone ??= Date.now();
+    const images = (await custom.listClusterCustomObject({
+      group: 'shipshape.dev',
+      version: 'v1alpha1',
+      plural: 'imagereports',
+    })) as ListedImages;
+    imageReports = images.items.filter((r) =>
+      r.status?.conditions?.some((c) => c.type === 'Analyzed' && c.status === 'True'),
+    ).length;
     if (Date.now() - started > 900_000)
       throw new Error(
-        `only ${complete} of ${deployments} reports complete after 15 minutes (${reports} exist)`,
+        `only ${complete} of ${deployments} reports complete after 15 minutes (${reports} exist, ${imageReports} of ${imageCount} ImageReports)`,
       );
     await sleep(500);
   }
@@ -191,6 +257,26 @@ try {
     return t >= steadyFrom && t < steadyTo;
   });
   const rss = peakRssMiB(operator.child.pid ?? 0);
+  clearInterval(sampler);
+  if (values['heap-snapshot-dir']) {
+    const { readdirSync } = await import('node:fs');
+    const before = new Set(readdirSync(process.cwd()));
+    operator.child.kill('SIGUSR2');
+    // The snapshot is written synchronously by the operator; wait until its file stops growing.
+    let last = -1;
+    for (let i = 0; i < 120; i++) {
+      await sleep(1000);
+      const file = readdirSync(process.cwd()).find((f) => f.endsWith('.heapsnapshot') && !before.has(f));
+      if (file === undefined) continue;
+      const size = statSync(join(process.cwd(), file)).size;
+      if (size === last && size > 0) {
+        renameSync(join(process.cwd(), file), join(values['heap-snapshot-dir'], file));
+        console.log(`heap snapshot: ${join(values['heap-snapshot-dir'], file)}`);
+        break;
+      }
+      last = size;
+    }
+  }
   await operator.stop();
   // The operator's warnings, by message and the start of the error: a bench that hides them hides bugs.
   const warnings = new Map<string, number>();
@@ -217,11 +303,17 @@ try {
     `time until every report exists: ${(((firstAllReports ?? allReports) - started) / 1000).toFixed(1)} s after the first create`,
   );
   console.log(
-    `time until every report carries its final image analysis: ${((allReports - started) / 1000).toFixed(1)} s after the first create, ${((allReports - created) / 1000).toFixed(1)} s after the last (${analyzed} of ${deployments} Analyzed)`,
+    `time until every SecurityReport and ImageReport carries its final image analysis: ${((allReports - started) / 1000).toFixed(1)} s after the first create, ${((allReports - created) / 1000).toFixed(1)} s after the last (${analyzed} of ${deployments} Analyzed)`,
+  );
+  console.log(
+    `SecurityReports complete ${(((securityReportsDone ?? allReports) - created) / 1000).toFixed(1)} s after the last create; ImageReports (${imageReports} of ${imageCount}) ${((allReports - created) / 1000).toFixed(1)} s after it`,
   );
   console.log(`pods running after: ${((podsRunning - started) / 1000).toFixed(1)} s (${running} running)`);
   console.log(
     `operator peak RSS (VmHWM): ${rss.toFixed(0)} MiB${values['operator-heap-mib'] ? ` (heap capped at ${values['operator-heap-mib']} MiB)` : ''}`,
+  );
+  console.log(
+    `at the fullest sample (1 s polls): RSS ${fullest.rss.toFixed(0)} MiB = V8 heap ${fullest.heapTotal.toFixed(0)} MiB (used ${fullest.heapUsed.toFixed(0)}; old space ${fullest.oldSpace.toFixed(0)}, new space ${fullest.newSpace.toFixed(0)}) + external ${fullest.external.toFixed(0)} MiB + the rest; anonymous ${fullest.anon.toFixed(0)} MiB, file-backed ${fullest.file.toFixed(0)} MiB`,
   );
   console.log(
     `pod as listed: ${podBytes.full.toFixed(0)} B of JSON; as cached after the transform: ${podBytes.cached.toFixed(0)} B`,

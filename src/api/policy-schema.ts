@@ -635,6 +635,12 @@ export function policySpecSchema(cluster: boolean): JSONSchema {
       IMAGE_UNKNOWN_CHOICES,
       { default: 'Allow' },
     ),
+    admission: obj('How Warn / Enforce reach admission.', {
+      validatingAdmissionPolicy: bool(
+        'When the operator runs with --validating-admission-policies: also generate a ValidatingAdmissionPolicy and binding for the rules CEL expresses exactly, so the API server enforces them itself (even while the operator is down) and the webhook judges only the rest. False keeps every rule in the webhook.',
+        true,
+      ),
+    }),
     match: matchSchema(cluster),
     podSecurity: obj(
       'Kubernetes Pod Security Standards checks, exactly as the PodSecurity admission runs them.',

@@ -182,8 +182,18 @@ export interface RescanSettings {
   schedule?: string;
 }
 
+export interface AdmissionSettings {
+  /**
+   * Whether the rules CEL expresses exactly are also enforced by a generated
+   * ValidatingAdmissionPolicy (when the operator runs with
+   * --validating-admission-policies); default true.
+   */
+  validatingAdmissionPolicy?: boolean;
+}
+
 export interface SecurityPolicySpec {
   enforcement?: EnforcementMode;
+  admission?: AdmissionSettings;
   /** At admission, what an image without analysis results (after the time budget) gets. */
   onImageUnknown?: ImageUnknownChoice;
   match?: PolicyMatch;

@@ -12,7 +12,14 @@ import { ApiServerUnreachable, apiServerUrl, checkConnection, loadKubeConfig } f
 import { HttpEndpoints, Readiness } from '../runtime/http-endpoints.js';
 import { accessReviewApi, MetricsAuthorizer } from '../runtime/metrics-auth.js';
 import { readServingCertificate, selfSignedCertificate } from '../runtime/serving-cert.js';
-import { startWebhook, WEBHOOK_FLAGS, WEBHOOK_USAGE, type RunningWebhook } from '../webhook/setup.js';
+import { excludedNamespacesOf } from '../webhook/configuration.js';
+import {
+  startWebhook,
+  validatingAdmissionPoliciesOn,
+  WEBHOOK_FLAGS,
+  WEBHOOK_USAGE,
+  type RunningWebhook,
+} from '../webhook/setup.js';
 import type { CliIO } from './io.js';
 
 export const operatorUsage = `Usage: shipshape operator [options]
@@ -43,7 +50,8 @@ Options:
   --image-cache-dir <dir>             keep image inventories on disk (default $SHIPSHAPE_CACHE_DIR, else memory only)
   --operator-pull-secret <ns/name>    a pull secret tried after the pod's and its service account's
   --signature-ttl <seconds>           how long a signature verdict stands before it is verified again (default 600)
-  --signature-retry <seconds>         when a signature verdict of Error is tried again (default 30)
+  --signature-retry <seconds>         when a signature verdict of Error is first tried again; doubled for
+                                      each Error after it, up to --signature-ttl (default 30)
   --analysis-workers <n>              image analysis worker processes (default: one per core, as many as
                                       the memory beside the operator's heap holds)
   --analysis-memory-mib <n>           heap of each analysis worker; an image needing more fails
@@ -191,6 +199,9 @@ export async function runOperator(args: string[], io: CliIO): Promise<number> {
     },
     excludedNamespaces: excluded,
     workers,
+    ...(validatingAdmissionPoliciesOn(values)
+      ? { validatingAdmissionPolicies: { excludedNamespaces: excludedNamespacesOf(ownNamespace) } }
+      : {}),
     ...(images === undefined ? {} : { images }),
   });
 

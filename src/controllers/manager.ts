@@ -1,6 +1,7 @@
 // The manager: the operator's composition root. It owns the informer caches,
-// the three controllers (workloads → SecurityReports, policies → their status,
-// image digests → ImageReports), the event recorder and leader election, and
+// the controllers (workloads → SecurityReports, policies → their status,
+// image digests → ImageReports, and with --validating-admission-policies
+// policies → their ValidatingAdmissionPolicies), the event recorder and leader election, and
 // only wires them: handlers turn cache changes and image results into keys;
 // the controllers' workers run only on the elected leader.
 import {
@@ -34,6 +35,9 @@ import { customObjectsImageReportClient, ImageReportWriter } from './image/io.js
 import { ImageReconciler } from './image/reconciler.js';
 import { customObjectsPolicyStatusClient, PolicyStatusReconciler } from './policy-status/reconciler.js';
 import { ALL_RESOURCES, WORKLOAD_RESOURCES } from './resources.js';
+import { kubernetesVapClient } from './vap/io.js';
+import { policyKeyOf, VapReconciler } from './vap/reconciler.js';
+import { VAP_RESOURCES } from './vap/resources.js';
 import { PolicyFanOut } from './workload/fanout.js';
 import { customObjectsReportClient, ReportWriter } from './workload/io.js';
 import { formatWorkloadKey, type WorkloadKey } from './workload/key.js';
@@ -60,7 +64,14 @@ export interface ManagerOptions {
   informerIdleTimeoutMs?: number;
   /** Delay that batches policy status updates while many workloads change. */
   policyStatusDelayMs?: number;
+  /**
+   * Keep a ValidatingAdmissionPolicy per Enforce/Warn policy (--validating-admission-policies);
+   * a cluster policy's binding leaves `excludedNamespaces` out, as the webhook does.
+   */
+  validatingAdmissionPolicies?: { excludedNamespaces: readonly string[] };
 }
+
+const VAP_KINDS: ReadonlySet<string> = new Set(VAP_RESOURCES.map((r) => r.kind));
 
 const WORKLOAD_KINDS: ReadonlySet<string> = new Set(WORKLOAD_RESOURCES.map((r) => r.kind));
 
@@ -73,6 +84,8 @@ export class Manager {
   private readonly workloadController: Controller;
   private readonly policyController: Controller;
   private readonly imageController: Controller | undefined;
+  private readonly vapController: Controller | undefined;
+  private readonly vaps: VapReconciler | undefined;
   private stopped = false;
 
   constructor(private readonly options: ManagerOptions) {
@@ -80,7 +93,7 @@ export class Manager {
     const index = new ComplianceIndex({ violations: metrics.violations, workloads: metrics.workloads });
     this.cache = new ClusterCache({
       kubeConfig,
-      resources: ALL_RESOURCES,
+      resources: options.validatingAdmissionPolicies ? [...ALL_RESOURCES, ...VAP_RESOURCES] : ALL_RESOURCES,
       onChange: (resource, type, object) => this.onChange(resource, type, object),
       metricsFor: (resource) => informerMetricsFor(metrics, resource),
       onError: (error, resource) =>
@@ -129,6 +142,19 @@ export class Manager {
     this.policyController = this.controller('policy', {
       reconcile: async (key) => void (await policyStatus.reconcile(key)),
     });
+    if (options.validatingAdmissionPolicies) {
+      this.vaps = new VapReconciler({
+        store: this.cache,
+        client: kubernetesVapClient(kubeConfig),
+        enabled: true,
+        excludedNamespaces: options.validatingAdmissionPolicies.excludedNamespaces,
+        outcome: (policy, outcome) => {
+          if (outcome === 'applied' || outcome === 'deleted')
+            log.info(`ValidatingAdmissionPolicy ${outcome}`, { controller: 'vap', policy });
+        },
+      });
+      this.vapController = this.controller('vap', this.vaps);
+    }
     if (images !== undefined) {
       const imageReports = new ImageReportWriter(customObjectsImageReportClient(kubeConfig), (result) =>
         recordReportWrite(metrics, 'ImageReport', result),
@@ -142,6 +168,9 @@ export class Manager {
           workloadsRunning: (digest, references) => this.reconciler.workloads.running(digest, references),
           requeueWorkload: (key) => this.enqueueWorkload(key),
         }),
+        // As many report writers as workload reconcilers: a rollout of hundreds of new
+        // images finishes scanning faster than one writer makes three calls per report.
+        options.workers,
       );
       images.subscribe((result) => {
         recordImageAnalyses(metrics, images.analysisCounts());
@@ -231,11 +260,17 @@ export class Manager {
     this.workloadController.start();
     this.policyController.start();
     this.imageController?.start();
+    this.vapController?.start();
     // A new leader reconciles everything once; what it already knows of images is published.
     for (const key of this.reconciler.workloads.all()) this.enqueueWorkload(key);
     for (const policy of this.reconciler.policies())
       this.policyController.enqueueAfter(policyName(policy), 2000);
     for (const digest of this.options.images?.knownDigests() ?? []) this.imageController?.enqueue(digest);
+    // Every policy, and every generated object (its policy may have gone while no one led).
+    if (this.vaps) {
+      for (const policy of this.reconciler.policies()) this.vapController?.enqueue(policyName(policy));
+      for (const key of this.vaps.keys()) this.vapController?.enqueue(key);
+    }
   }
 
   private async stopControllers(): Promise<void> {
@@ -243,6 +278,7 @@ export class Manager {
       this.workloadController.stop(),
       this.policyController.stop(),
       this.imageController?.stop(),
+      this.vapController?.stop(),
     ]);
   }
 
@@ -264,7 +300,14 @@ export class Manager {
       const policy = object as AnySecurityPolicy & KubernetesObject;
       const affected = this.fanOut.affected(type, policy, this.isLeader());
       if (type !== 'delete') this.policyController.enqueue(policyName(policy));
+      this.vapController?.enqueue(policyName(policy));
       for (const key of affected) this.enqueueWorkload(key);
+      return;
+    }
+    if (VAP_KINDS.has(resource.kind)) {
+      // Edited or deleted by hand, or written by us: converge again (a no-op when the hash matches).
+      const key = policyKeyOf(object);
+      if (key !== undefined) this.vapController?.enqueue(key);
       return;
     }
     // Followers keep warm caches; a new leader lists every workload anyway.

@@ -4,7 +4,9 @@
 // `concurrency` at once) and the answer is "not known yet" (undefined); `subscribe` listeners hear
 // when a verdict changed so the workloads that run the image are evaluated again. Verdicts are kept
 // for `ttlMs` (then re-verified when asked, which the policy's rescan schedule does), Error verdicts
-// only for `retryMs`. The src/signature verifier below caches artifacts per digest and verdicts per
+// for `retryMs`, doubled after each further Error of the same entry up to `ttlMs` (so a registry that
+// is down for an hour is not asked about every image every 30 s), back to `retryMs` once a
+// verification gets through. The src/signature verifier below caches artifacts per digest and verdicts per
 // digest + attestor-configuration hash, so an image's signatures are fetched once per TTL, not per
 // pod nor per attestor. Pull credentials are those of the pod that asked, as for analysis.
 import type { CoreV1Api, V1PodSpec } from '@kubernetes/client-node';
@@ -32,7 +34,7 @@ import {
   type TrustMaterialSource,
 } from '../signature/index.js';
 import type { AnalyzerLogger } from './image-analyzer.js';
-import { apiFailure, type CredentialsFor } from './credentials.js';
+import { apiFailure, type CredentialsFor, type ScannedPodSpec } from './credentials.js';
 
 /** What one policy's spec.signatures asks of the images it covers. */
 export interface SignatureRequirement {
@@ -68,7 +70,7 @@ export interface SignatureServiceOptions {
   readonly clock?: Pick<Clock, 'now'>;
   /** How long a verdict stands before it is verified again (default 10 min; the verifier's TTL). */
   readonly ttlMs?: number;
-  /** When an Error verdict is tried again (default 30 s). */
+  /** When an Error verdict is first tried again (default 30 s); doubled per further Error, at most ttlMs. */
   readonly retryMs?: number;
   /** Verifications at once (default 2). */
   readonly concurrency?: number;
@@ -90,7 +92,8 @@ const MAX_MESSAGE = 1024;
 interface Asker {
   readonly namespace: string;
   readonly image: string;
-  readonly podSpec: V1PodSpec;
+  /** Only what pull credentials are chosen by: an entry outlives the pod, and keeps up to 64 of these. */
+  readonly podSpec: ScannedPodSpec;
 }
 
 interface VerdictEntry {
@@ -104,6 +107,8 @@ interface VerdictEntry {
   rule: SignatureRule;
   verdict?: { value: SignatureVerdict; at: number; expiresAt: number };
   verifying: boolean;
+  /** Error verdicts in a row: the retry backoff's exponent. */
+  errors: number;
 }
 
 /** The image fact of a verdict (what the rule engine reads). Pure. */
@@ -206,13 +211,23 @@ export class SignatureService {
         askers: new Map(),
         rule: requirement.rule.rule,
         verifying: false,
+        errors: 0,
       };
       this.entries.set(key, entry);
     }
     if (entry.policies.size < MAX_ASKERS) entry.policies.add(requirement.policy);
     const askerKey = `${namespace}\u0000${image}`;
     entry.askers.delete(askerKey);
-    entry.askers.set(askerKey, { namespace, image, podSpec });
+    entry.askers.set(askerKey, {
+      namespace,
+      image,
+      podSpec: {
+        ...(podSpec.serviceAccountName === undefined
+          ? {}
+          : { serviceAccountName: podSpec.serviceAccountName }),
+        ...(podSpec.imagePullSecrets === undefined ? {} : { imagePullSecrets: podSpec.imagePullSecrets }),
+      },
+    });
     while (entry.askers.size > MAX_ASKERS) entry.askers.delete(entry.askers.keys().next().value!);
     const expired = entry.verdict === undefined || this.clock.now() >= entry.verdict.expiresAt;
     if (expired && !entry.verifying && !this.stopped) this.start(key, entry);
@@ -271,7 +286,8 @@ export class SignatureService {
     this.options.onVerification?.(verdict.status);
     const now = this.clock.now();
     const previous = entry.verdict?.value;
-    const ttl = verdict.status === 'Error' ? this.retryMs : this.ttlMs;
+    entry.errors = verdict.status === 'Error' ? entry.errors + 1 : 0;
+    const ttl = verdict.status === 'Error' ? this.retryDelay(entry.errors) : this.ttlMs;
     entry.verdict = { value: verdict, at: now, expiresAt: now + ttl };
     if (previous !== undefined && sameVerdict(previous, verdict)) return;
     const fields = { controller: 'signatures', digest: entry.digest, image: asker.image };
@@ -291,6 +307,12 @@ export class SignatureService {
         }
       }
     }
+  }
+
+  /** The wait after the `errors`-th Error in a row: retryMs doubled per repeat, never past the TTL. */
+  private retryDelay(errors: number): number {
+    const ceiling = Math.max(this.retryMs, this.ttlMs);
+    return Math.min(this.retryMs * 2 ** Math.min(errors - 1, 20), ceiling);
   }
 
   private async verdictFor(asker: Asker, entry: VerdictEntry): Promise<SignatureVerdict> {

@@ -17,6 +17,8 @@ export interface CachedResource {
   /** API path of the collection: "/api/v1/pods". */
   path: string;
   namespaced: boolean;
+  /** Watch only objects with these labels (the list call must select the same). */
+  labelSelector?: string;
   list(kc: KubeConfig): () => Promise<KubernetesListObject<KubernetesObject>>;
   /** Keeps only the fields the controllers read; applied before an object is cached. */
   transform?: (object: KubernetesObject) => KubernetesObject;
@@ -99,6 +101,7 @@ export class ClusterCache implements ObjectStore {
           kubeConfig: options.kubeConfig,
           path: resource.path,
           list: resource.list(options.kubeConfig),
+          ...(resource.labelSelector === undefined ? {} : { labelSelector: resource.labelSelector }),
           ...(resource.transform === undefined ? {} : { transform: resource.transform }),
         }),
         {

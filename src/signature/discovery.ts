@@ -139,7 +139,8 @@ export class SignatureDiscovery {
         return m.manifest;
       });
     }
-    if (index !== undefined) referrers = index.manifests;
+    // An index may list one manifest several times; each is read once (and counts once toward the cap).
+    if (index !== undefined) referrers = [...new Map(index.manifests.map((d) => [d.digest, d])).values()];
 
     // Bundles first, so a flood of other referrers cannot push the signatures past the cap.
     const ranked = [...referrers].sort(

@@ -55,9 +55,14 @@ function subjectProblem(e: SignatureEvidence, digest: string): SignatureProblem 
   };
 }
 
-function missingAnnotations(e: SignatureEvidence, required: Readonly<Record<string, string>>): string[] {
+function missingAnnotations(
+  e: SignatureEvidence,
+  digest: string,
+  required: Readonly<Record<string, string>>,
+): string[] {
+  const own = e.statement.annotations.get(digest) ?? {};
   return Object.entries(required)
-    .filter(([k, v]) => e.statement.annotations[k] !== v)
+    .filter(([k, v]) => !Object.hasOwn(own, k) || own[k] !== v)
     .map(([k, v]) => `${k}=${v}`);
 }
 
@@ -235,7 +240,7 @@ export function evaluateSignatures(
         problems.push(result.problem);
         return;
       }
-      const missing = missingAnnotations(e, rule.annotations ?? {});
+      const missing = missingAnnotations(e, digest, rule.annotations ?? {});
       if (missing.length > 0) {
         problems.push({
           reason: 'MissingAnnotation',

@@ -28,8 +28,12 @@ const IN_TOTO_STATEMENT_TYPES = ['https://in-toto.io/Statement/v1', 'https://in-
 export interface SignedStatement {
   /** Image digests (`sha256:<hex>`) the statement is about. */
   readonly subjects: readonly string[];
-  /** Signature annotations (simple-signing `optional`, or the in-toto subject's annotations). */
-  readonly annotations: Readonly<Record<string, string>>;
+  /**
+   * Signature annotations by the subject digest they were signed for: simple-signing `optional` for
+   * its one image, each in-toto subject's own (a statement about several images must not lend one
+   * image's annotations to another).
+   */
+  readonly annotations: ReadonlyMap<string, Readonly<Record<string, string>>>;
   /** Set for in-toto statements; cosign v3's plain signature is COSIGN_SIGN_PREDICATE. */
   readonly predicateType?: string;
   readonly predicate?: unknown;
@@ -176,7 +180,7 @@ function parseSimpleSigning(payload: Buffer): SignedStatement | string {
   const image = doc['critical']['image'];
   const digest = isRecord(image) ? image['docker-manifest-digest'] : undefined;
   if (typeof digest !== 'string') return 'the payload names no critical.image.docker-manifest-digest';
-  return { subjects: [digest], annotations: stringValues(doc['optional']) };
+  return { subjects: [digest], annotations: new Map([[digest, stringValues(doc['optional'])]]) };
 }
 
 /** One layer of a cosign `.sig` manifest; `payload` is the layer blob, already digest-verified. */
@@ -274,14 +278,16 @@ function parseStatement(payloadType: string, payload: Buffer): SignedStatement |
   }
   if (typeof doc['predicateType'] !== 'string') return 'the in-toto statement has no predicateType';
   const subjects: string[] = [];
-  let annotations: Record<string, string> = {};
+  const annotations = new Map<string, Record<string, string>>();
   const raw = Array.isArray(doc['subject']) ? doc['subject'].slice(0, 64) : [];
   for (const s of raw) {
     if (!isRecord(s) || !isRecord(s['digest'])) continue;
     const hex = s['digest']['sha256'];
     if (typeof hex !== 'string' || !/^[0-9a-f]{64}$/.test(hex)) continue;
-    subjects.push(`sha256:${hex}`);
-    if (subjects.length === 1) annotations = stringValues(s['annotations']);
+    const digest = `sha256:${hex}`;
+    subjects.push(digest);
+    // A digest listed twice keeps its first annotations, as a reader going down the list sees them.
+    if (!annotations.has(digest)) annotations.set(digest, stringValues(s['annotations']));
   }
   if (subjects.length === 0) return 'the in-toto statement has no sha256 subject';
   return { subjects, annotations, predicateType: doc['predicateType'], predicate: doc['predicate'] };

@@ -5,6 +5,8 @@
 // would flag. Enforce policies deny, Warn policies add warnings, Audit policies
 // are not evaluated at admission at all. Dry-run requests are answered like
 // real ones (kubectl --dry-run=server must show what a real apply would get).
+// An image whose facts (analysis, or a required signature's verdict) are not
+// there yet is "unknown", and the policy's onImageUnknown decides.
 import { isDeepStrictEqual } from 'node:util';
 import type { AnySecurityPolicy } from '../api/policy-types.js';
 import { compilePolicy, type CompiledPolicy } from '../policy/compile.js';
@@ -53,6 +55,15 @@ export interface AdmissionContext {
   imageFacts?: ImageFactsSource | undefined;
   /** Whether facts for `image` are known (default: whether imageFacts returns some). */
   imageKnown?: (image: string) => boolean;
+  /**
+   * Facts for the policies judged, which replace imageFacts: signature verdicts
+   * depend on which policies require what. `unverified`: images a requirement
+   * covers whose first verification has not finished (unknown, like a cache miss).
+   */
+  imageFactsFor?: (policies: readonly CompiledPolicy[]) => {
+    facts: ImageFactsSource | undefined;
+    unverified: readonly string[];
+  };
   /** Rules another layer already enforces (a generated ValidatingAdmissionPolicy); skipped here. */
   skipRule?: (policy: CompiledPolicy, ruleId: string) => boolean;
   /** Namespaces never judged (the operator's own, kube-system), whatever the webhook configuration says. */
@@ -146,10 +157,11 @@ function decide(request: AdmissionRequest, context: AdmissionContext): Admission
     ...workload,
     metadata: { ...workload.metadata, name: workload.metadata?.name ?? request.name, namespace },
   };
+  const forPolicies = context.imageFactsFor?.(judged);
   const evaluated = evaluateWorkload(
     named,
     judged,
-    context.imageFacts,
+    forPolicies ? forPolicies.facts : context.imageFacts,
     context.now ? { now: context.now } : {},
   );
   const byName = new Map(judged.map((p) => [p.name, p]));
@@ -158,7 +170,12 @@ function decide(request: AdmissionRequest, context: AdmissionContext): Admission
     return policy !== undefined && !(context.skipRule?.(policy, f.ruleId) ?? false);
   });
 
-  const unknownImages = unknownImagesFor(judged, target.images ?? [], context);
+  const unknownImages = [
+    ...new Set([
+      ...unknownImagesFor(judged, target.images ?? [], context),
+      ...(forPolicies?.unverified ?? []),
+    ]),
+  ];
   for (const policy of judged) {
     if (policy.spec.onImageUnknown !== 'Deny') continue;
     for (const image of unknownImages) {

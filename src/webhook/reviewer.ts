@@ -2,11 +2,17 @@
 // the manager's informer cache, image facts from the image service. The
 // decision itself is decideAdmission (pure); this adds the one wait the
 // webhook may do: when a Warn/Enforce policy needs facts of an image nobody has
-// analysed yet, it waits for the analysis (already started by asking) within
-// a budget well below the webhook timeout, then decides with what it has.
+// analysed yet, or a signature verdict nobody has verified yet, it waits for
+// the analysis and verification (already started by asking) within a budget
+// well below the webhook timeout, then decides with what it has. Signature
+// verdicts come from the image service's signature service, by the same
+// function the workload reconciler uses, so admission and report agree.
 import type { KubernetesObject, V1Namespace, V1PodSpec } from '@kubernetes/client-node';
 import type { AnySecurityPolicy } from '../api/policy-types.js';
 import type { ImageStatus } from '../image/image-service.js';
+import { requirementOf, type SignatureService } from '../image/signature-service.js';
+import { signatureVerdicts, withSignatures } from '../controllers/workload/reconciler.js';
+import { podImages } from '../policy/target.js';
 import type { ImageFactsSource } from '../policy/image-facts.js';
 import { podTemplateOf } from '../policy/workload.js';
 import type { ObjectStore } from '../runtime/cluster-cache.js';
@@ -17,6 +23,8 @@ import type { AdmissionRequest } from './review.js';
 export interface AdmissionImages {
   statusOf(namespace: string, podSpec: V1PodSpec, image: string): ImageStatus;
   factsSource(namespace: string, podSpec: V1PodSpec): ImageFactsSource;
+  /** Signature verification; without it signature rules see no verdicts. */
+  readonly signatures?: Pick<SignatureService, 'verdictOf' | 'defaults'> | undefined;
 }
 
 export interface AdmissionReviewerOptions {
@@ -47,22 +55,38 @@ export class AdmissionReviewer {
       : undefined;
     const context: AdmissionContext = { policies, namespaceLabels, excludedNamespaces, skipRule };
     if (images && spec) {
-      context.imageFacts = images.factsSource(namespace, spec);
+      const facts = images.factsSource(namespace, spec);
+      context.imageFacts = facts;
       context.imageKnown = (image) => images.statusOf(namespace, spec, image).state === 'Analyzed';
+      const service = images.signatures;
+      if (service)
+        context.imageFactsFor = (judged) => {
+          // Only a policy that requires signatures makes the pod's images worth a lookup (which starts analysis).
+          if (!judged.some((p) => requirementOf(p, service.defaults) !== undefined))
+            return { facts, unverified: [] };
+          const status = new Map<string, ImageStatus>(
+            podImages(spec).map((image) => [image, images.statusOf(namespace, spec, image)]),
+          );
+          const verdicts = signatureVerdicts(service, namespace, spec, judged, status);
+          const unverified = [...verdicts]
+            .filter(([, byKey]) => [...byKey.values()].some((fact) => fact === undefined))
+            .map(([image]) => image);
+          return { facts: withSignatures(facts, verdicts), unverified };
+        };
     }
-    const decision = decideAdmission(request, context);
+    let decision = decideAdmission(request, context);
     if (decision.unknownImages.length === 0 || !images || !spec) return decision;
 
-    // Only images still being analysed are worth waiting for; a failed analysis will not change in time.
+    // Only images still being analysed or verified are worth waiting for; a failed analysis will not change in time.
     const now = this.options.now ?? Date.now;
     const deadline = now() + this.options.imageBudgetMs;
-    const pending = (image: string) => images.statusOf(namespace, spec, image).state === 'Pending';
-    if (!decision.unknownImages.some(pending)) return decision;
-    while (decision.unknownImages.some(pending) && now() < deadline) {
+    const coming = (image: string) => images.statusOf(namespace, spec, image).state !== 'Failed';
+    while (decision.unknownImages.some(coming) && now() < deadline) {
       await new Promise((resolve) =>
         setTimeout(resolve, Math.max(1, Math.min(this.options.pollMs ?? 20, deadline - now()))),
       );
+      decision = decideAdmission(request, context);
     }
-    return decideAdmission(request, context);
+    return decision;
   }
 }

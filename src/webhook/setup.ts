@@ -7,7 +7,9 @@ import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { vapCoverage } from '../controllers/vap/generate.js';
 import type { ShipshapeMetrics } from '../metrics/registry.js';
+import type { CompiledPolicy } from '../policy/compile.js';
 import { systemClock } from '../runtime/clock.js';
 import type { ObjectStore } from '../runtime/cluster-cache.js';
 import type { Logger } from '../runtime/log.js';
@@ -37,6 +39,7 @@ export const WEBHOOK_FLAGS = {
   'webhook-ca-validity': { type: 'string', default: '8760h' },
   'webhook-cert-check-interval': { type: 'string', default: '1m' },
   'webhook-ca-trust-delay': { type: 'string', default: '30s' },
+  'validating-admission-policies': { type: 'string', default: 'false' },
 } as const;
 
 export const WEBHOOK_USAGE = `  --webhook-bind-address <host:port>  serve admission (HTTPS) here, on every replica (default: no webhook)
@@ -55,9 +58,21 @@ export const WEBHOOK_USAGE = `  --webhook-bind-address <host:port>  serve admiss
   --webhook-ca-validity <duration>    CA lifetime (default 8760h); renewed with a third left
   --webhook-cert-check-interval <d>   how often the Secret and certificates are checked (default 1m)
   --webhook-ca-trust-delay <d>        how long a new CA is in the bundle before it signs (default 30s)
+  --validating-admission-policies=<true|false>  keep a ValidatingAdmissionPolicy per Warn/Enforce policy for
+                                      the rules CEL expresses exactly (the leader writes them; a policy opts out
+                                      with spec.admission.validatingAdmissionPolicy: false); the webhook then
+                                      skips the rules the VAP in the cluster covers (default false)
 `;
 
 export type WebhookFlagValues = { [K in keyof typeof WEBHOOK_FLAGS]?: string | undefined };
+
+/** --validating-admission-policies, checked. */
+export function validatingAdmissionPoliciesOn(flags: WebhookFlagValues): boolean {
+  const value = flags['validating-admission-policies'] ?? 'false';
+  if (value !== 'true' && value !== 'false')
+    throw new Error(`--validating-admission-policies must be true or false, not "${value}"`);
+  return value === 'true';
+}
 
 /** `90s`, `5m`, `2h`, `30d`, or plain milliseconds. */
 export function parseDuration(text: string, flag: string): number {
@@ -108,8 +123,16 @@ export async function startWebhook(
   const duration = (flag: keyof typeof WEBHOOK_FLAGS) =>
     parseDuration(flags[flag] ?? (WEBHOOK_FLAGS[flag] as { default?: string }).default ?? '', flag);
 
+  const store = deps.store;
   const reviewer = new AdmissionReviewer({
-    store: deps.store,
+    store,
+    // The API server runs the VAP's checks itself; only what the VAP in the cluster covers for this revision is skipped.
+    ...(validatingAdmissionPoliciesOn(flags)
+      ? {
+          skipRule: (policy: CompiledPolicy, ruleId: string) =>
+            vapCoverage(policy, (kind, name) => store.get(kind, undefined, name)).has(ruleId),
+        }
+      : {}),
     ...(deps.images ? { images: deps.images } : {}),
     excludedNamespaces: new Set(excludedNamespacesOf(operatorNamespace)),
     imageBudgetMs: duration('webhook-image-budget'),
@@ -121,7 +144,8 @@ export async function startWebhook(
         const kind = kindLabel(request);
         metrics.admissionRequests.inc({ operation: request.operation, kind, result: decision.result });
         metrics.admissionDuration.observe({ kind }, seconds);
-        if (decision.result === 'denied' || decision.result === 'error')
+        // Checked first: winston formats a record before its transports drop it, on every request.
+        if ((decision.result === 'denied' || decision.result === 'error') && log.isInfoEnabled())
           log.info('admission', {
             controller: 'webhook',
             namespace: request.namespace,

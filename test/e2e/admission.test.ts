@@ -20,7 +20,8 @@ import {
 } from '@kubernetes/client-node';
 import type { SecurityPolicy } from '../../src/api/policy-types.js';
 import { evaluateWorkload } from '../../src/policy/evaluate.js';
-import { generateVap } from '../../src/webhook/vap.js';
+import { generateVap } from '../../src/controllers/vap/generate.js';
+import { excludedNamespacesOf } from '../../src/webhook/configuration.js';
 import { ApiClient } from '../support/api-request.js';
 import { freePort } from '../cluster/local-cluster.js';
 import { installCrds } from '../support/crds.js';
@@ -352,7 +353,11 @@ describe('ValidatingAdmissionPolicy conformance', function () {
     apiVersion: 'shipshape.dev/v1alpha1',
     kind: 'SecurityPolicy',
     metadata: { name: 'cel', namespace, uid: `vap-${namespace}`, generation: 1 },
-    spec: { enforcement: 'Enforce' },
+    // An allow list beside the default forbidden list, so both branches of capabilitiesAdd are compared.
+    spec: {
+      enforcement: 'Enforce',
+      rules: { securityContext: { allowedCapabilities: ['NET_BIND_SERVICE', 'CHOWN'] } },
+    },
   };
   let kc: KubeConfig;
   let api: ApiClient;
@@ -364,7 +369,7 @@ describe('ValidatingAdmissionPolicy conformance', function () {
     api = new ApiClient(kc);
     admission = kc.makeApiClient(AdmissionregistrationV1Api);
     await createReadyNamespace(kc.makeApiClient(CoreV1Api), namespace);
-    const vap = generateVap(source, OPERATOR_NS);
+    const vap = generateVap(source, excludedNamespacesOf(OPERATOR_NS));
     assert.ok(vap, 'the default rules include CEL-expressible ones');
     generated = vap;
     await admission.createValidatingAdmissionPolicy({ body: generated.policy });
@@ -392,10 +397,27 @@ describe('ValidatingAdmissionPolicy conformance', function () {
     api?.close();
   });
 
-  /** Every combination of the settings the covered rules read, on the pod and its containers. */
+  /**
+   * Every combination of the settings the covered rules read, in families: each
+   * family varies the fields of some rules and keeps the others' compliant, so
+   * a refusal is decided by the rules under test, not by one always failing.
+   */
   function fixtures(): V1PodSpec[] {
     const specs: V1PodSpec[] = [];
     const tri = [undefined, true, false] as const;
+    const dropAll = { drop: ['ALL'] };
+    // The init container is compliant with everything, so only pod-level settings can trip it.
+    const init = {
+      name: 'init',
+      image: 'registry.example/init:1.0.0',
+      securityContext: {
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        runAsNonRoot: true,
+        capabilities: dropAll,
+      },
+    };
+    // Family 1: privileges, host namespaces, escalation, root filesystem, user.
     for (const privileged of tri)
       for (const hostNetwork of [undefined, true] as const)
         for (const escalation of tri)
@@ -406,24 +428,88 @@ describe('ValidatingAdmissionPolicy conformance', function () {
                   // The API server's own validation refuses this pair before admission: not a fixture.
                   if (privileged === true && escalation === false) continue;
                   const securityContext = {
+                    capabilities: dropAll,
                     ...(privileged === undefined ? {} : { privileged }),
                     ...(escalation === undefined ? {} : { allowPrivilegeEscalation: escalation }),
                     ...(readOnly === undefined ? {} : { readOnlyRootFilesystem: readOnly }),
                     ...(user === undefined ? {} : { runAsUser: user }),
                   };
-                  // The init container is compliant with everything, so only the pod-level user can trip it.
-                  const init = {
-                    name: 'init',
-                    image: 'registry.example/init:1.0.0',
-                    securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true },
-                  };
                   specs.push({
                     ...(hostNetwork === undefined ? {} : { hostNetwork }),
-                    ...(podUser === undefined ? {} : { securityContext: { runAsUser: podUser } }),
+                    securityContext: {
+                      runAsNonRoot: true,
+                      ...(podUser === undefined ? {} : { runAsUser: podUser }),
+                    },
                     ...(withInit ? { initContainers: [init] } : {}),
                     containers: [{ name: 'app', image: 'registry.example/app:1.0.0', securityContext }],
                   });
                 }
+    // Family 2: runAsNonRoot and runAsUser, on the container and on the pod (the container's wins).
+    for (const nonRoot of tri)
+      for (const podNonRoot of tri)
+        for (const user of [undefined, 0, 1000] as const)
+          for (const podUser of [undefined, 0, 1000] as const)
+            for (const withInit of [false, true]) {
+              const securityContext = {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                capabilities: dropAll,
+                ...(nonRoot === undefined ? {} : { runAsNonRoot: nonRoot }),
+                ...(user === undefined ? {} : { runAsUser: user }),
+              };
+              const podSecurity = {
+                ...(podNonRoot === undefined ? {} : { runAsNonRoot: podNonRoot }),
+                ...(podUser === undefined ? {} : { runAsUser: podUser }),
+              };
+              specs.push({
+                ...(Object.keys(podSecurity).length > 0 ? { securityContext: podSecurity } : {}),
+                ...(withInit
+                  ? {
+                      initContainers: [
+                        { ...init, securityContext: { ...init.securityContext, runAsNonRoot: undefined } },
+                      ],
+                    }
+                  : {}),
+                containers: [{ name: 'app', image: 'registry.example/app:1.0.0', securityContext }],
+              });
+            }
+    // Family 3: capabilities dropped and added, in any case and with or without CAP_.
+    const drops = [undefined, [], ['ALL'], ['all'], ['CAP_ALL'], ['NET_RAW'], ['NET_RAW', 'ALL']];
+    const adds = [
+      undefined,
+      [],
+      ['NET_BIND_SERVICE'],
+      ['cap_chown'],
+      ['SETUID'],
+      ['sys_admin'],
+      ['CAP_NET_RAW'],
+      ['ALL'],
+      ['CHOWN', 'SYS_PTRACE'],
+    ];
+    for (const drop of drops)
+      for (const add of adds)
+        for (const inInit of [false, true]) {
+          const capabilities = {
+            ...(drop === undefined ? {} : { drop }),
+            ...(add === undefined ? {} : { add }),
+          };
+          const securityContext = {
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            runAsNonRoot: true,
+            ...(drop === undefined && add === undefined ? {} : { capabilities }),
+          };
+          const app = { name: 'app', image: 'registry.example/app:1.0.0' };
+          // The capabilities on the init container, or on the app container.
+          specs.push(
+            inInit
+              ? {
+                  initContainers: [{ ...init, securityContext }],
+                  containers: [{ ...app, securityContext: init.securityContext }],
+                }
+              : { containers: [{ ...app, securityContext }] },
+          );
+        }
     return specs;
   }
 

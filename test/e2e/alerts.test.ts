@@ -8,13 +8,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  AppsV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  type V1Container,
-  type V1Deployment,
-} from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, type V1Container } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
 import type { SecurityReport } from '../../src/api/report-types.js';
 import { installCrds } from '../support/crds.js';
@@ -25,6 +19,7 @@ import { createSecurityPolicy } from '../support/policies.js';
 import { startPrometheus, type PrometheusServer, type Sample } from '../support/prometheus-process.js';
 import { tar } from '../support/tar.js';
 import { eventually } from '../support/wait.js';
+import { compliantContainer, kwokDeployment } from '../support/workloads.js';
 import { kubeConfig, kubeconfigPath, registryHost } from './harness.js';
 
 const GROUP = { group: 'shipshape.dev', version: 'v1alpha1' };
@@ -126,35 +121,9 @@ describe('alert rules and dashboard on a real Prometheus scraping the operator',
 
   const container = (kind: 'critical' | 'secure', ref: string): V1Container =>
     kind === 'secure'
-      ? {
-          name: 'app',
-          image: ref,
-          securityContext: {
-            runAsNonRoot: true,
-            runAsUser: 1000,
-            readOnlyRootFilesystem: true,
-            allowPrivilegeEscalation: false,
-            capabilities: { drop: ['ALL'] },
-            seccompProfile: { type: 'RuntimeDefault' },
-          },
-          resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { cpu: '200m', memory: '128Mi' } },
-          livenessProbe: { httpGet: { path: '/healthz', port: 8080 } },
-          readinessProbe: { httpGet: { path: '/readyz', port: 8080 } },
-        }
+      ? compliantContainer(ref)
       : // privileged: true is the Critical finding (securityContext.privileged).
         { name: 'app', image: ref, securityContext: { privileged: true, runAsUser: 0 } };
-
-  const deployment = (name: string, c: V1Container): V1Deployment => ({
-    metadata: { name, labels: { app: name } },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name } },
-        spec: { nodeSelector: { type: 'kwok' }, automountServiceAccountToken: false, containers: [c] },
-      },
-    },
-  });
 
   before(async () => {
     const kc = kubeConfig();
@@ -185,15 +154,15 @@ describe('alert rules and dashboard on a real Prometheus scraping the operator',
 
     await apps.createNamespacedDeployment({
       namespace: ns,
-      body: deployment('critical', container('critical', image)),
+      body: kwokDeployment('critical', container('critical', image)),
     });
     await apps.createNamespacedDeployment({
       namespace: ns,
-      body: deployment('fixed', container('critical', image)),
+      body: kwokDeployment('fixed', container('critical', image)),
     });
     await apps.createNamespacedDeployment({
       namespace: ns,
-      body: deployment('unscannable', container('secure', missingImage)),
+      body: kwokDeployment('unscannable', container('secure', missingImage)),
     });
     await eventually('the fixed Deployment to be reported non-compliant first', async () => {
       return (await report('deployment-fixed'))?.status?.compliant === false;
@@ -201,7 +170,7 @@ describe('alert rules and dashboard on a real Prometheus scraping the operator',
     await apps.replaceNamespacedDeployment({
       namespace: ns,
       name: 'fixed',
-      body: deployment('fixed', container('secure', image)),
+      body: kwokDeployment('fixed', container('secure', image)),
     });
 
     const critical = await eventually('a Critical finding for Deployment critical', async () => {

@@ -16,42 +16,18 @@ import { createReadyNamespace } from '../support/namespaces.js';
 import { createSecurityPolicy } from '../support/policies.js';
 import { startOperatorProcess, type OperatorProcess } from '../support/operator-process.js';
 import { eventually } from '../support/wait.js';
+import { compliantContainer, kwokDeployment } from '../support/workloads.js';
 import { kubeConfig, kubeconfigPath, localCluster } from './harness.js';
 
 const GROUP = { group: 'shipshape.dev', version: 'v1alpha1' };
 
 function deployment(name: string, compliant: boolean): V1Deployment {
-  const labels = { app: name };
-  const secure = {
-    image: 'registry.example/app:1.4.2',
-    securityContext: {
-      runAsNonRoot: true,
-      runAsUser: 1000,
-      readOnlyRootFilesystem: true,
-      allowPrivilegeEscalation: false,
-      capabilities: { drop: ['ALL'] },
-      seccompProfile: { type: 'RuntimeDefault' },
-    },
-    resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { cpu: '200m', memory: '128Mi' } },
-    livenessProbe: { httpGet: { path: '/healthz', port: 8080 } },
-    readinessProbe: { httpGet: { path: '/readyz', port: 8080 } },
-  };
-  const insecure = { image: 'registry.example/app:latest', securityContext: { runAsUser: 0 } };
-  return {
-    metadata: { name, labels },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: labels },
-      template: {
-        metadata: { labels },
-        spec: {
-          nodeSelector: { type: 'kwok' },
-          automountServiceAccountToken: false,
-          containers: [{ name: 'app', ...(compliant ? secure : insecure) }],
-        },
-      },
-    },
-  };
+  return kwokDeployment(
+    name,
+    compliant
+      ? compliantContainer('registry.example/app:1.4.2')
+      : { name: 'app', image: 'registry.example/app:latest', securityContext: { runAsUser: 0 } },
+  );
 }
 
 describe('operator reconcile loop', function () {

@@ -10,14 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import {
-  AppsV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  EventsV1Api,
-  type V1Container,
-  type V1Deployment,
-} from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, EventsV1Api } from '@kubernetes/client-node';
 import type { ImageReport, SecurityReport } from '../../src/api/report-types.js';
 import { binDir, toolPath } from '../cluster/local-cluster.js';
 import { installCrds } from '../support/crds.js';
@@ -27,6 +20,7 @@ import { startOperatorProcess, type OperatorProcess } from '../support/operator-
 import { createSecurityPolicy } from '../support/policies.js';
 import { tar } from '../support/tar.js';
 import { eventually } from '../support/wait.js';
+import { compliantContainer, kwokDeployment } from '../support/workloads.js';
 import { kubeConfig, kubeconfigPath, localCluster, registryHost } from './harness.js';
 
 const run = promisify(execFile);
@@ -44,36 +38,6 @@ describe('signature verdicts in the operator', function () {
   let signed: { reference: string; digest: string };
   let unsigned: { reference: string; digest: string };
 
-  const container = (image: string): V1Container => ({
-    name: 'app',
-    image,
-    securityContext: {
-      runAsNonRoot: true,
-      runAsUser: 1000,
-      readOnlyRootFilesystem: true,
-      allowPrivilegeEscalation: false,
-      capabilities: { drop: ['ALL'] },
-      seccompProfile: { type: 'RuntimeDefault' },
-    },
-    resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { cpu: '200m', memory: '128Mi' } },
-    livenessProbe: { httpGet: { path: '/healthz', port: 8080 } },
-    readinessProbe: { httpGet: { path: '/readyz', port: 8080 } },
-  });
-  const deployment = (name: string, image: string): V1Deployment => ({
-    metadata: { name, labels: { app: name } },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name } },
-        spec: {
-          nodeSelector: { type: 'kwok' },
-          automountServiceAccountToken: false,
-          containers: [container(image)],
-        },
-      },
-    },
-  });
   const report = async (name: string): Promise<SecurityReport | undefined> =>
     (await custom
       .getNamespacedCustomObject({ ...GROUP, plural: 'securityreports', namespace: ns, name })
@@ -167,10 +131,13 @@ describe('signature verdicts in the operator', function () {
       '--signature-retry=2',
     ]);
     await operator.waitReady();
-    await apps.createNamespacedDeployment({ namespace: ns, body: deployment('signed', signed.reference) });
     await apps.createNamespacedDeployment({
       namespace: ns,
-      body: deployment('unsigned', unsigned.reference),
+      body: kwokDeployment('signed', compliantContainer(signed.reference)),
+    });
+    await apps.createNamespacedDeployment({
+      namespace: ns,
+      body: kwokDeployment('unsigned', compliantContainer(unsigned.reference)),
     });
   });
 

@@ -19,6 +19,7 @@ import {
   type WriteResult,
 } from '../../runtime/status-writer.js';
 import { TerminalError } from '../../runtime/workqueue.js';
+import { LRUCache } from 'lru-cache';
 
 /** The calls the writer makes; CustomObjectsApi fits, tests pass a fake. */
 export interface ImageReportClient {
@@ -67,6 +68,12 @@ export type ImageReportWriteOutcome = WriteOutcome<ImageReport>;
 
 export class ImageReportWriter {
   private readonly writer: StatusObjectWriter<ImageReport>;
+  /**
+   * Names this writer has read or written. A digest seen for the first time is most
+   * likely new (images roll out by the hundred), so its report is created without a
+   * read first; a 409 says it exists after all (a restart), and the read follows.
+   */
+  private readonly seen = new LRUCache<string, true>({ max: 8192 });
 
   constructor(
     private readonly client: ImageReportClient,
@@ -83,11 +90,21 @@ export class ImageReportWriter {
 
   /** Reads the stored report, builds the desired one from it, and writes the difference. */
   async publish(input: Omit<ImageReportInput, 'existing'>): Promise<ImageReportWriteOutcome> {
+    const name = imageReportName(input.digest);
+    if (name === undefined) {
+      this.onWrite('error');
+      throw new TerminalError(`image digest ${input.digest.slice(0, 140)} cannot name an ImageReport`);
+    }
+    if (!this.seen.has(name)) {
+      this.seen.set(name, true);
+      try {
+        return await this.write(buildImageReport(input), undefined);
+      } catch (error) {
+        if (statusOf(error) !== 409) throw error;
+      }
+    }
     let existing: ImageReport | undefined;
     try {
-      const name = imageReportName(input.digest);
-      if (name === undefined)
-        throw new TerminalError(`image digest ${input.digest.slice(0, 140)} cannot name an ImageReport`);
       existing = await this.client.get(name);
     } catch (error) {
       this.onWrite('error');

@@ -1,7 +1,13 @@
 // Keeps each policy's status true: a Ready condition (the policy compiled and
 // is being applied, with the generation it describes) and a summary of the
 // workloads it matches. Written only when it changed.
-import { CustomObjectsApi, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import {
+  CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubeConfig,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
 import {
   API_GROUP,
   API_VERSION,
@@ -19,33 +25,35 @@ export interface PolicyStatusClient {
   replaceStatus(policy: AnySecurityPolicy): Promise<void>;
 }
 
+/**
+ * Writes a policy's status as a JSON merge patch of `status` alone. No resourceVersion
+ * goes with it: the operator is the status's only writer, and a cached copy that lags
+ * behind its own last write (many workloads changing at once) must not turn every
+ * summary update into a 409 and a retry. `conditions` is an array, so the patch
+ * replaces it whole, as the desired status is built whole.
+ */
 export function customObjectsPolicyStatusClient(
   kc: KubeConfig,
   fieldManager = 'shipshape',
 ): PolicyStatusClient {
   const api = kc.makeApiClient(CustomObjectsApi);
+  const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
   return {
     async replaceStatus(policy) {
       const name = policy.metadata.name ?? '';
+      // null removes a summary the desired status no longer has (an invalid policy has none).
+      const body = { status: { summary: null, ...policy.status } };
+      const target = { group: API_GROUP, version: API_VERSION, name, body, fieldManager };
       if (policy.kind === 'SecurityPolicy') {
-        await api.replaceNamespacedCustomObjectStatus({
-          group: API_GROUP,
-          version: API_VERSION,
-          plural: 'securitypolicies',
-          namespace: policy.metadata.namespace ?? '',
-          name,
-          body: policy,
-          fieldManager,
-        });
+        await api.patchNamespacedCustomObjectStatus(
+          { ...target, plural: 'securitypolicies', namespace: policy.metadata.namespace ?? '' },
+          mergePatch,
+        );
       } else {
-        await api.replaceClusterCustomObjectStatus({
-          group: API_GROUP,
-          version: API_VERSION,
-          plural: 'clustersecuritypolicies',
-          name,
-          body: policy,
-          fieldManager,
-        });
+        await api.patchClusterCustomObjectStatus(
+          { ...target, plural: 'clustersecuritypolicies' },
+          mergePatch,
+        );
       }
     },
   };

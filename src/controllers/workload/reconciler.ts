@@ -144,7 +144,13 @@ export class WorkloadReconciler {
       const status = this.deps.images?.statusOf(key.namespace, template.spec, image);
       if (status) imageStatus.set(image, status);
     }
-    const verdicts = this.signatureVerdicts(key.namespace, template.spec, policies, imageStatus);
+    const verdicts = signatureVerdicts(
+      this.deps.signatures,
+      key.namespace,
+      template.spec,
+      policies,
+      imageStatus,
+    );
     const facts = withSignatures(this.deps.images?.factsSource(key.namespace, template.spec), verdicts);
     const findings = evaluateWorkload(workload, policies, facts, { now: this.now() });
     const desired = buildSecurityReport({
@@ -214,49 +220,6 @@ export class WorkloadReconciler {
       }),
     );
     return result;
-  }
-
-  /**
-   * Verdicts by image, then by requirement key, for the images a signature requirement of a
-   * matching policy covers; undefined while the first verification runs. An image whose analysis
-   * failed cannot be verified: Error (retried with the analysis), never Unsigned.
-   */
-  private signatureVerdicts(
-    namespace: string,
-    podSpec: V1PodSpec,
-    policies: readonly CompiledPolicy[],
-    imageStatus: ReadonlyMap<string, ImageStatus>,
-  ): Map<string, Map<string, ImageSignatureFact | undefined>> {
-    const out = new Map<string, Map<string, ImageSignatureFact | undefined>>();
-    const service = this.deps.signatures;
-    if (service === undefined) return out;
-    const requirements = policies
-      .map((p) => requirementOf(p, service.defaults))
-      .filter((r): r is SignatureRequirement => r !== undefined);
-    if (requirements.length === 0) return out;
-    for (const [image, applying] of coveredImages(imageStatus.keys(), requirements)) {
-      const status = imageStatus.get(image);
-      const byKey = new Map<string, ImageSignatureFact | undefined>();
-      for (const requirement of applying) {
-        if (byKey.has(requirement.key)) continue;
-        if (status?.state === 'Analyzed') {
-          byKey.set(
-            requirement.key,
-            service.verdictOf(namespace, podSpec, image, status.digest, requirement),
-          );
-        } else if (status?.state === 'Failed') {
-          byKey.set(requirement.key, {
-            verdict: 'Error',
-            reason: status.reason,
-            message: `the image could not be read, so its signatures were not checked: ${status.message}`,
-          });
-        } else {
-          byKey.set(requirement.key, undefined);
-        }
-      }
-      out.set(image, byKey);
-    }
-    return out;
   }
 
   /** An Event per image whose signature verdict changed: it names the image, the verdict and why. */
@@ -399,8 +362,48 @@ function worse(a: WorkloadSignatureState, b: WorkloadSignatureState): WorkloadSi
   return SIGNATURE_ORDER.indexOf(a) <= SIGNATURE_ORDER.indexOf(b) ? a : b;
 }
 
+/**
+ * Verdicts by image, then by requirement key, for the images a signature requirement of a
+ * matching policy covers; undefined while the first verification runs. An image whose analysis
+ * failed cannot be verified: Error (retried with the analysis), never Unsigned.
+ */
+export function signatureVerdicts(
+  service: Pick<SignatureService, 'verdictOf' | 'defaults'> | undefined,
+  namespace: string,
+  podSpec: V1PodSpec,
+  policies: readonly CompiledPolicy[],
+  imageStatus: ReadonlyMap<string, ImageStatus>,
+): Map<string, Map<string, ImageSignatureFact | undefined>> {
+  const out = new Map<string, Map<string, ImageSignatureFact | undefined>>();
+  if (service === undefined) return out;
+  const requirements = policies
+    .map((p) => requirementOf(p, service.defaults))
+    .filter((r): r is SignatureRequirement => r !== undefined);
+  if (requirements.length === 0) return out;
+  for (const [image, applying] of coveredImages(imageStatus.keys(), requirements)) {
+    const status = imageStatus.get(image);
+    const byKey = new Map<string, ImageSignatureFact | undefined>();
+    for (const requirement of applying) {
+      if (byKey.has(requirement.key)) continue;
+      if (status?.state === 'Analyzed') {
+        byKey.set(requirement.key, service.verdictOf(namespace, podSpec, image, status.digest, requirement));
+      } else if (status?.state === 'Failed') {
+        byKey.set(requirement.key, {
+          verdict: 'Error',
+          reason: status.reason,
+          message: `the image could not be read, so its signatures were not checked: ${status.message}`,
+        });
+      } else {
+        byKey.set(requirement.key, undefined);
+      }
+    }
+    out.set(image, byKey);
+  }
+  return out;
+}
+
 /** Facts with the signature verdicts merged in; an image with verdicts but no facts gets only those. */
-function withSignatures(
+export function withSignatures(
   source: ImageFactsSource | undefined,
   verdicts: ReadonlyMap<string, ReadonlyMap<string, ImageSignatureFact | undefined>>,
 ): ImageFactsSource | undefined {

@@ -200,6 +200,11 @@ describe('operator RBAC (least privilege)', () => {
     add('events.k8s.io', ['events'], ['create', 'patch']);
     add('authentication.k8s.io', ['tokenreviews'], ['create']);
     add('authorization.k8s.io', ['subjectaccessreviews'], ['create']);
+    add(
+      'admissionregistration.k8s.io',
+      ['validatingadmissionpolicies', 'validatingadmissionpolicybindings'],
+      [...informer, 'create', 'update', 'delete'],
+    );
     assert.deepEqual(granted, expected.sort());
   });
 

@@ -17,6 +17,11 @@ export class MemoryRegistry implements SignatureRegistry {
   calls = 0;
   /** When set, getReferrers throws this (an unreachable registry). */
   failWith: RegistryError | undefined;
+  /** When set, manifest and blob reads throw these (a registry failing after it listed the referrers). */
+  failManifestsWith: RegistryError | undefined;
+  failBlobsWith: RegistryError | undefined;
+  /** When set, rewrites the referrers API's answer (an index that lies, or lists an entry twice). */
+  editReferrers: ((manifests: Descriptor[]) => Descriptor[]) | undefined;
 
   constructor(private readonly referrersApi: boolean) {}
 
@@ -57,12 +62,13 @@ export class MemoryRegistry implements SignatureRegistry {
     return Promise.resolve({
       kind: 'index',
       mediaType: 'application/vnd.oci.image.index.v1+json',
-      manifests,
+      manifests: this.editReferrers === undefined ? manifests : this.editReferrers(manifests),
     });
   }
 
   getManifest(ref: ImageReference, _options?: CallOptions): Promise<FetchedManifest> {
     this.calls++;
+    if (this.failManifestsWith !== undefined) return Promise.reject(this.failManifestsWith);
     const key = ref.digest ?? ref.tag ?? '';
     const bytes = this.manifests.get(key);
     if (bytes === undefined) {
@@ -84,6 +90,7 @@ export class MemoryRegistry implements SignatureRegistry {
     options?: CallOptions & { maxBytes?: number },
   ): Promise<Buffer> {
     this.calls++;
+    if (this.failBlobsWith !== undefined) return Promise.reject(this.failBlobsWith);
     if (options?.maxBytes !== undefined && descriptor.size > options.maxBytes) {
       return Promise.reject(
         new RegistryError('BlobTooLarge', `blob ${descriptor.digest} is over ${options.maxBytes} bytes`),

@@ -1,6 +1,7 @@
 // Admission over live state: policies and namespace labels from the cache,
 // and on an image cache miss a wait bounded by the budget, then the policy's
-// onImageUnknown choice.
+// onImageUnknown choice; a signature requirement waits the same way for the
+// first verification of a first-seen image.
 import assert from 'node:assert/strict';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { ImageStatus } from '../../../src/image/image-service.js';
@@ -61,7 +62,90 @@ const request: AdmissionRequest = {
   object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'shop' }, spec: goodPodSpec() },
 };
 
+const signingPolicy = (onImageUnknown: 'Allow' | 'Deny') => ({
+  apiVersion: 'shipshape.dev/v1alpha1',
+  kind: 'SecurityPolicy',
+  metadata: { name: 'signed', namespace: 'shop', uid: `s${++uid}`, generation: 1 },
+  spec: {
+    enforcement: 'Enforce',
+    onImageUnknown,
+    signatures: {
+      required: true,
+      attestors: [{ name: 'release', publicKeyRef: { name: 'release-key', key: 'cosign.pub' } }],
+    },
+  },
+});
+
+/** Analysed at once; the signature verdict arrives `afterMs` after the first question. */
+function signedImages(
+  afterMs: number,
+  verdict: 'Verified' | 'Unsigned',
+): AdmissionImages & { verified: string[] } {
+  const base = images(0, {});
+  let started: number | undefined;
+  const verified: string[] = [];
+  return {
+    ...base,
+    verified,
+    signatures: {
+      defaults: {},
+      verdictOf: (_ns, _spec, image, digest) => {
+        started ??= Date.now();
+        verified.push(`${image}@${digest}`);
+        return Date.now() - started >= afterMs ? { verdict, message: `test ${verdict}` } : undefined;
+      },
+    },
+  };
+}
+
 describe('admission reviewer', () => {
+  it('waits for the first signature verification of a first-seen image and judges by its verdict', async () => {
+    for (const [verdict, allowed] of [
+      ['Verified', true],
+      ['Unsigned', false],
+    ] as const) {
+      const service = signedImages(60, verdict);
+      const reviewer = new AdmissionReviewer({
+        store: store([signingPolicy('Deny') as KubernetesObject]),
+        images: service,
+        excludedNamespaces: new Set(),
+        imageBudgetMs: 1000,
+        pollMs: 5,
+      });
+      const started = Date.now();
+      const d = await reviewer.review(request);
+      assert.ok(Date.now() - started >= 50, verdict);
+      assert.equal(d.response.allowed, allowed, `${verdict}: ${d.response.status?.message ?? ''}`);
+      assert.equal(
+        d.findings.some((f) => f.ruleId === 'signatures.verified'),
+        !allowed,
+        verdict,
+      );
+      assert.ok(
+        service.verified.every((v) => v.endsWith('@sha256:1')),
+        'asked by the analysed digest',
+      );
+    }
+  });
+
+  it('answers a verification that does not finish in time by onImageUnknown', async () => {
+    for (const [choice, allowed] of [
+      ['Allow', true],
+      ['Deny', false],
+    ] as const) {
+      const reviewer = new AdmissionReviewer({
+        store: store([signingPolicy(choice) as KubernetesObject]),
+        images: signedImages(10_000, 'Verified'),
+        excludedNamespaces: new Set(),
+        imageBudgetMs: 80,
+        pollMs: 5,
+      });
+      const d = await reviewer.review(request);
+      assert.equal(d.response.allowed, allowed, choice);
+      if (!allowed) assert.ok(d.findings.some((f) => f.ruleId === 'admission.imageUnknown'));
+    }
+  });
+
   it('waits for an analysis that finishes within the budget and judges by its facts', async () => {
     const reviewer = new AdmissionReviewer({
       store: store([policy('Allow') as KubernetesObject]),

@@ -2,6 +2,7 @@
 // uid, refuses what is not a review, bounds the body, and swaps its serving
 // certificate without failing a request.
 import assert from 'node:assert/strict';
+import { connect as http2Connect } from 'node:http2';
 import { request as httpsRequest } from 'node:https';
 import { planCertificates } from '../../../src/webhook/certificate-keeper.js';
 import type { AdmissionDecision } from '../../../src/webhook/decision.js';
@@ -71,6 +72,35 @@ describe('admission server', () => {
   });
 
   after(() => server.close());
+
+  it('speaks HTTP/2 (what the API server multiplexes reviews over), many reviews on one connection', async () => {
+    const session = http2Connect(`https://127.0.0.1:${port}`, { ca });
+    try {
+      const one = (uid: string) =>
+        new Promise<{ status: number; text: string }>((resolve, reject) => {
+          const stream = session.request({
+            ':method': 'POST',
+            ':path': '/validate',
+            'content-type': 'application/json',
+          });
+          let status = 0;
+          let text = '';
+          stream.on('response', (headers) => (status = Number(headers[':status'])));
+          stream.on('data', (c: Buffer) => (text += c.toString()));
+          stream.on('end', () => resolve({ status, text }));
+          stream.on('error', reject);
+          stream.end(review(uid));
+        });
+      const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => one(`h2-${i}`)));
+      assert.equal(session.alpnProtocol, 'h2');
+      for (const [i, a] of answers.entries()) {
+        assert.equal(a.status, 200);
+        assert.equal((JSON.parse(a.text) as { response: { uid: string } }).response.uid, `h2-${i}`);
+      }
+    } finally {
+      session.close();
+    }
+  });
 
   it('answers an AdmissionReview with the request uid', async () => {
     const res = await post(port, ca, review('deny-me'));

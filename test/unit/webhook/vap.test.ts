@@ -3,7 +3,16 @@
 // engine is proven against a real API server in test/e2e/admission.test.ts.
 import assert from 'node:assert/strict';
 import type { AnySecurityPolicy, SecurityPolicySpec } from '../../../src/api/policy-types.js';
-import { CEL_RULES, generateVap, selectorCel, vapEligibility } from '../../../src/webhook/vap.js';
+import {
+  CEL_RULES,
+  generateVap as generateWithExclusions,
+  selectorCel,
+  vapEligibility,
+} from '../../../src/controllers/vap/generate.js';
+import { excludedNamespacesOf } from '../../../src/webhook/configuration.js';
+
+const generateVap = (p: AnySecurityPolicy, operatorNamespace: string) =>
+  generateWithExclusions(p, excludedNamespacesOf(operatorNamespace));
 
 let n = 0;
 const policy = (spec: SecurityPolicySpec, cluster = false): AnySecurityPolicy => ({

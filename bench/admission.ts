@@ -26,7 +26,8 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
-import { CoreV1Api, CustomObjectsApi, KubeConfig, type V1Deployment } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, type V1Deployment } from '@kubernetes/client-node';
+import { loadKubeConfig } from '../src/runtime/connect.js';
 import { freePort, startLocalCluster, toolPath } from '../test/cluster/local-cluster.js';
 import { pushImage } from '../test/support/oci-push.js';
 import { tar } from '../test/support/tar.js';
@@ -170,8 +171,8 @@ const row = (name: string, s: Stats) =>
   `${name.padEnd(44)} ${String(s.n).padStart(6)} ${s.p50.toFixed(1).padStart(8)} ${s.p99.toFixed(1).padStart(8)} ${s.max.toFixed(1).padStart(8)} ${s.perSecond.toFixed(0).padStart(7)} ${String(s.failures).padStart(5)}`;
 
 const cluster = await startLocalCluster({ nodes: 1, log: (line) => console.error(`bench: ${line}`) });
-const kc = new KubeConfig();
-kc.loadFromFile(cluster.kubeconfigPath);
+// One connection pool for the setup's API calls (client-node opens one per request otherwise).
+const kc = loadKubeConfig(cluster.kubeconfigPath);
 const core = kc.makeApiClient(CoreV1Api);
 await installCrds(kc);
 for (const name of ['shipshape-system', ns]) await createReadyNamespace(core, name);

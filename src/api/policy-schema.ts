@@ -64,8 +64,8 @@ function imageGlob(description: string, field: string): JSONSchema {
   });
 }
 
-function imageGlobList(description: string, field: string): JSONSchema {
-  return stringSet(description, imageGlob('An image glob.', `${field}[*]`), 64);
+function imageGlobList(description: string, field: string, maxItems = 64): JSONSchema {
+  return stringSet(description, imageGlob('An image glob.', `${field}[*]`), maxItems);
 }
 
 function regexString(description: string, field: string): JSONSchema {
@@ -426,33 +426,48 @@ const exceptionsSchema: JSONSchema = arr(
   { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] },
 );
 
-const vulnerabilitiesSchema: JSONSchema = obj(
-  'How image vulnerabilities count against this policy.',
-  {
-    severityThreshold: enumStr('Vulnerabilities at or above this severity are violations.', SEVERITIES, {
-      default: 'High',
-    }),
-    ignoreUnfixed: bool('Skip vulnerabilities that have no fixed version yet.', false),
-    ignore: arr(
-      'Vulnerabilities accepted until an expiry.',
-      obj(
-        'An ignored vulnerability.',
-        {
-          id: str('The vulnerability id (CVE, GHSA, OSV id).', {
-            maxLength: 64,
-            pattern: '^[A-Za-z][A-Za-z0-9]*-[A-Za-z0-9:._-]+$',
-          }),
-          reason: str('Why it is accepted.', { minLength: 1, maxLength: 1024 }),
-          expires: timestamp('When the ignore stops applying (RFC 3339).'),
-        },
-        { required: ['id', 'reason', 'expires'] },
+function vulnerabilitiesSchema(cluster: boolean): JSONSchema {
+  return obj(
+    'How image vulnerabilities count against this policy.',
+    {
+      severityThreshold: enumStr('Vulnerabilities at or above this severity are violations.', SEVERITIES, {
+        default: 'High',
+      }),
+      ignoreUnfixed: bool('Skip vulnerabilities that have no fixed version yet.', false),
+      ignore: arr(
+        'Vulnerabilities accepted until an expiry.',
+        obj(
+          'An ignored vulnerability.',
+          {
+            id: str('The vulnerability id (CVE, GHSA, OSV id).', {
+              maxLength: 64,
+              pattern: '^[A-Za-z][A-Za-z0-9]*-[A-Za-z0-9:._-]+$',
+            }),
+            images: imageGlobList(
+              'Only in containers with these images (at most 16). Absent: any image.',
+              'spec.vulnerabilities.ignore[*].images',
+              // 256 ignores of 64 globs each would exceed the API server's CEL cost budget.
+              16,
+            ),
+            reason: str('Why it is accepted.', { minLength: 1, maxLength: 1024 }),
+            expires: timestamp('When the ignore stops applying (RFC 3339); an Event says when it has.'),
+          },
+          { required: ['id', 'reason', 'expires'] },
+        ),
+        256,
+        { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['id'] },
       ),
-      256,
-      { 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['id'] },
-    ),
-  },
-  { default: {} },
-);
+      vex: obj('OpenVEX statements that say which vulnerabilities do not affect which images or packages.', {
+        configMapRef: trustObjectKeyRef(
+          'ConfigMap',
+          `an OpenVEX document (JSON)${cluster ? '' : ", in the policy's namespace"}; its not_affected and fixed statements for an image digest (pkg:oci purl or sha256 digest) or a package purl suppress the vulnerability, and the report shows the justification`,
+          cluster,
+        ),
+      }),
+    },
+    { default: {} },
+  );
+}
 
 function trustObjectKeyRef(kind: 'Secret' | 'ConfigMap', what: string, cluster: boolean): JSONSchema {
   return obj(
@@ -664,7 +679,7 @@ export function policySpecSchema(cluster: boolean): JSONSchema {
     ),
     rules: rulesSchema,
     exceptions: exceptionsSchema,
-    vulnerabilities: vulnerabilitiesSchema,
+    vulnerabilities: vulnerabilitiesSchema(cluster),
     signatures: signaturesSchema(cluster),
     rescan: obj(
       'When workloads under this policy are re-checked against fresh image data.',

@@ -115,14 +115,22 @@ export interface PolicyException {
 
 export interface VulnerabilityIgnore {
   id: string;
+  /** Only in containers with these images (globs); absent: any image. */
+  images?: string[];
   reason: string;
   expires: string;
+}
+
+export interface VexSettings {
+  /** A ConfigMap key holding an OpenVEX document. */
+  configMapRef?: TrustObjectKeyRef;
 }
 
 export interface VulnerabilitySettings {
   severityThreshold?: Severity;
   ignoreUnfixed?: boolean;
   ignore?: VulnerabilityIgnore[];
+  vex?: VexSettings;
 }
 
 export interface KeylessIdentity {

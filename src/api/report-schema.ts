@@ -71,6 +71,10 @@ export const securityReportStatusSchema: JSONSchema = obj('What the last evaluat
           maxLength: 317,
         }),
         container: str('The container, for container-level findings.', { maxLength: 63 }),
+        subject: str(
+          'What the finding is about within its rule and container: the vulnerability id of a vulnerabilities.* finding.',
+          { maxLength: 64 },
+        ),
         message: str('What is wrong, naming the container and the offending value.', { maxLength: 1024 }),
         remediation: str('How to fix it.', { maxLength: 1024 }),
         firstSeen: timestamp('When the finding was first reported.'),
@@ -166,10 +170,22 @@ export const imageReportStatusSchema: JSONSchema = obj('What the last scan found
         installedVersion: str('The installed version.', { maxLength: 128 }),
         fixedVersion: str('The first fixed version, when there is one.', { maxLength: 128 }),
         title: str('A short title.', { maxLength: 256 }),
+        aliases: arr(
+          'Other ids of the same flaw (GHSA, DSA, ...), at most 8.',
+          str('An id.', { maxLength: 64 }),
+          8,
+        ),
       },
       { required: ['id', 'severity', 'package', 'installedVersion'] },
     ),
     MAX_IMAGE_VULNERABILITIES,
+  ),
+  topVulnerabilitiesLimit: int(
+    'How many vulnerabilities topVulnerabilities lists at most (most severe, then fixable, first); the counts are exact.',
+    { minimum: 0 },
+  ),
+  topVulnerabilitiesTruncated: bool(
+    'True when the image has more vulnerabilities than topVulnerabilities lists.',
   ),
   signatures: arr(
     'Signature verdicts, one per attestor of each policy that requires signatures of this image.',

@@ -52,6 +52,8 @@ export interface ReportedFinding {
   category: string;
   policy: string;
   container?: string;
+  /** The vulnerability id of a vulnerabilities.* finding: one finding per flaw. */
+  subject?: string;
   message: string;
   remediation: string;
   firstSeen?: string;
@@ -108,6 +110,7 @@ export interface ImageVulnerability {
   installedVersion: string;
   fixedVersion?: string;
   title?: string;
+  aliases?: string[];
 }
 
 export interface SignatureResult {
@@ -130,6 +133,8 @@ export interface ImageReportStatus {
   packageCount?: number;
   vulnerabilities?: SeverityCounts & { total?: number; fixable?: number };
   topVulnerabilities?: ImageVulnerability[];
+  topVulnerabilitiesLimit?: number;
+  topVulnerabilitiesTruncated?: boolean;
   signatures?: SignatureResult[];
   scanner?: { name?: string; version?: string; databaseVersion?: string; databaseUpdated?: string };
   scannedAt?: string;

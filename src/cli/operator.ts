@@ -7,6 +7,7 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import { Manager } from '../controllers/manager.js';
 import { createMetrics, recordSignatureVerification } from '../metrics/registry.js';
 import { createImageService } from '../image/setup.js';
+import { PathDatabaseProvider } from '../vuln/static-provider.js';
 import { createLogger } from '../runtime/log.js';
 import { ApiServerUnreachable, apiServerUrl, checkConnection, loadKubeConfig } from '../runtime/connect.js';
 import { HttpEndpoints, Readiness } from '../runtime/http-endpoints.js';
@@ -60,6 +61,10 @@ Options:
                                       an image over it fails AnalysisTimeout (default 120)
   --analysis-max-image-mib <n>        most uncompressed layer bytes read per image; an image over it fails
                                       AnalysisTooLarge (default 32768)
+  --vulnerability-db <dir|zip>        match running images against the OSV advisories in this directory
+                                      (JSON files and OSV bulk zips) or zip (default: no vulnerability matching)
+  --vulnerability-db-refresh <sec>    look for changed files every <sec> seconds and reload (default 0: only
+                                      at start and on SIGHUP); a failed reload keeps the database in use
   --log-level <level>                 error, warn, info or debug (default info)
 ${WEBHOOK_USAGE}  -h, --help                          show this help
 `;
@@ -97,6 +102,8 @@ export async function runOperator(args: string[], io: CliIO): Promise<number> {
       'analysis-memory-mib': { type: 'string' },
       'analysis-timeout': { type: 'string' },
       'analysis-max-image-mib': { type: 'string' },
+      'vulnerability-db': { type: 'string' },
+      'vulnerability-db-refresh': { type: 'string', default: '0' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -163,6 +170,16 @@ export async function runOperator(args: string[], io: CliIO): Promise<number> {
   const analysisHeapMiB = optionalNumber(values['analysis-memory-mib'], '--analysis-memory-mib', 16, true);
   const analysisTimeout = optionalNumber(values['analysis-timeout'], '--analysis-timeout', 0.001, false);
   const maxImageMiB = optionalNumber(values['analysis-max-image-mib'], '--analysis-max-image-mib', 1, true);
+  const dbRefresh = optionalNumber(
+    values['vulnerability-db-refresh'],
+    '--vulnerability-db-refresh',
+    0,
+    false,
+  );
+  const vulnerabilityDb =
+    values['vulnerability-db'] === undefined
+      ? undefined
+      : new PathDatabaseProvider(values['vulnerability-db']);
   const images =
     values['image-analysis'] === 'true'
       ? await createImageService(kc.makeApiClient(CoreV1Api), {
@@ -173,6 +190,7 @@ export async function runOperator(args: string[], io: CliIO): Promise<number> {
           operatorPullSecret: values['operator-pull-secret'],
           signatureTtlMs,
           signatureRetryMs,
+          ...(vulnerabilityDb === undefined ? {} : { vulnerabilities: vulnerabilityDb }),
           onSignatureVerification: (verdict) =>
             recordSignatureVerification(metrics, verdict.toLowerCase() as Lowercase<typeof verdict>),
           ...(analysisWorkers === undefined ? {} : { analysisWorkers }),
@@ -203,13 +221,46 @@ export async function runOperator(args: string[], io: CliIO): Promise<number> {
       ? { validatingAdmissionPolicies: { excludedNamespaces: excludedNamespacesOf(ownNamespace) } }
       : {}),
     ...(images === undefined ? {} : { images }),
+    ...(vulnerabilityDb === undefined ? {} : { vulnerabilityDatabase: vulnerabilityDb }),
   });
+  const reloadDatabase = async (why: string): Promise<void> => {
+    if (vulnerabilityDb === undefined) return;
+    const replaced = await vulnerabilityDb.reload();
+    const status = vulnerabilityDb.status();
+    const loaded = vulnerabilityDb.current();
+    if (replaced)
+      log.info('vulnerability database loaded', {
+        controller: 'vulndb',
+        why,
+        version: loaded?.version,
+        advisories: loaded?.db.size,
+        skipped: loaded?.db.summary.skippedCount,
+      });
+    else if (status.state !== 'Ready')
+      log.warn('vulnerability database not reloaded', {
+        controller: 'vulndb',
+        why,
+        state: status.state,
+        reason: status.reason,
+        message: status.message,
+      });
+  };
+  void reloadDatabase('start');
+  const onHangup = (): void => void reloadDatabase('SIGHUP');
+  if (vulnerabilityDb !== undefined) process.on('SIGHUP', onHangup);
+  const refreshTimer =
+    vulnerabilityDb !== undefined && dbRefresh !== undefined && dbRefresh > 0
+      ? setInterval(() => void reloadDatabase('interval'), dbRefresh * 1000)
+      : undefined;
+  refreshTimer?.unref();
 
   let webhook: RunningWebhook | undefined;
   let stopping = false;
   const stop = async (): Promise<void> => {
     if (stopping) return;
     stopping = true;
+    clearInterval(refreshTimer);
+    process.off('SIGHUP', onHangup);
     await webhook?.stop();
     await operator.stop();
     await images?.shutdown();

@@ -6,6 +6,7 @@
 // the controllers' workers run only on the elected leader.
 import {
   CoordinationV1Api,
+  CoreV1Api,
   EventsV1Api,
   type KubeConfig,
   type KubernetesObject,
@@ -18,6 +19,7 @@ import {
   informerMetricsFor,
   leaderMetricsFor,
   recordImageAnalyses,
+  recordImageVulnerabilities,
   recordReconcile,
   recordReportWrite,
   workQueueMetricsFor,
@@ -42,6 +44,11 @@ import { PolicyFanOut } from './workload/fanout.js';
 import { customObjectsReportClient, ReportWriter } from './workload/io.js';
 import { formatWorkloadKey, type WorkloadKey } from './workload/key.js';
 import { WorkloadReconciler } from './workload/reconciler.js';
+import { msUntilNextRescan } from './workload/rescan.js';
+import { vexFromTrustMaterial } from './workload/vex.js';
+import { trustMaterialFromApi } from '../image/signature-service.js';
+import type { VulnerabilityDatabaseProvider } from '../vuln/provider.js';
+import type { NewVulnerability } from './image/reconciler.js';
 
 export interface ManagerOptions {
   kubeConfig: KubeConfig;
@@ -61,6 +68,8 @@ export interface ManagerOptions {
   workers: number;
   /** Image analysis; without it image rules see no facts and reports show no image status. */
   images?: ImageService;
+  /** The vulnerability database the image service matches against (its status goes into ImageReports). */
+  vulnerabilityDatabase?: VulnerabilityDatabaseProvider;
   informerIdleTimeoutMs?: number;
   /** Delay that batches policy status updates while many workloads change. */
   policyStatusDelayMs?: number;
@@ -70,6 +79,9 @@ export interface ManagerOptions {
    */
   validatingAdmissionPolicies?: { excludedNamespaces: readonly string[] };
 }
+
+/** How often the vulnerability database's status is looked at. */
+const DATABASE_WATCH_MS = 5_000;
 
 const VAP_KINDS: ReadonlySet<string> = new Set(VAP_RESOURCES.map((r) => r.kind));
 
@@ -84,6 +96,12 @@ export class Manager {
   private readonly workloadController: Controller;
   private readonly policyController: Controller;
   private readonly imageController: Controller | undefined;
+  /** The next re-match of cached inventories on the policies' rescan schedules. */
+  private rematchTimer: NodeJS.Timeout | undefined;
+  private rematchSchedules = '';
+  /** Watches the database status: a failed refresh (Stale) must reach every ImageReport. */
+  private databaseWatch: NodeJS.Timeout | undefined;
+  private databaseState = '';
   private readonly vapController: Controller | undefined;
   private readonly vaps: VapReconciler | undefined;
   private stopped = false;
@@ -130,6 +148,7 @@ export class Manager {
       },
       ...(images === undefined ? {} : { images }),
       ...(images?.signatures === undefined ? {} : { signatures: images.signatures }),
+      vex: vexFromTrustMaterial(trustMaterialFromApi(kubeConfig.makeApiClient(CoreV1Api))),
       isExcludedNamespace: (namespace) => options.excludedNamespaces.has(namespace),
     });
     this.fanOut = new PolicyFanOut(this.cache, this.reconciler.workloads);
@@ -167,6 +186,13 @@ export class Manager {
           writer: imageReports,
           workloadsRunning: (digest, references) => this.reconciler.workloads.running(digest, references),
           requeueWorkload: (key) => this.enqueueWorkload(key),
+          ...(options.vulnerabilityDatabase === undefined
+            ? {}
+            : {
+                databaseStatus: () => options.vulnerabilityDatabase!.status(),
+                newVulnerabilities: (digest, references, added) =>
+                  this.announceNewVulnerabilities(digest, references, added),
+              }),
         }),
         // As many report writers as workload reconcilers: a rollout of hundreds of new
         // images finishes scanning faster than one writer makes three calls per report.
@@ -174,6 +200,7 @@ export class Manager {
       );
       images.subscribe((result) => {
         recordImageAnalyses(metrics, images.analysisCounts());
+        if (images.matchesVulnerabilities) recordImageVulnerabilities(metrics, images.vulnerabilityTotals());
         this.imageResult(result);
       });
       // A changed verdict: its ImageReport, and the workloads that run the image, again.
@@ -226,6 +253,8 @@ export class Manager {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    clearTimeout(this.rematchTimer);
+    clearInterval(this.databaseWatch);
     if (this.elector) await this.elector.stop();
     await this.stopControllers();
     await this.cache.stop();
@@ -271,6 +300,25 @@ export class Manager {
       for (const policy of this.reconciler.policies()) this.vapController?.enqueue(policyName(policy));
       for (const key of this.vaps.keys()) this.vapController?.enqueue(key);
     }
+    this.watchDatabaseStatus();
+  }
+
+  /**
+   * The provider tells only of databases replaced; a refresh that failed changes its status
+   * alone. Every ImageReport shows that status, so a change of it requeues every digest.
+   */
+  private watchDatabaseStatus(): void {
+    const provider = this.options.vulnerabilityDatabase;
+    if (provider === undefined || this.databaseWatch !== undefined) return;
+    const stateOf = (): string => `${provider.status().state}/${provider.status().reason ?? ''}`;
+    this.databaseState = stateOf();
+    this.databaseWatch = setInterval(() => {
+      const now = stateOf();
+      if (now === this.databaseState) return;
+      this.databaseState = now;
+      for (const digest of this.options.images?.knownDigests() ?? []) this.imageController?.enqueue(digest);
+    }, DATABASE_WATCH_MS);
+    this.databaseWatch.unref();
   }
 
   private async stopControllers(): Promise<void> {
@@ -294,11 +342,68 @@ export class Manager {
         this.enqueueWorkload(key);
   }
 
+  /**
+   * On the soonest of the policies' spec.rescan.schedule, every cached inventory is
+   * matched again (no registry request); rescheduled when the set of schedules changes.
+   */
+  private scheduleRematch(): void {
+    const images = this.options.images;
+    if (images === undefined || !images.matchesVulnerabilities || this.stopped) return;
+    const schedules = [
+      ...new Set(
+        this.reconciler.policies().flatMap((p) => (p.spec?.rescan?.schedule ? [p.spec.rescan.schedule] : [])),
+      ),
+    ].sort();
+    const key = schedules.join('\n');
+    if (key === this.rematchSchedules && this.rematchTimer !== undefined) return;
+    this.rematchSchedules = key;
+    clearTimeout(this.rematchTimer);
+    this.rematchTimer = undefined;
+    const delay = msUntilNextRescan(schedules);
+    if (delay === undefined) return;
+    this.rematchTimer = setTimeout(() => {
+      this.rematchTimer = undefined;
+      void images.rematchAll().finally(() => this.scheduleRematch());
+    }, delay);
+    this.rematchTimer.unref();
+  }
+
+  /** A re-match found vulnerabilities an image did not have: a Warning on every workload running it. */
+  private announceNewVulnerabilities(
+    digest: string,
+    references: readonly string[],
+    added: readonly NewVulnerability[],
+  ): void {
+    const shown = added
+      .slice(0, 5)
+      .map((v) => `${v.id} (${v.severity.toLowerCase()}) in ${v.package} ${v.installedVersion}`)
+      .join(', ');
+    const more = added.length > 5 ? ` and ${added.length - 5} more` : '';
+    for (const key of this.reconciler.workloads.running(digest, references).slice(0, 100)) {
+      const workload = this.cache.get<KubernetesObject>(key.kind, key.namespace, key.name);
+      if (workload === undefined) continue;
+      this.events.record({
+        regarding: {
+          apiVersion: workload.apiVersion,
+          kind: workload.kind,
+          name: workload.metadata?.name,
+          namespace: workload.metadata?.namespace,
+          uid: workload.metadata?.uid,
+        },
+        type: 'Warning',
+        reason: 'NewVulnerability',
+        action: 'MatchVulnerabilities',
+        note: `The vulnerability database now finds ${added.length} new ${added.length === 1 ? 'vulnerability' : 'vulnerabilities'} in image ${digest}: ${shown}${more}. See imagereport ${digest.replace(':', '-')}.`,
+      });
+    }
+  }
+
   /** Event handlers only enqueue keys. */
   private onChange(resource: CachedResource, type: ChangeType, object: KubernetesObject): void {
     if (resource.kind === 'SecurityPolicy' || resource.kind === 'ClusterSecurityPolicy') {
       const policy = object as AnySecurityPolicy & KubernetesObject;
       const affected = this.fanOut.affected(type, policy, this.isLeader());
+      this.scheduleRematch();
       if (type !== 'delete') this.policyController.enqueue(policyName(policy));
       this.vapController?.enqueue(policyName(policy));
       for (const key of affected) this.enqueueWorkload(key);

@@ -29,6 +29,7 @@ import {
 import type { Platform } from '../registry/manifest.js';
 import { tryParseImageReference } from '../registry/reference.js';
 import type { AnalyzerSettings } from './analyzer-setup.js';
+import { compactInventoryOf } from './compact-inventory.js';
 import type {
   AnalyzeOptions,
   AnalyzerLogger,
@@ -143,8 +144,9 @@ interface WorkerSlot {
 
 /**
  * The analysis a worker sends back: the inventory without its lists (packages, layers,
- * warnings), only their counts, so a hostile image's million packages never cross into
- * the operator's process. Pure.
+ * warnings), only their counts and the bounded compact form vulnerability matching
+ * reads, so a hostile image's million packages never cross into the operator's
+ * process. Pure.
  */
 export function trimmedAnalysis(analysis: ImageAnalysis): ImageAnalysis {
   if (!analysis.ok) return analysis;
@@ -152,6 +154,7 @@ export function trimmedAnalysis(analysis: ImageAnalysis): ImageAnalysis {
   return {
     ...analysis,
     inventory: { ...inventory, packages: [], layers: [], warnings: [] },
+    compact: analysis.compact ?? compactInventoryOf(inventory),
     trimmed: {
       packages: analysis.trimmed?.packages ?? inventory.packages.length,
       layers: analysis.trimmed?.layers ?? inventory.layers.length,

@@ -28,6 +28,7 @@ import type {
   WalkLimits,
 } from '../sbom/types.js';
 import { systemClock, type Clock } from '../runtime/clock.js';
+import type { CompactInventory, CompactInventoryTooLarge } from './compact-inventory.js';
 
 /** The registry operations the analyzer needs; RegistryClient provides them, tests may fake them. */
 export type ImageSource = Pick<RegistryClient, 'resolveImage' | 'openBlob' | 'fetchBlobBytes'>;
@@ -66,6 +67,8 @@ export interface ImageAnalysisSuccess {
    * worker's inventory cache under manifestDigest.
    */
   readonly trimmed?: { readonly packages: number; readonly layers: number; readonly warnings: number };
+  /** With `trimmed`: what vulnerability matching reads of the packages (or why it is too large to send). */
+  readonly compact?: CompactInventory | CompactInventoryTooLarge;
 }
 
 export interface ImageAnalysisFailure {

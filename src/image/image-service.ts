@@ -7,7 +7,11 @@
 // `onResult` tells the controllers when a result changed. Results expire
 // (failures soon, successes after the rescan interval), and both the per-reference
 // and per-digest tables are bounded LRU caches. The full inventory is kept only
-// in the analyzer's size-bounded inventory cache, never here.
+// in the analyzer's size-bounded inventory cache, never here; what vulnerability
+// matching reads of it (the compact inventory) is kept in one cache bounded in
+// bytes, so every known digest can be re-matched when the vulnerability database
+// changes without a registry request. An image whose compact inventory was
+// evicted is marked for re-analysis instead (its next question rescans it).
 import { LRUCache } from 'lru-cache';
 
 import type { ImageAnalysisState } from '../api/report-types.js';
@@ -35,6 +39,19 @@ import { sleep, systemClock, type Clock } from '../runtime/clock.js';
 import { Slots } from '../runtime/slots.js';
 import { errorText, truncate } from '../runtime/text.js';
 import type { SignatureService } from './signature-service.js';
+import type { VulnerabilityDatabaseProvider, LoadedDatabase } from '../vuln/provider.js';
+import {
+  compactInventoryOf,
+  isCompactInventoryTooLarge,
+  type CompactInventory,
+  type CompactInventoryTooLarge,
+} from './compact-inventory.js';
+import {
+  findingKey,
+  matchInSlices,
+  summarizeFindings,
+  type ImageVulnerabilities,
+} from './vulnerability-scan.js';
 
 export type AnalyzeImage = (imageRef: string, options: AnalyzeOptions) => Promise<ImageAnalysis>;
 
@@ -76,6 +93,8 @@ export interface ImageRecord {
   readonly references: ReadonlySet<string>;
   /** When it was last analysed (clock milliseconds). */
   readonly analyzedAt: number;
+  /** Absent when vulnerability matching is off (no database configured). */
+  readonly vulnerabilities?: ImageVulnerabilities;
 }
 
 /** A scan result that changed: the controllers requeue what depends on it. */
@@ -112,6 +131,12 @@ export interface ImageServiceOptions {
   readonly logger?: AnalyzerLogger;
   /** Signature verdicts of analysed digests (same registry client and pull credentials). */
   readonly signatures?: SignatureService;
+  /** The vulnerability database to match analysed images against; none: matching is off. */
+  readonly vulnerabilities?: VulnerabilityDatabaseProvider;
+  /** Bytes of compact inventories kept for re-matching (default 64 MiB). */
+  readonly maxCompactInventoryBytes?: number;
+  /** Target running time of one matching slice before it yields (default 8 ms). */
+  readonly matchSliceMs?: number;
 }
 
 export const DEFAULT_FAILURE_TTL_MS = 5 * 60_000;
@@ -119,6 +144,7 @@ export const DEFAULT_RETRYABLE_FAILURE_TTL_MS = 30_000;
 export const DEFAULT_RESCAN_INTERVAL_MS = 6 * 60 * 60_000;
 export const DEFAULT_MAX_TRACKED_IMAGES = 1024;
 export const DEFAULT_MAX_TRACKED_DIGESTS = 4096;
+export const DEFAULT_MAX_COMPACT_INVENTORY_BYTES = 64 * 1024 * 1024;
 /** References kept per digest (an ImageReport shows at most 16). */
 const MAX_REFERENCES_PER_DIGEST = 16;
 const DEFAULT_CONCURRENCY = 2;
@@ -180,6 +206,14 @@ export class ImageService {
   private readonly entries: LRUCache<string, TrackedImage>;
   /** By digest: what scans learned, whichever reference and secrets they came through. */
   private readonly digests: LRUCache<string, ImageRecord>;
+  /** By digest: what matching reads of each inventory, bounded in bytes. */
+  private readonly compacts: LRUCache<string, CompactInventory>;
+  private readonly provider: VulnerabilityDatabaseProvider | undefined;
+  private readonly matchSliceMs: number | undefined;
+  private unsubscribeProvider: (() => void) | undefined;
+  /** The re-match in progress, and whether another was asked for meanwhile. */
+  private rematching: Promise<void> | undefined;
+  private rematchAgain = false;
   private readonly running = new Set<Promise<void>>();
   private stopped = false;
   private shutdownPromise: Promise<void> | undefined;
@@ -202,6 +236,138 @@ export class ImageService {
     this.logger = options.logger;
     this.slots = new Slots(Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY));
     this.signatures = options.signatures;
+    this.compacts = new LRUCache({
+      maxSize: Math.max(1, options.maxCompactInventoryBytes ?? DEFAULT_MAX_COMPACT_INVENTORY_BYTES),
+      sizeCalculation: (compact) => Math.max(1, compact.bytes),
+    });
+    this.provider = options.vulnerabilities;
+    this.matchSliceMs = options.matchSliceMs;
+    this.unsubscribeProvider = this.provider?.subscribe(() => void this.rematchAll());
+  }
+
+  /** Whether analysed images are matched against a vulnerability database. */
+  get matchesVulnerabilities(): boolean {
+    return this.provider !== undefined;
+  }
+
+  /** Vulnerabilities by severity summed over the known digests, each digest once (for metrics). */
+  vulnerabilityTotals(): { critical: number; high: number; medium: number; low: number; info: number } {
+    const totals = { critical: 0, high: 0, medium: 0, low: 0, info: 0 };
+    for (const record of this.digests.values()) {
+      const v = record.vulnerabilities;
+      if (v?.state !== 'Matched') continue;
+      totals.critical += v.counts.critical;
+      totals.high += v.counts.high;
+      totals.medium += v.counts.medium;
+      totals.low += v.counts.low;
+      totals.info += v.counts.info;
+    }
+    return totals;
+  }
+
+  /** Compact inventories kept for re-matching, and their bytes (for metrics). */
+  compactInventoryStats(): { entries: number; bytes: number } {
+    return { entries: this.compacts.size, bytes: this.compacts.calculatedSize };
+  }
+
+  /**
+   * Matches every known digest's cached compact inventory against the database in use,
+   * with no registry request; a digest whose compact inventory was evicted is marked
+   * for re-analysis. Digests whose findings changed are announced to the listeners.
+   * Runs one at a time; a call during a run makes one more run after it.
+   */
+  rematchAll(): Promise<void> {
+    if (this.provider === undefined || this.stopped) return Promise.resolve();
+    if (this.rematching !== undefined) {
+      this.rematchAgain = true;
+      return this.rematching;
+    }
+    const run = async (): Promise<void> => {
+      do {
+        this.rematchAgain = false;
+        for (const digest of this.knownDigests()) {
+          if (this.stopped) return;
+          await this.rematchDigest(digest);
+        }
+      } while (this.rematchAgain && !this.stopped);
+    };
+    this.rematching = run()
+      .catch((err: unknown) => {
+        this.logger?.warn('vulnerability re-match failed', {
+          controller: 'image-scanner',
+          error: errorText(err),
+        });
+      })
+      .finally(() => (this.rematching = undefined));
+    return this.rematching;
+  }
+
+  private async rematchDigest(digest: string): Promise<void> {
+    const record = this.digests.peek(digest);
+    if (record === undefined) return;
+    const compact = this.compacts.get(digest);
+    let vulnerabilities: ImageVulnerabilities;
+    if (compact === undefined) {
+      if (
+        record.vulnerabilities?.state === 'Unknown' &&
+        record.vulnerabilities.reason === 'InventoryTooLarge'
+      )
+        return;
+      // Evicted: the next question about the image analyses it again (layers come from the worker's cache).
+      for (const entry of this.entries.values()) {
+        const status = entry.result?.status;
+        if (status?.state === 'Analyzed' && status.digest === digest && entry.result !== undefined)
+          entry.result.expiresAt = 0;
+      }
+      // The earlier findings stand until then: they are older, not wrong.
+      if (record.vulnerabilities?.state === 'Matched') return;
+      vulnerabilities = {
+        state: 'Unknown',
+        reason: 'InventoryEvicted',
+        message:
+          'the package list of the image was evicted from the operator cache; it is analysed again on the next reconcile',
+      };
+    } else {
+      vulnerabilities = await this.vulnerabilitiesOf(compact);
+    }
+    const now = this.digests.peek(digest);
+    // Re-analysed (or forgotten) while matching: that result is newer than this one.
+    if (now !== record) return;
+    if (sameVulnerabilities(record.vulnerabilities, vulnerabilities)) {
+      this.digests.set(digest, { ...record, vulnerabilities }, { noUpdateTTL: true });
+      return;
+    }
+    this.digests.set(digest, withVulnerabilities(record, vulnerabilities));
+    this.announce({ image: [...record.references].at(-1) ?? '', namespace: '', digest }, {});
+  }
+
+  /** Matches one compact inventory against the database in use. */
+  private async vulnerabilitiesOf(
+    compact: CompactInventory | CompactInventoryTooLarge | undefined,
+  ): Promise<ImageVulnerabilities> {
+    if (compact === undefined) {
+      return {
+        state: 'Unknown',
+        reason: 'InventoryEvicted',
+        message: 'the package list of the image is not known',
+      };
+    }
+    if (isCompactInventoryTooLarge(compact)) {
+      return { state: 'Unknown', reason: 'InventoryTooLarge', message: compact.message };
+    }
+    const loaded: LoadedDatabase | undefined = this.provider?.current();
+    if (loaded === undefined) {
+      const status = this.provider?.status();
+      return {
+        state: 'Unknown',
+        reason: 'DatabaseUnavailable',
+        message: `no vulnerability database has loaded yet${status?.message === undefined ? '' : `: ${status.message}`}`,
+      };
+    }
+    const findings = await matchInSlices(compact, loaded, {
+      ...(this.matchSliceMs === undefined ? {} : { sliceMs: this.matchSliceMs }),
+    });
+    return summarizeFindings(findings, loaded, this.clock.now());
   }
 
   /** Images remembered right now (bounded by maxTrackedImages). */
@@ -267,12 +433,17 @@ export class ImageService {
   factsSource(namespace: string, podSpec: ScannedPodSpec): ImageFactsSource {
     return (image: string) => {
       const status = this.statusOf(namespace, podSpec, image);
-      return status.state === 'Analyzed' ? status.facts : undefined;
+      // The record's facts carry the latest vulnerability match, re-matched after the scan.
+      return status.state === 'Analyzed'
+        ? (this.digests.peek(status.digest)?.facts ?? status.facts)
+        : undefined;
     };
   }
 
   /** Starts no new scans and waits (at most shutdownTimeoutMs) for those in flight. Idempotent. */
   shutdown(): Promise<void> {
+    this.unsubscribeProvider?.();
+    this.unsubscribeProvider = undefined;
     this.shutdownPromise ??= this.drain();
     return this.shutdownPromise;
   }
@@ -282,7 +453,7 @@ export class ImageService {
     void this.signatures?.shutdown();
     const abort = new AbortController();
     await Promise.race([
-      Promise.allSettled([...this.running]),
+      Promise.allSettled([...this.running, ...(this.rematching === undefined ? [] : [this.rematching])]),
       sleep(this.clock, this.shutdownTimeoutMs, abort.signal),
     ]);
     abort.abort();
@@ -312,12 +483,17 @@ export class ImageService {
     // Queued scans of images evicted meanwhile, or after shutdown, are not worth starting.
     if (this.stopped || this.entries.peek(entry.key) !== entry) return;
     const outcome = await this.analyzeWithCredentials(entry);
-    this.finish(entry, outcome);
+    let vulnerabilities: ImageVulnerabilities | undefined;
+    if (outcome.status.state === 'Analyzed' && this.provider !== undefined) {
+      const compact = outcome.compact;
+      if (compact !== undefined && !isCompactInventoryTooLarge(compact))
+        this.compacts.set(outcome.status.digest, compact);
+      vulnerabilities = await this.vulnerabilitiesOf(compact);
+    }
+    this.finish(entry, outcome, vulnerabilities);
   }
 
-  private async analyzeWithCredentials(
-    entry: TrackedImage,
-  ): Promise<{ status: SettledStatus; retryable: boolean }> {
+  private async analyzeWithCredentials(entry: TrackedImage): Promise<ScanOutcome> {
     let credentials: ScanCredentials;
     try {
       credentials = await this.credentialsFor(entry.namespace, entry.podSpec);
@@ -359,6 +535,10 @@ export class ImageService {
       return {
         status: { state: 'Analyzed', digest: analysis.digest, facts: analysis.facts, summary },
         retryable: false,
+        // In-process analyzers (tests, the CLI) hand over the whole inventory.
+        ...(this.provider === undefined
+          ? {}
+          : { compact: analysis.compact ?? compactInventoryOf(analysis.inventory) }),
       };
     }
     // A missing or unreadable pull secret is the likely cause of a refused pull: say so.
@@ -379,21 +559,26 @@ export class ImageService {
   }
 
   /** Records what a scan learned under the digest, merging the reference it came through. */
-  private remember(image: string, status: Extract<ImageStatus, { state: 'Analyzed' }>, now: number): void {
+  private remember(
+    image: string,
+    status: Extract<ImageStatus, { state: 'Analyzed' }>,
+    now: number,
+    vulnerabilities: ImageVulnerabilities | undefined,
+  ): boolean {
     const known = this.digests.get(status.digest);
     const references = new Set(known?.references ?? []);
     references.delete(image);
     references.add(image);
     while (references.size > MAX_REFERENCES_PER_DIGEST) references.delete(references.values().next().value!);
-    this.digests.set(status.digest, {
-      summary: status.summary,
-      facts: status.facts,
-      references,
-      analyzedAt: now,
-    });
+    const record: ImageRecord = { summary: status.summary, facts: status.facts, references, analyzedAt: now };
+    this.digests.set(
+      status.digest,
+      vulnerabilities === undefined ? record : withVulnerabilities(record, vulnerabilities),
+    );
+    return !sameVulnerabilities(known?.vulnerabilities, vulnerabilities);
   }
 
-  private finish(entry: TrackedImage, outcome: { status: SettledStatus; retryable: boolean }): void {
+  private finish(entry: TrackedImage, outcome: ScanOutcome, vulnerabilities?: ImageVulnerabilities): void {
     const now = this.clock.now();
     const previous = entry.result?.status;
     const { status, retryable } = outcome;
@@ -414,9 +599,10 @@ export class ImageService {
           ? this.retryableFailureTtlMs
           : this.failureTtlMs;
     entry.result = { status, expiresAt: now + ttl };
-    if (status.state === 'Analyzed') this.remember(entry.image, status, now);
+    const vulnerabilitiesChanged =
+      status.state === 'Analyzed' && this.remember(entry.image, status, now, vulnerabilities);
     if (this.stopped || this.entries.peek(entry.key) !== entry) return;
-    if (previous !== undefined && sameStatus(previous, status)) return;
+    if (previous !== undefined && sameStatus(previous, status) && !vulnerabilitiesChanged) return;
     if (status.state === 'Analyzed')
       this.logger?.debug('image analysed', { ...fields, digest: status.digest });
     else
@@ -425,11 +611,17 @@ export class ImageService {
         reason: status.reason,
         message: status.message,
       });
-    const result: ImageResult = {
-      image: entry.image,
-      namespace: entry.namespace,
-      ...(status.state === 'Analyzed' ? { digest: status.digest } : {}),
-    };
+    this.announce(
+      {
+        image: entry.image,
+        namespace: entry.namespace,
+        ...(status.state === 'Analyzed' ? { digest: status.digest } : {}),
+      },
+      fields,
+    );
+  }
+
+  private announce(result: ImageResult, fields: Record<string, unknown>): void {
     for (const listener of this.listeners) {
       try {
         listener(result);
@@ -440,6 +632,61 @@ export class ImageService {
   }
 }
 
+interface ScanOutcome {
+  status: SettledStatus;
+  retryable: boolean;
+  compact?: CompactInventory | CompactInventoryTooLarge;
+}
+
+/** The record with its vulnerabilities, and its facts carrying them for the rule engine. */
+function withVulnerabilities(record: ImageRecord, vulnerabilities: ImageVulnerabilities): ImageRecord {
+  const {
+    vulnerabilities: _counts,
+    vulnerabilityFindings: _list,
+    vulnerabilitiesUnknown: _why,
+    ...facts
+  } = record.facts;
+  if (vulnerabilities.state !== 'Matched')
+    return {
+      ...record,
+      facts: { ...facts, vulnerabilitiesUnknown: vulnerabilities.message },
+      vulnerabilities,
+    };
+  const { counts } = vulnerabilities;
+  return {
+    ...record,
+    vulnerabilities,
+    facts: {
+      ...facts,
+      vulnerabilities: {
+        Critical: counts.critical,
+        High: counts.high,
+        Medium: counts.medium,
+        Low: counts.low,
+        Info: counts.info,
+        fixable: counts.fixable,
+      },
+      // Shared, not copied: findings are values, and the rule engine reads them as they are.
+      vulnerabilityFindings: vulnerabilities.findings,
+    },
+  };
+}
+
+/** Same findings against the same database content: nothing to tell. */
+function sameVulnerabilities(
+  a: ImageVulnerabilities | undefined,
+  b: ImageVulnerabilities | undefined,
+): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  if (a.state === 'Unknown' || b.state === 'Unknown')
+    return a.state === 'Unknown' && b.state === 'Unknown' && a.reason === b.reason;
+  // A new database version is news even with the same findings: the ImageReport shows the version.
+  if (a.databaseVersion !== b.databaseVersion || a.findings.length !== b.findings.length) return false;
+  if (a.counts.total !== b.counts.total) return false;
+  for (let i = 0; i < a.findings.length; i++)
+    if (findingKey(a.findings[i]!) !== findingKey(b.findings[i]!)) return false;
+  return true;
+}
 function sameStatus(a: SettledStatus, b: SettledStatus): boolean {
   // Facts and the digest decide the verdicts; the summary comes with the digest.
   if (a.state === 'Analyzed' && b.state === 'Analyzed') {

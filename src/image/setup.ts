@@ -17,6 +17,7 @@ import {
   type TrustMaterialReader,
 } from './signature-service.js';
 import { SignatureVerifier } from '../signature/index.js';
+import type { VulnerabilityDatabaseProvider } from '../vuln/provider.js';
 
 export {
   AnalyzerSettingsError,
@@ -46,6 +47,8 @@ export interface ImageServiceSettings extends Omit<AnalyzerSettings, 'credential
   /** When an Error signature verdict is tried again (default 30 s). */
   signatureRetryMs?: number;
   onSignatureVerification?: SignatureServiceOptions['onVerification'];
+  /** The vulnerability database analysed images are matched against; none: matching is off. */
+  vulnerabilities?: VulnerabilityDatabaseProvider;
 }
 
 /** An ImageService whose shutdown also stops its analysis workers. */
@@ -125,6 +128,7 @@ export async function createImageService(
       analyzer: (imageRef, options) => pool.analyze(imageRef, options),
       credentialsFor,
       signatures,
+      ...(settings.vulnerabilities === undefined ? {} : { vulnerabilities: settings.vulnerabilities }),
       concurrency: settings.concurrency ?? pool.workers,
       ...(settings.logger === undefined ? {} : { logger: settings.logger }),
     },

@@ -45,6 +45,10 @@ export type ImageAnalysisLabel = (typeof IMAGE_ANALYSIS_VALUES)[number];
 export const SIGNATURE_RESULT_VALUES = ['verified', 'unsigned', 'invalid', 'error'] as const;
 export type SignatureResultLabel = (typeof SIGNATURE_RESULT_VALUES)[number];
 
+/** How the webhook answered one admission review (skipped: nothing of it is judged). */
+export const ADMISSION_RESULT_VALUES = ['allowed', 'warned', 'denied', 'skipped', 'error'] as const;
+export type AdmissionResultLabel = (typeof ADMISSION_RESULT_VALUES)[number];
+
 /**
  * Every label whose values are a closed set, by metric. Labels not listed
  * here carry names from the cluster (namespace, policy, rule, queue, ...).
@@ -57,6 +61,8 @@ export const BOUNDED_LABEL_VALUES: Readonly<Record<string, Readonly<Record<strin
   shipshape_events_total: { result: EVENT_RESULT_VALUES },
   shipshape_images: { analysis: IMAGE_ANALYSIS_VALUES },
   shipshape_signature_verifications_total: { result: SIGNATURE_RESULT_VALUES },
+  shipshape_admission_requests_total: { result: ADMISSION_RESULT_VALUES },
+  shipshape_image_vulnerabilities: { severity: Object.values(SEVERITY_LABEL_VALUES) },
 };
 
 // Reconciles span milliseconds (cached) to minutes (first scan of a large image).
@@ -80,6 +86,7 @@ export interface ShipshapeMetrics {
   events: Counter<'type' | 'reason' | 'result'>;
   images: Gauge<'analysis' | 'reason'>;
   signatureVerifications: Counter<'result'>;
+  imageVulnerabilities: Gauge<'severity'>;
   leader: Gauge;
   buildInfo: Gauge<'version'>;
   admissionRequests: Counter<'operation' | 'kind' | 'result'>;
@@ -189,6 +196,12 @@ export function createMetrics(options: MetricsOptions = {}): ShipshapeMetrics {
       labelNames: ['result'] as const,
       registers,
     }),
+    imageVulnerabilities: new Gauge({
+      name: 'shipshape_image_vulnerabilities',
+      help: 'Vulnerabilities in the image digests the operator knows, summed over digests (each digest once, however many pods run it), by severity (critical, high, medium, low, info).',
+      labelNames: ['severity'] as const,
+      registers,
+    }),
     leader: new Gauge({
       name: 'shipshape_leader',
       help: '1 while this replica holds the leader lease, else 0.',
@@ -252,6 +265,15 @@ export function recordImageAnalyses(
 
 /** Failure reasons written so far, per registry, so a reason that no longer occurs is set to 0. */
 const failureReasonsSeen = new WeakMap<ShipshapeMetrics, Set<string>>();
+
+/** Sets shipshape_image_vulnerabilities from the summed counts of the known digests. */
+export function recordImageVulnerabilities(
+  metrics: ShipshapeMetrics,
+  counts: Readonly<Record<SeverityLabel, number>>,
+): void {
+  for (const severity of Object.values(SEVERITY_LABEL_VALUES))
+    metrics.imageVulnerabilities.set({ severity }, counts[severity]);
+}
 
 export function recordSignatureVerification(metrics: ShipshapeMetrics, result: SignatureResultLabel): void {
   metrics.signatureVerifications.inc({ result });

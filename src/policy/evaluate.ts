@@ -132,6 +132,7 @@ function ruleFindings(
       policy: policy.name,
       container: container?.name,
       image: container?.image.raw,
+      subject: hit.subject,
       message: hit.message,
       remediation: rule.remediation,
     });
@@ -192,6 +193,7 @@ function podSecurityFindings(
       policy: policy.name,
       container: undefined,
       image: undefined,
+      subject: undefined,
       message: f.message,
       remediation: f.remediation,
     });

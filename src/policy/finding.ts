@@ -26,6 +26,8 @@ export interface Finding {
   container?: string;
   /** The image of that container. */
   image?: string;
+  /** What the finding is about within its rule and container (a vulnerability id): part of its identity. */
+  subject?: string;
   /** Names the container and the offending value; never a secret's value. */
   message: string;
   remediation: string;

@@ -18,6 +18,52 @@ export interface ImageSignatureFact {
   message: string;
 }
 
+/**
+ * One vulnerability of a package in the image, as the vulnerability rules read it: the
+ * shape of the matcher's findings, so the image service hands its list over without a copy.
+ */
+export interface ImageVulnerabilityFact {
+  /** The preferred id (a CVE when one names it). */
+  readonly id: string;
+  /** Every other id of the same flaw (GHSA, DSA, ...): ignores, exceptions and VEX may name any. */
+  readonly aliases: readonly string[];
+  /** OSV severity level: CRITICAL, HIGH, MEDIUM, LOW, NONE or UNKNOWN. */
+  readonly severity: { readonly level: string };
+  /** The package name as the advisory names it (the Debian source package, say), and its purl. */
+  readonly package: { readonly name: string; readonly purl: string };
+  readonly installedVersion: string;
+  readonly fixedVersions: readonly string[];
+  readonly summary?: string;
+}
+
+const LEVEL_SEVERITY: Readonly<Record<string, Severity>> = {
+  CRITICAL: 'Critical',
+  HIGH: 'High',
+  MEDIUM: 'Medium',
+  LOW: 'Low',
+};
+
+/** The finding severity of a vulnerability: NONE and UNKNOWN are Info. */
+export function vulnerabilitySeverity(v: Pick<ImageVulnerabilityFact, 'severity'>): Severity {
+  return LEVEL_SEVERITY[v.severity.level] ?? 'Info';
+}
+
+/** One OpenVEX statement, reduced to what suppresses a finding. */
+export interface VexStatementFact {
+  /** The vulnerability name and its aliases. */
+  vulnerabilities: readonly string[];
+  /**
+   * Products: an image (sha256 digest or pkg:oci purl) with optional subcomponents (package
+   * purls), or a package purl alone.
+   */
+  products: readonly { id: string; subcomponents: readonly string[] }[];
+  status: 'not_affected' | 'fixed' | 'affected' | 'under_investigation';
+  justification?: string;
+  impactStatement?: string;
+  /** Where the statement came from: the ConfigMap and key, and the document id. */
+  source: string;
+}
+
 export interface ImageFacts {
   digest?: string;
   // Each field may be absent: absent means "not known", and a rule that needs it reports nothing.
@@ -37,6 +83,12 @@ export interface ImageFacts {
   os?: string;
   architecture?: string;
   vulnerabilities?: Partial<Record<Severity, number>> & { fixable?: number };
+  /** The matched vulnerabilities (most severe first, bounded); absent while unknown. */
+  vulnerabilityFindings?: readonly ImageVulnerabilityFact[];
+  /** Why the vulnerabilities are not known (no database yet, inventory too large); absent when known or matching is off. */
+  vulnerabilitiesUnknown?: string;
+  /** OpenVEX statements by VEX source key (vexSourceKey), read from the ConfigMaps policies name. */
+  vex?: Readonly<Record<string, readonly VexStatementFact[]>>;
   /** Verdicts by signatureRequirementKey: policies with equal requirements share one. */
   signatures?: Readonly<Record<string, ImageSignatureFact>>;
 }

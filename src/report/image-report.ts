@@ -1,8 +1,12 @@
 // ImageReports: one cluster-scoped object per image digest, holding what analysis found
-// (OS, package count, scanner) for every workload that runs the image. Construction and
-// comparison are pure; controllers/image/io.ts writes them. The
-// objects stay small: no package list (the inventory lives in the operator's cache)
-// and at most MAX_IMAGE_REFERENCES references.
+// (OS, package count, vulnerabilities, scanner and database) for every workload that runs
+// the image. Construction and comparison are pure; controllers/image/io.ts writes them.
+// The objects stay small: no package list (the inventory lives in the operator's cache),
+// at most MAX_IMAGE_REFERENCES references, and the vulnerability list capped at
+// MAX_IMAGE_VULNERABILITIES (most severe, then fixable, first; the cap is stated in
+// the object) while the counts by severity stay exact. Findings that are not known
+// (no database yet, an inventory too large to match) are a condition that says so,
+// never zero counts.
 import { GROUP_VERSION } from '../api/policy-types.js';
 import { IMAGE_DIGEST_PATTERN } from '../api/report-schema.js';
 import type { ImageReport, ImageReportStatus, SignatureResult } from '../api/report-types.js';
@@ -11,6 +15,12 @@ import { osLabel } from '../sbom/analyzers/os-release.js';
 import { VERSION } from '../version.js';
 import { canonical, MANAGED_BY_LABEL } from './security-report.js';
 import { withTransition } from '../api/conditions.js';
+import { MAX_IMAGE_VULNERABILITIES } from '../api/report-schema.js';
+import type { Condition } from '../api/policy-types.js';
+import type { ImageVulnerability } from '../api/report-types.js';
+import type { ImageVulnerabilities } from '../image/vulnerability-scan.js';
+import { reportSeverityOf } from '../image/vulnerability-scan.js';
+import type { DatabaseStatus } from '../image/vulnerability-scan.js';
 
 /** References kept per ImageReport; the most recently seen win a place. */
 export const MAX_IMAGE_REFERENCES = 16;
@@ -34,6 +44,10 @@ export interface ImageReportInput {
   readonly existing?: ImageReport;
   /** Defaults to the product version. */
   readonly scannerVersion?: string;
+  /** What matching found; absent when vulnerability matching is off. */
+  readonly vulnerabilities?: ImageVulnerabilities;
+  /** The database provider's status, when matching is on. */
+  readonly database?: DatabaseStatus;
 }
 
 /** "sha256-<hex>" (or sha384-, sha512-): a valid object name for a digest; undefined when it is none. */
@@ -62,7 +76,19 @@ export function buildImageReport(input: ImageReportInput): ImageReport {
     ...(input.signatures === undefined || input.signatures.length === 0
       ? {}
       : { signatures: input.signatures.slice(0, MAX_IMAGE_SIGNATURES) }),
-    scanner: { name: SCANNER_NAME, version: (input.scannerVersion ?? VERSION).slice(0, 64) },
+    ...vulnerabilityStatus(input.vulnerabilities),
+    scanner: {
+      name: SCANNER_NAME,
+      version: (input.scannerVersion ?? VERSION).slice(0, 64),
+      ...(input.vulnerabilities?.state === 'Matched'
+        ? {
+            databaseVersion: input.vulnerabilities.databaseVersion.slice(0, 128),
+            databaseUpdated: (
+              input.vulnerabilities.databaseUpdatedAt ?? input.vulnerabilities.databaseLoadedAt
+            ).toISOString(),
+          }
+        : {}),
+    },
     conditions: [
       withTransition(
         existing?.status?.conditions,
@@ -76,6 +102,15 @@ export function buildImageReport(input: ImageReportInput): ImageReport {
         },
         nowIso,
       ),
+      ...(input.database === undefined
+        ? []
+        : [
+            withTransition(
+              existing?.status?.conditions,
+              vulnerabilityCondition(input.vulnerabilities, input.database),
+              nowIso,
+            ),
+          ]),
     ],
   };
   // The scan time moves only when what the scan found moved, so a steady image writes nothing.
@@ -130,4 +165,69 @@ function mergeReferences(current: readonly string[], earlier: readonly string[])
     if (reference !== '' && reference.length <= MAX_REFERENCE_LENGTH) kept.add(reference);
   }
   return [...kept].sort();
+}
+
+/** The ImageReport's vulnerability counts and capped list; nothing while findings are unknown. */
+function vulnerabilityStatus(
+  vulnerabilities: ImageVulnerabilities | undefined,
+): Pick<
+  ImageReportStatus,
+  'vulnerabilities' | 'topVulnerabilities' | 'topVulnerabilitiesLimit' | 'topVulnerabilitiesTruncated'
+> {
+  if (vulnerabilities?.state !== 'Matched') return {};
+  const { counts, findings } = vulnerabilities;
+  const top = findings.slice(0, MAX_IMAGE_VULNERABILITIES).map((f): ImageVulnerability => {
+    const entry: ImageVulnerability = {
+      id: f.id.slice(0, 64),
+      severity: reportSeverityOf(f.severity.level),
+      package: f.package.name.slice(0, 256),
+      installedVersion: f.installedVersion.slice(0, 128),
+    };
+    if (f.fixedVersions[0] !== undefined) entry.fixedVersion = f.fixedVersions[0].slice(0, 128);
+    if (f.summary !== undefined) entry.title = f.summary.slice(0, 256);
+    if (f.aliases.length > 0) entry.aliases = f.aliases.slice(0, 8).map((a) => a.slice(0, 64));
+    return entry;
+  });
+  return {
+    vulnerabilities: { ...counts },
+    topVulnerabilities: top,
+    topVulnerabilitiesLimit: MAX_IMAGE_VULNERABILITIES,
+    topVulnerabilitiesTruncated: counts.total > top.length,
+  };
+}
+
+/** Whether the counts can be trusted: matched against a current database, or why not. */
+function vulnerabilityCondition(
+  vulnerabilities: ImageVulnerabilities | undefined,
+  database: DatabaseStatus,
+): Omit<Condition, 'lastTransitionTime'> {
+  const type = 'VulnerabilitiesMatched';
+  if (vulnerabilities === undefined || vulnerabilities.state === 'Unknown') {
+    const reason = vulnerabilities?.state === 'Unknown' ? vulnerabilities.reason : 'DatabaseUnavailable';
+    const why =
+      vulnerabilities?.state === 'Unknown'
+        ? vulnerabilities.message
+        : `no vulnerability database has loaded${database.message === undefined ? '' : `: ${database.message}`}`;
+    return {
+      type,
+      status: 'Unknown',
+      reason,
+      message: `Vulnerabilities are not known: ${why}.`.slice(0, 1024),
+    };
+  }
+  const c = vulnerabilities.counts;
+  const found = `${c.total} ${c.total === 1 ? 'vulnerability' : 'vulnerabilities'} (${c.critical} critical, ${c.high} high, ${c.medium} medium, ${c.low} low; ${c.fixable} fixable) in database ${vulnerabilities.databaseVersion}`;
+  if (database.state === 'Stale') {
+    return {
+      type,
+      status: 'True',
+      reason: 'DatabaseStale',
+      message:
+        `${found}; the database is stale, newer advisories may be missing: ${database.message ?? database.reason ?? 'the last refresh failed'}.`.slice(
+          0,
+          1024,
+        ),
+    };
+  }
+  return { type, status: 'True', reason: 'Matched', message: `${found}.` };
 }

@@ -44,8 +44,13 @@ const COUNT_KEY: Record<Severity, keyof SeverityCounts> = {
   Info: 'info',
 };
 
-export function findingIdentity(f: { ruleId: string; policy: string; container?: string }): string {
-  return `${f.policy}\u0000${f.ruleId}\u0000${f.container ?? ''}`;
+export function findingIdentity(f: {
+  ruleId: string;
+  policy: string;
+  container?: string;
+  subject?: string;
+}): string {
+  return `${f.policy}\u0000${f.ruleId}\u0000${f.container ?? ''}\u0000${f.subject ?? ''}`;
 }
 
 /** A finding that is not Info makes a workload non-compliant. */
@@ -62,7 +67,8 @@ export function buildSecurityReport(input: ReportInput): SecurityReport {
       compareSeverity(a.severity, b.severity) ||
       a.ruleId.localeCompare(b.ruleId) ||
       (a.container ?? '').localeCompare(b.container ?? '') ||
-      a.policy.localeCompare(b.policy),
+      a.policy.localeCompare(b.policy) ||
+      (a.subject ?? '').localeCompare(b.subject ?? ''),
   );
   const findings: ReportedFinding[] = sorted.slice(0, MAX_REPORT_FINDINGS).map((f) => {
     const before = previous.get(findingIdentity(f));
@@ -79,6 +85,7 @@ export function buildSecurityReport(input: ReportInput): SecurityReport {
       lastSeen: before && before.message === truncate(f.message, 1024) ? (before.lastSeen ?? nowIso) : nowIso,
     };
     if (f.container) reported.container = f.container;
+    if (f.subject) reported.subject = f.subject.slice(0, 64);
     return reported;
   });
 

@@ -7,8 +7,10 @@
 // real ones (kubectl --dry-run=server must show what a real apply would get).
 // An image whose facts (analysis, or a required signature's verdict) are not
 // there yet is "unknown", and the policy's onImageUnknown decides.
+import { isViolation } from '../report/security-report.js';
 import { isDeepStrictEqual } from 'node:util';
 import type { AnySecurityPolicy } from '../api/policy-types.js';
+import type { AdmissionResultLabel } from '../metrics/registry.js';
 import { compilePolicy, type CompiledPolicy } from '../policy/compile.js';
 import { evaluateWorkload } from '../policy/evaluate.js';
 import type { Finding } from '../policy/finding.js';
@@ -46,7 +48,7 @@ export const IMAGE_FACT_RULES: ReadonlySet<string> = new Set([
   'image.age',
 ]);
 
-export type AdmissionResult = 'allowed' | 'warned' | 'denied' | 'skipped' | 'error';
+export type AdmissionResult = AdmissionResultLabel;
 
 export interface AdmissionContext {
   policies: readonly (AnySecurityPolicy | CompiledPolicy)[];
@@ -165,9 +167,10 @@ function decide(request: AdmissionRequest, context: AdmissionContext): Admission
     context.now ? { now: context.now } : {},
   );
   const byName = new Map(judged.map((p) => [p.name, p]));
+  // Info findings (a vulnerability the policy accepts, say) are no violation here either.
   const findings = evaluated.filter((f) => {
     const policy = byName.get(f.policy);
-    return policy !== undefined && !(context.skipRule?.(policy, f.ruleId) ?? false);
+    return isViolation(f) && policy !== undefined && !(context.skipRule?.(policy, f.ruleId) ?? false);
   });
 
   const unknownImages = [

@@ -6,7 +6,9 @@
 // the analysis and verification (already started by asking) within a budget
 // well below the webhook timeout, then decides with what it has. Signature
 // verdicts come from the image service's signature service, by the same
-// function the workload reconciler uses, so admission and report agree.
+// function the workload reconciler uses, so admission and report agree. The
+// OpenVEX statements policies name are read (cached) within a budget of their own;
+// when they cannot be had in time, nothing is suppressed: admission errs strict.
 import type { KubernetesObject, V1Namespace, V1PodSpec } from '@kubernetes/client-node';
 import type { AnySecurityPolicy } from '../api/policy-types.js';
 import type { ImageStatus } from '../image/image-service.js';
@@ -18,6 +20,8 @@ import { podTemplateOf } from '../policy/workload.js';
 import type { ObjectStore } from '../runtime/cluster-cache.js';
 import { decideAdmission, type AdmissionContext, type AdmissionDecision } from './decision.js';
 import type { AdmissionRequest } from './review.js';
+import { vexStatementsOf, withVex, type VexSource } from '../controllers/workload/vex.js';
+import type { VexStatementFact } from '../policy/image-facts.js';
 
 /** The image service, by what admission needs of it. */
 export interface AdmissionImages {
@@ -34,6 +38,10 @@ export interface AdmissionReviewerOptions {
   /** How long a request may wait for image analysis on a cache miss. */
   imageBudgetMs: number;
   skipRule?: AdmissionContext['skipRule'];
+  /** OpenVEX statements from the ConfigMaps policies name (spec.vulnerabilities.vex). */
+  vex?: VexSource;
+  /** How long a request may wait for VEX documents not in the cache (default 1 s). */
+  vexBudgetMs?: number;
   /** How often a waiting request looks again (the lookup is a map read). */
   pollMs?: number;
   now?: () => number;
@@ -55,7 +63,8 @@ export class AdmissionReviewer {
       : undefined;
     const context: AdmissionContext = { policies, namespaceLabels, excludedNamespaces, skipRule };
     if (images && spec) {
-      const facts = images.factsSource(namespace, spec);
+      const vex = await this.vexStatements(policies);
+      const facts = withVex(images.factsSource(namespace, spec), vex);
       context.imageFacts = facts;
       context.imageKnown = (image) => images.statusOf(namespace, spec, image).state === 'Analyzed';
       const service = images.signatures;
@@ -88,5 +97,26 @@ export class AdmissionReviewer {
       decision = decideAdmission(request, context);
     }
     return decision;
+  }
+
+  private async vexStatements(
+    policies: readonly AnySecurityPolicy[],
+  ): Promise<ReadonlyMap<string, readonly VexStatementFact[]>> {
+    const source = this.options.vex;
+    if (source === undefined) return new Map();
+    const named = policies.map((p) => ({
+      spec: p.spec ?? {},
+      namespace: p.kind === 'SecurityPolicy' ? (p.metadata.namespace ?? 'default') : undefined,
+      name: p.metadata.name ?? '',
+    }));
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<Map<string, readonly VexStatementFact[]>>((resolve) => {
+      timer = setTimeout(() => resolve(new Map()), this.options.vexBudgetMs ?? 1000);
+    });
+    try {
+      return await Promise.race([vexStatementsOf(source, named), late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }

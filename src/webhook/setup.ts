@@ -6,8 +6,10 @@
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import type { KubeConfig } from '@kubernetes/client-node';
-import { vapCoverage } from '../controllers/vap/generate.js';
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { VAP_SETTLE_MS, vapCoverage } from '../controllers/vap/generate.js';
+import { vexFromTrustMaterial } from '../controllers/workload/vex.js';
+import { trustMaterialFromApi } from '../image/signature-service.js';
 import type { ShipshapeMetrics } from '../metrics/registry.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import { systemClock } from '../runtime/clock.js';
@@ -130,12 +132,16 @@ export async function startWebhook(
     ...(validatingAdmissionPoliciesOn(flags)
       ? {
           skipRule: (policy: CompiledPolicy, ruleId: string) =>
-            vapCoverage(policy, (kind, name) => store.get(kind, undefined, name)).has(ruleId),
+            vapCoverage(policy, (kind, name) => store.get(kind, undefined, name), {
+              now: systemClock.now(),
+              settleMs: VAP_SETTLE_MS,
+            }).has(ruleId),
         }
       : {}),
     ...(deps.images ? { images: deps.images } : {}),
     excludedNamespaces: new Set(excludedNamespacesOf(operatorNamespace)),
     imageBudgetMs: duration('webhook-image-budget'),
+    vex: vexFromTrustMaterial(trustMaterialFromApi(kubeConfig.makeApiClient(CoreV1Api))),
   });
   const server = new AdmissionServer({
     review: (request) => reviewer.review(request),

@@ -1,11 +1,12 @@
 // Admission end to end: the real API server calls the operator's webhook over
 // TLS (registered by URL with an IP SAN, as the local control plane has no
-// kube-proxy). Enforce refuses with the violations, Warn admits with warnings,
-// Audit does nothing at admission, dry-run behaves like a real request; the
-// serving certificate rotates under a stream of admissions without one failed
-// request and a deleted Secret comes back; with the operator stopped the API
-// server follows failurePolicy, and kube-system and the operator's namespace
-// stay admissible either way.
+// kube-proxy). Enforce refuses with the violations, Warn admits with warnings
+// (both also as `kubectl apply` prints them), Audit does nothing at admission,
+// dry-run behaves like a real request; the serving certificate rotates under a
+// stream of admissions without one failed request and a deleted Secret comes
+// back; a replica that does not lead answers too; with the operator stopped
+// the API server follows failurePolicy, and kube-system and the operator's
+// namespace stay admissible either way.
 import assert from 'node:assert/strict';
 import { connect } from 'node:tls';
 import {
@@ -29,6 +30,7 @@ import { createReadyNamespace } from '../support/namespaces.js';
 import { startOperatorProcess, type OperatorProcess } from '../support/operator-process.js';
 import { createSecurityPolicy } from '../support/policies.js';
 import { eventually } from '../support/wait.js';
+import { findKubectl, runCommand } from '../support/kubectl.js';
 import { kubeConfig, kubeconfigPath } from './harness.js';
 
 const OPERATOR_NS = 'shipshape-system';
@@ -208,6 +210,32 @@ describe('admission webhook', function () {
       assert.ok(res.warnings.every((w) => w.length <= 256));
     });
 
+    it('kubectl apply: prints the refusal with its violations (Enforce) and the warnings (Warn)', async function () {
+      const kubectl = findKubectl();
+      if (!kubectl) {
+        console.error('e2e admission: kubectl not found on PATH (or $KUBECTL); skipping');
+        this.skip();
+      }
+      const apply = (namespace: string, object: V1Deployment) =>
+        runCommand(
+          kubectl,
+          [`--kubeconfig=${kubeconfigPath()}`, '-n', namespace, 'apply', '-f', '-'],
+          JSON.stringify(object),
+        );
+      const refused = await apply(ns.enforce, deployment('kubectl-bad', false));
+      assert.notEqual(refused.code, 0, refused.stdout);
+      assert.match(refused.stderr, /denied the request: shipshape: Deployment "kubectl-bad" violates/);
+      assert.match(refused.stderr, /\[image\.tag\]/);
+      assert.match(refused.stderr, /\[securityContext\.runAsUser\]/);
+      const warned = await apply(ns.warn, deployment('kubectl-loose', false));
+      assert.equal(warned.code, 0, warned.stderr);
+      assert.match(warned.stdout, /deployment\.apps\/kubectl-loose created/);
+      assert.match(warned.stderr, /^Warning: shipshape \[image\.tag\] \(policy e2e-warn-[^/]+\/gentle\)/m);
+      const admitted = await apply(ns.enforce, deployment('kubectl-good', true));
+      assert.equal(admitted.code, 0, admitted.stderr);
+      assert.doesNotMatch(admitted.stderr, /Warning: shipshape/);
+    });
+
     it('Audit: admits a violating Deployment without a word', async () => {
       const res = await api.create(deployments(ns.audit), deployment('quiet', false));
       assert.equal(res.status, 201, JSON.stringify(res.body));
@@ -296,6 +324,62 @@ describe('admission webhook', function () {
       assert.equal(again.type, 'kubernetes.io/tls');
       assert.equal(again.data?.['ca.crt'], before.data?.['ca.crt']);
       assert.ok(await webhookAnswers());
+    });
+  });
+
+  describe('replicas', () => {
+    it('a replica that does not lead serves admission too', async () => {
+      // Two more replicas electing a leader among themselves, each registered under a configuration of its own.
+      const names = ['a', 'b'].map((r) => `${configurationName}-${r}`);
+      const replicas: OperatorProcess[] = [];
+      try {
+        for (const name of names) {
+          const replicaPort = await freePort();
+          const replica = await startOperatorProcess([
+            `--kubeconfig=${kubeconfigPath()}`,
+            `--namespace=${OPERATOR_NS}`,
+            '--log-level=warn',
+            '--image-analysis=false',
+            '--leader-elect=true',
+            `--leader-election-namespace=${ns.audit}`,
+            `--webhook-bind-address=127.0.0.1:${replicaPort}`,
+            `--webhook-url=https://127.0.0.1:${replicaPort}/validate`,
+            `--webhook-configuration=${name}`,
+            `--webhook-secret=${secretName}-replicas`,
+          ]);
+          replicas.push(replica);
+          await replica.waitReady(60_000);
+        }
+        const leading = await eventually('one replica to lead', async () => {
+          const values = await Promise.all(replicas.map((r) => r.metric('shipshape_leader')));
+          return values.filter((v) => v === 1).length === 1 && values.includes(0) ? values : undefined;
+        });
+        const follower = replicas[leading.indexOf(0)]!;
+        const denied = async () =>
+          (await follower.metric('shipshape_admission_requests_total', {
+            result: 'denied',
+            kind: 'Deployment',
+          })) ?? 0;
+        const before = await denied();
+        await eventually(
+          'the follower to judge a violating Deployment',
+          async () => {
+            const r = await api.create(deployments(ns.enforce), deployment('replica-probe', false), {
+              dryRun: true,
+            });
+            return r.status === 403 && (await denied()) > before ? true : undefined;
+          },
+          { timeoutMs: 30_000 },
+        );
+        assert.equal(await follower.metric('shipshape_leader'), 0, 'it still does not lead');
+      } finally {
+        for (const replica of replicas) await replica.stop('SIGKILL');
+        for (const name of names)
+          await admission.deleteValidatingWebhookConfiguration({ name }).catch(() => undefined);
+        await core
+          .deleteNamespacedSecret({ namespace: OPERATOR_NS, name: `${secretName}-replicas` })
+          .catch(() => undefined);
+      }
     });
   });
 

@@ -4,54 +4,19 @@
 // operator's own pod is admitted in a namespace that enforces Pod Security
 // `restricted` while a weakened copy of it is refused.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import { kubeconfigPath } from './harness.js';
 import { eventually } from '../support/wait.js';
+import { findKubectl, runCommand as run } from '../support/kubectl.js';
 
 const repoConfig = join(process.cwd(), 'config');
 /** Every optional component of config/ (see config/README.md). */
 const COMPONENTS = ['webhook', 'certmanager', 'prometheus', 'grafana', 'priority'];
 const FIELD_MANAGER = 'shipshape-e2e-deploy';
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function findKubectl(): string | undefined {
-  if (process.env.KUBECTL) return process.env.KUBECTL;
-  return (process.env.PATH ?? '')
-    .split(delimiter)
-    .map((dir) => join(dir, 'kubectl'))
-    .find((path) => existsSync(path));
-}
-
-function run(command: string, args: string[], input?: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input ?? '');
-  });
-}
 
 function objectsOf(yamlText: string): KubernetesObject[] {
   return parseAllDocuments(yamlText)

@@ -9,6 +9,8 @@ import { systemClock, type Clock } from '../../runtime/clock.js';
 import { LRUCache } from 'lru-cache';
 import type { WorkloadKey } from '../workload/key.js';
 import type { ImageReportWriter } from './io.js';
+import type { DatabaseStatus } from '../../vuln/provider.js';
+import { findingKey } from '../../image/vulnerability-scan.js';
 
 export interface ImageReconcilerDeps {
   /** What Shipshape knows about a digest (ImageService.imageRecord). */
@@ -22,12 +24,31 @@ export interface ImageReconcilerDeps {
   clock?: Pick<Clock, 'now'>;
   /** Digests whose last publication is remembered, so an unchanged image writes nothing (default 4096). */
   maxRemembered?: number;
+  /** The vulnerability database's status; absent when matching is off. */
+  databaseStatus?(): DatabaseStatus;
+  /** Called with the vulnerabilities a re-match found that the last publication of the digest did not have. */
+  newVulnerabilities?(
+    digest: string,
+    references: readonly string[],
+    added: readonly NewVulnerability[],
+  ): void;
+}
+
+/** A vulnerability that appeared in an image since its last ImageReport. */
+export interface NewVulnerability {
+  id: string;
+  severity: string;
+  package: string;
+  installedVersion: string;
 }
 
 export class ImageReconciler implements Reconciler {
   private readonly clock: Pick<Clock, 'now'>;
-  /** What was last published per digest. */
-  private readonly published: LRUCache<string, string>;
+  /** What was last published per digest, and the vulnerability keys it showed (undefined: not matched). */
+  private readonly published: LRUCache<
+    string,
+    { fingerprint: string; vulnerabilities?: ReadonlySet<string> }
+  >;
 
   constructor(private readonly deps: ImageReconcilerDeps) {
     this.clock = deps.clock ?? systemClock;
@@ -41,21 +62,50 @@ export class ImageReconciler implements Reconciler {
     const signatures = this.deps.signatureResults?.(digest) ?? [];
     // A re-verification with the same outcome is no news: the check time alone does not rewrite.
     const verdicts = signatures.map(({ checkedAt: _at, ...rest }) => rest);
+    const database = this.deps.databaseStatus?.();
+    const vulns = record.vulnerabilities;
     const fingerprint = JSON.stringify([
       references,
       record.summary.manifestDigest,
       record.summary.packages,
       verdicts,
+      vulns?.state === 'Matched'
+        ? [vulns.databaseVersion, vulns.counts, vulns.findings.length]
+        : (vulns?.state ?? null),
+      database === undefined ? null : [database.state, database.reason ?? null],
     ]);
-    if (this.published.get(digest) !== fingerprint) {
+    const previous = this.published.get(digest);
+    if (previous?.fingerprint !== fingerprint) {
       await this.deps.writer.publish({
         digest,
         references,
         summary: record.summary,
         signatures,
         now: new Date(this.clock.now()),
+        ...(vulns === undefined ? {} : { vulnerabilities: vulns }),
+        ...(database === undefined ? {} : { database }),
       });
-      this.published.set(digest, fingerprint);
+      const keys = vulns?.state === 'Matched' ? new Set(vulns.findings.map(findingKey)) : undefined;
+      // News only against an earlier match this process published: a first match is no "new" finding.
+      if (keys !== undefined && previous?.vulnerabilities !== undefined && vulns?.state === 'Matched') {
+        const added = vulns.findings
+          .filter((f) => !previous.vulnerabilities!.has(findingKey(f)))
+          .map((f) => ({
+            id: f.id,
+            severity: f.severity.level,
+            package: f.package.name,
+            installedVersion: f.installedVersion,
+          }));
+        if (added.length > 0) this.deps.newVulnerabilities?.(digest, references, added);
+      }
+      this.published.set(digest, {
+        fingerprint,
+        ...(keys === undefined
+          ? previous?.vulnerabilities === undefined
+            ? {}
+            : { vulnerabilities: previous.vulnerabilities }
+          : { vulnerabilities: keys }),
+      });
     }
     for (const key of this.deps.workloadsRunning(digest, references)) this.deps.requeueWorkload(key);
     return done;

@@ -24,7 +24,9 @@
 // of the generated content, since the API server defaults fields of the spec
 // and a field-by-field comparison would never settle. The webhook skips a rule
 // only when the VAP *in the cluster* says it covers it for the current policy
-// revision (vapCoverage), so a VAP not yet written never leaves a gap.
+// revision and was written long enough ago for the API server to apply it
+// (vapCoverage, VAP_SETTLE_MS), so a VAP not yet written, or just written,
+// never leaves a gap.
 import type {
   V1ValidatingAdmissionPolicy,
   V1ValidatingAdmissionPolicyBinding,
@@ -164,7 +166,16 @@ export const VAP_ANNOTATIONS = {
   revision: 'shipshape.dev/policy-revision',
   rules: 'shipshape.dev/rules',
   hash: 'shipshape.dev/generated-hash',
+  /** When the operator last wrote the object (not part of the hash). */
+  appliedAt: 'shipshape.dev/applied-at',
 } as const;
+
+/**
+ * How long after a write the webhook keeps judging the covered rules itself:
+ * the API server applies a VAP through its own informer, a moment after the
+ * object is stored, and until then only the webhook would refuse.
+ */
+export const VAP_SETTLE_MS = 10_000;
 
 /** Label selecting the objects the VAP controller owns (and only those). */
 export const VAP_MANAGED_LABEL = { key: 'app.kubernetes.io/managed-by', value: 'shipshape' } as const;
@@ -189,12 +200,14 @@ type Annotated = { metadata?: { annotations?: Record<string, string> } } | undef
 
 /**
  * The rules of `policy` the ValidatingAdmissionPolicy in the cluster enforces
- * now: both objects exist and were generated from this revision of the policy.
- * Anything else (not written yet, stale, deleted by hand) covers nothing.
+ * now: both objects exist, were generated from this revision of the policy,
+ * and were written at least `settleMs` before `now` (VAP_SETTLE_MS). Anything
+ * else (not written yet, just written, stale, deleted by hand) covers nothing.
  */
 export function vapCoverage(
   policy: CompiledPolicy,
   lookup: (kind: 'ValidatingAdmissionPolicy' | 'ValidatingAdmissionPolicyBinding', name: string) => Annotated,
+  { now, settleMs }: { now: number; settleMs: number },
 ): ReadonlySet<string> {
   const name = vapName(policy.name);
   const revision = policyRevision(policy);
@@ -202,6 +215,11 @@ export function vapCoverage(
   const binding = lookup('ValidatingAdmissionPolicyBinding', name)?.metadata?.annotations;
   if (vap?.[VAP_ANNOTATIONS.revision] !== revision || binding?.[VAP_ANNOTATIONS.revision] !== revision)
     return new Set();
+  const settled = (annotations: Record<string, string>) => {
+    const at = Date.parse(annotations[VAP_ANNOTATIONS.appliedAt] ?? '');
+    return Number.isFinite(at) && now - at >= settleMs;
+  };
+  if (!settled(vap) || !settled(binding)) return new Set();
   return new Set((vap[VAP_ANNOTATIONS.rules] ?? '').split(',').filter(Boolean));
 }
 

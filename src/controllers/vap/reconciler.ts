@@ -28,6 +28,8 @@ export interface VapReconcilerOptions {
   excludedNamespaces: readonly string[];
   /** Told what each reconcile did (metrics, logs, tests). */
   outcome?: (policy: string, outcome: VapReconcileOutcome) => void;
+  /** Stamped on each write (VAP_ANNOTATIONS.appliedAt), so the webhook knows how settled it is. */
+  now?: () => Date;
 }
 
 const KINDS: readonly VapKind[] = ['ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'];
@@ -103,7 +105,17 @@ export class VapReconciler implements Reconciler {
       const have = actual(kind);
       const hash = want.metadata?.annotations?.[VAP_ANNOTATIONS.hash];
       if (have && have.metadata?.annotations?.[VAP_ANNOTATIONS.hash] === hash) continue;
-      await client.apply(kind, want, have?.metadata?.resourceVersion);
+      const stamped = {
+        ...want,
+        metadata: {
+          ...want.metadata,
+          annotations: {
+            ...want.metadata?.annotations,
+            [VAP_ANNOTATIONS.appliedAt]: (this.options.now?.() ?? new Date()).toISOString(),
+          },
+        },
+      };
+      await client.apply(kind, stamped, have?.metadata?.resourceVersion);
       applied = true;
     }
     return applied ? 'applied' : 'unchanged';

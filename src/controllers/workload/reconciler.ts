@@ -7,6 +7,7 @@ import type { AnySecurityPolicy } from '../../api/policy-types.js';
 import type {
   ReportedImage,
   SecurityReport,
+  SeverityCounts,
   SignatureVerdict,
   WorkloadSignatureState,
 } from '../../api/report-types.js';
@@ -17,7 +18,12 @@ import {
   type ImageFacts,
   type ImageFactsSource,
   type ImageSignatureFact,
+  type VexStatementFact,
 } from '../../policy/image-facts.js';
+import { expiredIgnores } from '../../policy/rules/vulnerabilities.js';
+import { withTransition } from '../../api/conditions.js';
+import type { Condition } from '../../api/policy-types.js';
+import { vexStatementsOf, withVex, type VexSource } from './vex.js';
 import { matchingPolicies } from '../../policy/match.js';
 import { policyTargetOf } from '../../policy/target.js';
 import { podTemplateOf, type WorkloadObject } from '../../policy/workload.js';
@@ -64,6 +70,8 @@ export interface WorkloadReconcilerDeps {
   images?: ImageFactsProvider;
   /** Signature verdicts for the policies that require signatures (needs `images`). */
   signatures?: Pick<SignatureService, 'verdictOf' | 'retryMs' | 'defaults'>;
+  /** OpenVEX statements from the ConfigMaps policies name (spec.vulnerabilities.vex). */
+  vex?: VexSource;
   /** Namespaces never reported on (the operator's own, kube-system, flags). */
   isExcludedNamespace: (namespace: string) => boolean;
   clock?: Pick<Clock, 'now'>;
@@ -151,7 +159,11 @@ export class WorkloadReconciler {
       policies,
       imageStatus,
     );
-    const facts = withSignatures(this.deps.images?.factsSource(key.namespace, template.spec), verdicts);
+    const vex = await this.vexStatements(workload, policies);
+    const facts = withVex(
+      withSignatures(this.deps.images?.factsSource(key.namespace, template.spec), verdicts),
+      vex,
+    );
     const findings = evaluateWorkload(workload, policies, facts, { now: this.now() });
     const desired = buildSecurityReport({
       name: reportNameFor(key),
@@ -167,11 +179,20 @@ export class WorkloadReconciler {
         const signature = reportedSignature(verdicts.get(image));
         if (!status) return signature;
         const reported = reportedAnalysisOf(status);
+        const counts = lookupImageFacts(facts, image)?.vulnerabilities;
         return status.state === 'Analyzed'
-          ? { ...reported, digest: status.digest, ...signature }
+          ? {
+              ...reported,
+              digest: status.digest,
+              ...(counts === undefined ? {} : { vulnerabilities: reportedCounts(counts) }),
+              ...signature,
+            }
           : { ...reported, ...signature };
       },
     });
+    const matched = vulnerabilityCondition(images, facts, existing, this.now().toISOString());
+    if (matched !== undefined && desired.status)
+      desired.status.conditions = [...(desired.status.conditions ?? []), matched];
     const signed = workloadSignatureState(verdicts);
     if (signed !== undefined && desired.status) desired.status.signed = signed;
     const retryIn = [...verdicts.values()].some((v) => [...v.values()].some((f) => f?.verdict === 'Error'))
@@ -211,6 +232,7 @@ export class WorkloadReconciler {
       this.ownWrites.set(id, { replacedVersions, report: stored, at: this.now().getTime() });
     }
     this.announce(workload, existing, desired);
+    this.announceExpired(workload, existing, desired, policies);
     this.announceSignatures(workload, existing, desired);
     this.deps.policiesTouched(
       this.deps.index.set(keyText, {
@@ -256,6 +278,67 @@ export class WorkloadReconciler {
             : ` (was ${previous.signature})`
         }: ${image.signatureMessage ?? ''}`,
       });
+    }
+  }
+
+  /**
+   * The OpenVEX statements of the policies that name a VEX ConfigMap, by source key. One that
+   * cannot be read suppresses nothing, and a Warning on the workload says why.
+   */
+  private async vexStatements(
+    workload: KubernetesObject,
+    policies: readonly CompiledPolicy[],
+  ): Promise<Map<string, readonly VexStatementFact[]>> {
+    const source = this.deps.vex;
+    if (source === undefined) return new Map();
+    return vexStatementsOf(source, policies, (policy, problem) =>
+      this.deps.recordEvent({
+        regarding: regardingOf(workload),
+        type: 'Warning',
+        reason: 'VexUnreadable',
+        action: 'Evaluate',
+        note: `Policy ${policy.name} names OpenVEX statements that cannot be used, so they suppress nothing: ${problem}`,
+      }),
+    );
+  }
+
+  /**
+   * A vulnerability ignore or an exception that expired makes its findings count again:
+   * the first time one is reported again, a Warning names the expired entry.
+   */
+  private announceExpired(
+    workload: KubernetesObject,
+    existing: SecurityReport | undefined,
+    desired: SecurityReport,
+    policies: readonly CompiledPolicy[],
+  ): void {
+    const now = this.now().getTime();
+    const known = new Set((existing?.status?.findings ?? []).map(findingIdentity));
+    const byName = new Map(policies.map((p) => [p.name, p]));
+    const told = new Set<string>();
+    for (const f of desired.status?.findings ?? []) {
+      if (!isViolation(f) || known.has(findingIdentity(f)) || told.size >= MAX_EXPIRY_EVENTS) continue;
+      const policy = byName.get(f.policy);
+      if (policy === undefined) continue;
+      const expired: string[] = [];
+      if (f.subject !== undefined)
+        for (const i of expiredIgnores(policy.spec, now))
+          if (i.id === f.subject) expired.push(`spec.vulnerabilities.ignore ${i.id} (expired ${i.expires})`);
+      for (const e of policy.exceptions)
+        if (!(e.expiresAt > now) && e.rule(f.ruleId))
+          expired.push(`exception ${e.name} (expired ${new Date(e.expiresAt).toISOString()})`);
+      for (const entry of expired) {
+        const id = `${policy.name}\u0000${entry}`;
+        if (told.has(id)) continue;
+        told.add(id);
+        this.deps.recordEvent({
+          regarding: regardingOf(workload),
+          type: 'Warning',
+          reason: 'ExceptionExpired',
+          action: 'Evaluate',
+          note: `Policy ${policy.name}: ${entry} no longer applies, so ${f.ruleId}${f.subject === undefined ? '' : ` ${f.subject}`}${f.container === undefined ? '' : ` in ${f.container}`} counts again.`,
+        });
+      }
     }
   }
 
@@ -312,7 +395,10 @@ export class WorkloadReconciler {
     if (fresh.length > 0) {
       const shown = fresh
         .slice(0, 5)
-        .map((f) => `${f.ruleId} (${f.severity})${f.container ? ` in ${f.container}` : ''}`);
+        .map(
+          (f) =>
+            `${f.ruleId}${f.subject ? ` ${f.subject}` : ''} (${f.severity})${f.container ? ` in ${f.container}` : ''}`,
+        );
       const more = fresh.length > shown.length ? ` and ${fresh.length - shown.length} more` : '';
       this.deps.recordEvent({
         regarding,
@@ -349,6 +435,67 @@ function safeCompile(policy: AnySecurityPolicy): CompiledPolicy | undefined {
 const isDefined = <T>(value: T | undefined): value is T => value !== undefined;
 
 const MAX_SIGNATURE_EVENTS = 5;
+const MAX_EXPIRY_EVENTS = 5;
+
+function regardingOf(workload: KubernetesObject): EventSpec['regarding'] {
+  return {
+    apiVersion: workload.apiVersion,
+    kind: workload.kind,
+    name: workload.metadata?.name,
+    namespace: workload.metadata?.namespace,
+    uid: workload.metadata?.uid,
+  };
+}
+
+/** An image's vulnerability counts as a SecurityReport's images[] entry shows them. */
+function reportedCounts(counts: NonNullable<ImageFacts['vulnerabilities']>): SeverityCounts {
+  return {
+    critical: counts.Critical ?? 0,
+    high: counts.High ?? 0,
+    medium: counts.Medium ?? 0,
+    low: counts.Low ?? 0,
+    info: counts.Info ?? 0,
+  };
+}
+
+/**
+ * Whether the vulnerability findings are complete: Unknown, naming the images and why, while
+ * any image's vulnerabilities are not known (no database yet, say), so a report never reads as
+ * "no vulnerabilities" when nothing was matched. Absent when no image carries any (matching off).
+ */
+function vulnerabilityCondition(
+  images: readonly string[],
+  facts: ImageFactsSource | undefined,
+  existing: SecurityReport | undefined,
+  now: string,
+): Condition | undefined {
+  let any = false;
+  const unknown: string[] = [];
+  for (const image of new Set(images)) {
+    const f = lookupImageFacts(facts, image);
+    if (f?.vulnerabilitiesUnknown !== undefined) unknown.push(`${image}: ${f.vulnerabilitiesUnknown}`);
+    if (f?.vulnerabilitiesUnknown !== undefined || f?.vulnerabilities !== undefined) any = true;
+  }
+  if (!any) return undefined;
+  return withTransition(
+    existing?.status?.conditions,
+    unknown.length === 0
+      ? {
+          type: 'VulnerabilitiesMatched',
+          status: 'True',
+          reason: 'Matched',
+          message: 'Every analysed image was matched against the vulnerability database.',
+        }
+      : {
+          type: 'VulnerabilitiesMatched',
+          status: 'Unknown',
+          reason: 'VulnerabilitiesUnknown',
+          message: `Vulnerabilities are not known for ${unknown.join('; ')}`.slice(0, 1024),
+        },
+    now,
+  );
+}
+
 /** Worst first: what a workload's signed state and an image's verdict show. */
 const SIGNATURE_ORDER: readonly WorkloadSignatureState[] = [
   'Error',

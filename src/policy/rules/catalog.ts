@@ -10,6 +10,7 @@ import type { AnyRule } from './rule.js';
 import { secretRules } from './secrets.js';
 import { securityContextRules } from './security-context.js';
 import { signatureRules } from './signatures.js';
+import { vulnerabilityRules } from './vulnerabilities.js';
 
 export const RULES: readonly AnyRule[] = [
   ...imageRules,
@@ -19,6 +20,7 @@ export const RULES: readonly AnyRule[] = [
   ...probeRules,
   ...secretRules,
   ...signatureRules,
+  ...vulnerabilityRules,
 ] as AnyRule[];
 
 const BY_ID = new Map(RULES.map((r) => [r.id, r]));

@@ -10,6 +10,8 @@ import { describeContainer, type ContainerView, type PodView } from '../workload
 export interface RuleHit {
   container?: ContainerView;
   message: string;
+  /** What the hit is about within the rule and container (a vulnerability id); one finding each. */
+  subject?: string;
 }
 
 export interface RuleInput {

@@ -64,6 +64,8 @@ describe('Shipshape alert rules', () => {
       'shipshape_informer_restarts_total',
       'shipshape_workqueue_depth',
       'shipshape_images',
+      'shipshape_admission_requests_total',
+      'shipshape_admission_duration_seconds_bucket',
       'up',
     ]) {
       assert.ok(byMetric(metric).length > 0, `no alert on ${metric}`);

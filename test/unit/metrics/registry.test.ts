@@ -27,6 +27,7 @@ const EXPECTED_TYPES: Record<string, string> = {
   shipshape_report_writes_total: 'counter',
   shipshape_events_total: 'counter',
   shipshape_images: 'gauge',
+  shipshape_image_vulnerabilities: 'gauge',
   shipshape_admission_requests_total: 'counter',
   shipshape_admission_duration_seconds: 'histogram',
   shipshape_signature_verifications_total: 'counter',

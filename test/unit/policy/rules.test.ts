@@ -5,6 +5,7 @@ import type { V1Container, V1PodSpec } from '@kubernetes/client-node';
 import type { PolicyRules } from '../../../src/api/policy-types.js';
 import { RULES } from '../../../src/policy/rules/catalog.js';
 import { signatureRules } from '../../../src/policy/rules/signatures.js';
+import { vulnerabilityRules } from '../../../src/policy/rules/vulnerabilities.js';
 import { imageConfigRules } from '../../../src/policy/rules/image-config.js';
 import { looksLikeCredential } from '../../../src/policy/rules/secrets.js';
 import { findingsOf, goodContainer, goodPodSpec } from './helpers.js';
@@ -476,8 +477,10 @@ const TABLE: Record<string, Case[]> = {
 
 describe('rule catalog', () => {
   it('has a table of cases for every rule', () => {
-    // Rules that read image facts have their own tables (image-config.test.ts, signatures.test.ts).
-    const elsewhere = new Set([...imageConfigRules, ...signatureRules].map((r) => r.id));
+    // Rules that read image facts have their own tables (image-config, signatures, vulnerabilities tests).
+    const elsewhere = new Set(
+      [...imageConfigRules, ...signatureRules, ...vulnerabilityRules].map((r) => r.id),
+    );
     assert.deepEqual(
       RULES.map((r) => r.id).filter((id) => !(id in TABLE) && !elsewhere.has(id)),
       [],

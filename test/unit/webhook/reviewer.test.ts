@@ -9,6 +9,7 @@ import type { ImageFacts } from '../../../src/policy/image-facts.js';
 import { AdmissionReviewer, type AdmissionImages } from '../../../src/webhook/reviewer.js';
 import type { AdmissionRequest } from '../../../src/webhook/review.js';
 import { goodPodSpec } from '../policy/helpers.js';
+import type { VexSource } from '../../../src/controllers/workload/vex.js';
 
 let uid = 0;
 const policy = (onImageUnknown: 'Allow' | 'Deny') => ({
@@ -191,5 +192,114 @@ describe('admission reviewer', () => {
     const started = Date.now();
     assert.equal((await reviewer.review(request)).result, 'skipped');
     assert.ok(Date.now() - started < 100);
+  });
+
+  describe('with OpenVEX statements', () => {
+    const vulnerable: ImageFacts = {
+      digest: 'sha256:1',
+      vulnerabilities: { Critical: 1 },
+      vulnerabilityFindings: [
+        {
+          id: 'CVE-2026-0001',
+          aliases: [],
+          severity: { level: 'CRITICAL' },
+          package: { name: 'openssl', purl: 'pkg:deb/debian/libssl3@3.0.1-1' },
+          installedVersion: '3.0.1-1',
+          fixedVersions: ['3.0.2-1'],
+        },
+      ],
+    };
+    const vexPolicy = {
+      apiVersion: 'shipshape.dev/v1alpha1',
+      kind: 'SecurityPolicy',
+      metadata: { name: 'vex', namespace: 'shop', uid: `p${++uid}`, generation: 1 },
+      spec: {
+        enforcement: 'Enforce',
+        vulnerabilities: { vex: { configMapRef: { name: 'vex', key: 'openvex.json' } } },
+      },
+    } as KubernetesObject;
+    const notAffected: VexSource = {
+      read: (ref) => {
+        assert.deepEqual(ref, {
+          namespace: 'shop',
+          name: 'vex',
+          key: 'openvex.json',
+          sourceKey: 'shop/vex/openvex.json',
+        });
+        return Promise.resolve({
+          statements: [
+            {
+              vulnerabilities: ['CVE-2026-0001'],
+              products: [{ id: 'sha256:1', subcomponents: [] }],
+              status: 'not_affected',
+              justification: 'component_not_present',
+              source: 'ConfigMap shop/vex key openvex.json',
+            },
+          ],
+        });
+      },
+    };
+    const review = (vex: VexSource | undefined) =>
+      new AdmissionReviewer({
+        store: store([vexPolicy]),
+        images: images(0, vulnerable),
+        excludedNamespaces: new Set(),
+        imageBudgetMs: 100,
+        ...(vex === undefined ? {} : { vex }),
+        vexBudgetMs: 50,
+      }).review(request);
+
+    it('denies a critical vulnerability, and admits it when the policy VEX says not_affected', async () => {
+      assert.equal((await review(undefined)).response.allowed, false);
+      assert.equal((await review(notAffected)).response.allowed, true);
+    });
+
+    it('suppresses nothing when the VEX document does not come within its budget', async () => {
+      const stalled: VexSource = { read: () => new Promise(() => undefined) };
+      const started = Date.now();
+      assert.equal((await review(stalled)).response.allowed, false);
+      assert.ok(Date.now() - started < 1000);
+    });
+
+    it('keeps the VEX suppression when a signature policy merges its verdicts into the facts', async () => {
+      // One policy with both: its own VEX statements must survive the signature verdicts' merge.
+      const signing = signingPolicy('Deny');
+      const signedVexPolicy = {
+        ...vexPolicy,
+        // Its own uid: compiled policies are cached by uid and generation.
+        metadata: { ...signing.metadata, name: 'vex' },
+        spec: {
+          ...signing.spec,
+          vulnerabilities: { vex: { configMapRef: { name: 'vex', key: 'openvex.json' } } },
+        },
+      } as KubernetesObject;
+      const asked: string[] = [];
+      const verified: AdmissionImages = {
+        ...images(0, vulnerable),
+        signatures: {
+          defaults: {},
+          verdictOf: (_ns, _spec, image) => {
+            asked.push(image);
+            return { verdict: 'Verified', message: 'test Verified' };
+          },
+        },
+      };
+      const reviewWith = (vex: VexSource | undefined) =>
+        new AdmissionReviewer({
+          store: store([signedVexPolicy]),
+          images: verified,
+          excludedNamespaces: new Set(),
+          imageBudgetMs: 100,
+          ...(vex === undefined ? {} : { vex }),
+          vexBudgetMs: 50,
+        }).review(request);
+      const strict = await reviewWith(undefined);
+      assert.equal(strict.response.allowed, false);
+      assert.ok(strict.findings.some((f) => f.ruleId === 'vulnerabilities.critical'));
+      const suppressed = await reviewWith(notAffected);
+      assert.equal(suppressed.response.allowed, true, suppressed.response.status?.message ?? '');
+      assert.ok(!suppressed.findings.some((f) => f.ruleId === 'signatures.verified'));
+      assert.ok(asked.length > 0, 'the signature verdict was consulted');
+    });
   });
 });

@@ -165,18 +165,32 @@ describe('VAP controller', () => {
     assert.deepEqual(api.calls.slice(2), ['create ValidatingAdmissionPolicy']);
   });
 
-  it('gives the webhook the covered rules only while the VAP in the cluster matches the policy revision', async () => {
+  it('gives the webhook the covered rules only once the VAP of this policy revision has settled', async () => {
     const { store, reconcile } = setup();
     const p = policy({ enforcement: 'Enforce' });
     const lookup = (kind: VapKind, name: string) => store.get(kind, undefined, name);
-    assert.equal(vapCoverage(compilePolicy(p), lookup).size, 0, 'nothing before it is written');
+    const later = { now: Date.now() + 11_000, settleMs: 10_000 };
+    assert.equal(vapCoverage(compilePolicy(p), lookup, later).size, 0, 'nothing before it is written');
     store.put(p as KubernetesObject);
     await reconcile(keyOf(p));
-    const covered = vapCoverage(compilePolicy(p), lookup);
+    const justWritten = vapCoverage(compilePolicy(p), lookup, { now: Date.now(), settleMs: 10_000 });
+    assert.equal(justWritten.size, 0, 'nothing while the API server may not enforce it yet');
+    const covered = vapCoverage(compilePolicy(p), lookup, later);
     assert.ok(covered.has('securityContext.privileged'));
     const newer = { ...p, metadata: { ...p.metadata, generation: 2 } } as AnySecurityPolicy;
-    assert.equal(vapCoverage(compilePolicy(newer), lookup).size, 0, 'nothing for a newer revision');
+    assert.equal(vapCoverage(compilePolicy(newer), lookup, later).size, 0, 'nothing for a newer revision');
     store.remove('ValidatingAdmissionPolicyBinding', undefined, vapName(keyOf(p)));
-    assert.equal(vapCoverage(compilePolicy(p), lookup).size, 0, 'nothing without the binding');
+    assert.equal(vapCoverage(compilePolicy(p), lookup, later).size, 0, 'nothing without the binding');
+  });
+
+  it('does not rewrite an object only because it was stamped at another time', async () => {
+    const { store, api, reconcile } = setup();
+    const p = policy({ enforcement: 'Enforce' });
+    store.put(p as KubernetesObject);
+    await reconcile(keyOf(p));
+    const vap = store.get('ValidatingAdmissionPolicy', undefined, vapName(keyOf(p)));
+    assert.ok(vap?.metadata?.annotations?.[VAP_ANNOTATIONS.appliedAt]);
+    assert.equal(await reconcile(keyOf(p)), 'unchanged');
+    assert.equal(api.calls.length, 2);
   });
 });

@@ -3,7 +3,10 @@
 // bench/vuln-generate.ts), and the re-match of 1,000 cached inventories against
 // the full generated database on one core (target < 10 s): what the scheduled
 // re-match does after a database refresh, without pulling any layer again.
-// Not a timed test. Run with --expose-gc for honest memory figures.
+// Not a timed test. Run with --expose-gc for honest memory figures, and with the
+// shipped operator's heap flags and MALLOC_ARENA_MAX (config/manager) to see the
+// re-match inside the operator's heap: on a large machine V8 lets garbage grow
+// the peak RSS far past what is live.
 //
 // Usage: node --expose-gc dist/bench/vuln-match.js [generated-db-dir] [inventories] [osv-dir]
 import { join } from 'node:path';
@@ -131,7 +134,11 @@ async function main(): Promise<void> {
   const db = await timedLoad(`generated database (${dbDir})`, (d) => d.loadDirectory(dbDir));
   const cached = inventories(db);
   const packages = cached.reduce((n, inv) => n + inv.packages.length, 0);
-  console.log(`${cached.length} cached inventories, ${packages} packages`);
+  const held = memory();
+  // What the inventories themselves hold, apart from what matching remembers.
+  console.log(
+    `${cached.length} cached inventories, ${packages} packages: heap ${mib(held.heap)}, RSS ${mib(held.rss)}`,
+  );
   for (let run = 1; run <= 5; run++) {
     const cpu = process.cpuUsage();
     const started = performance.now();

@@ -89,17 +89,23 @@ export function digestTag(digest: string): string {
   return digest.replace(':', '-');
 }
 
+/** What is known of registries' referrers API: a Map, or a bounded cache with a TTL. */
+export interface ReferrersApiKnowledge {
+  get(registry: string): boolean | undefined;
+  set(registry: string, offered: boolean): unknown;
+}
+
 export class SignatureDiscovery {
   private readonly limits: DiscoveryLimits;
+
+  /** A registry's first referrers call, while nobody knows yet whether it offers the API. */
+  private readonly probes = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly registry: SignatureRegistry,
     limits: Partial<DiscoveryLimits> = {},
-    /** Registries known not to offer the referrers API: skip straight to the tag. */
-    private readonly noReferrersApi: {
-      has(registry: string): boolean;
-      add(registry: string): void;
-    } = new Set(),
+    /** Whether each registry offers the referrers API (false: skip straight to the tag). */
+    private readonly referrersApi: ReferrersApiKnowledge = new Map(),
   ) {
     this.limits = { ...DEFAULT_DISCOVERY_LIMITS, ...limits };
   }
@@ -118,10 +124,22 @@ export class SignatureDiscovery {
     let referrers: readonly Descriptor[] = [];
     let source: DiscoverySource = 'referrers-api';
     let index: ImageIndex | undefined;
-    if (!this.noReferrersApi.has(image.registry)) {
+    let offered = this.referrersApi.get(image.registry);
+    const probe = offered === undefined ? this.probes.get(image.registry) : undefined;
+    if (probe !== undefined) {
+      // A burst of first-seen images asks once whether the registry has the API, not once each.
+      await probe.catch(() => undefined);
+      offered = this.referrersApi.get(image.registry);
+    }
+    if (offered !== false) {
       consulted.push('referrers-api');
-      index = await this.registry.getReferrers(repo, digest, options);
-      if (index === undefined) this.noReferrersApi.add(image.registry);
+      const asked = this.registry.getReferrers(repo, digest, options);
+      if (offered === undefined && !this.probes.has(image.registry)) {
+        this.probes.set(image.registry, asked);
+        asked.finally(() => this.probes.delete(image.registry)).catch(() => undefined);
+      }
+      index = await asked;
+      this.referrersApi.set(image.registry, index !== undefined);
     }
     if (index === undefined) {
       source = 'referrers-tag';

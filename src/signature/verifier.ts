@@ -68,16 +68,9 @@ export class SignatureVerifier {
     const perf = options.now === undefined ? undefined : { perf: { now: options.now }, ttlResolution: 0 };
     this.artifacts = new LRUCache({ max, ttl, ...perf });
     this.verdicts = new LRUCache({ max: max * 4, ttl, ...perf });
-    // Registries without the referrers API are remembered for the same TTL, then asked again.
-    const noReferrersApi = new LRUCache<string, true>({
-      max: 256,
-      ttl,
-      ...perf,
-    });
-    this.discovery = new SignatureDiscovery(options.registry, options.limits, {
-      has: (registry) => noReferrersApi.has(registry),
-      add: (registry) => void noReferrersApi.set(registry, true),
-    });
+    // Whether a registry offers the referrers API is remembered for the same TTL, then asked again.
+    const referrersApi = new LRUCache<string, boolean>({ max: 256, ttl, ...perf });
+    this.discovery = new SignatureDiscovery(options.registry, options.limits, referrersApi);
     this.trustMaterial = options.trustMaterial;
   }
 

@@ -426,16 +426,19 @@ async function cycloneDx(reference: string): Promise<string> {
 describe('vulnerability agreement with osv-scanner', function () {
   // The first run builds the Debian rootfs, the pip install and the Go binary; osv-scanner takes seconds per image.
   this.timeout(900_000);
-  const scratch = mkdtempSync(join(tmpdir(), 'shipshape-osv-agreement-'));
-  const dbRoot = join(scratch, 'db');
-  const osvDir = join(dbRoot, 'osv-scalibr');
+  let scratch: string | undefined;
+  let dbRoot: string;
   const rows: Agreement[] = [];
   const seen = new Set<KnownDisagreement>();
   const inventories = new Map<string, { image: TestImage; inventory: ImageInventory }>();
-  let client: RegistryClient;
+  let client: RegistryClient | undefined;
   let db: VulnerabilityDatabase;
 
   before(async () => {
+    scratch = mkdtempSync(join(tmpdir(), 'shipshape-osv-agreement-'));
+    dbRoot = join(scratch, 'db');
+    // osv-scanner's local database layout: <local-db-path>/osv-scalibr/<ecosystem>/all.zip.
+    const osvDir = join(dbRoot, 'osv-scalibr');
     client = new RegistryClient({
       config: { policy: { allow: ['127.0.0.1:*'] }, hosts: { [registryHost()]: { plainHttp: true } } },
     });
@@ -458,8 +461,8 @@ describe('vulnerability agreement with osv-scanner', function () {
   });
 
   after(() => {
-    client.close();
-    rmSync(scratch, { recursive: true, force: true });
+    client?.close();
+    if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true });
     const line = (cells: string[]): string => cells.map((c) => c.padEnd(16)).join('');
     console.log(`\n      ${line(['image', 'ecosystem', 'both', 'only shipshape', 'only osv-scanner'])}`);
     for (const row of rows) {
@@ -478,7 +481,7 @@ describe('vulnerability agreement with osv-scanner', function () {
   for (const { label } of IMAGES) {
     it(`agrees with osv-scanner on the ${label} image, up to the known disagreements`, async () => {
       const { image, inventory } = inventories.get(label)!;
-      const sbomPath = join(scratch, `${label.replaceAll(' ', '-')}.cdx.json`);
+      const sbomPath = join(scratch!, `${label.replaceAll(' ', '-')}.cdx.json`);
       writeFileSync(sbomPath, await cycloneDx(image.reference));
       const result = await execute(toolPath('osv-scanner'), [
         'scan',

@@ -15,6 +15,7 @@ export class MemoryRegistry implements SignatureRegistry {
   readonly manifests = new Map<string, Buffer>();
   readonly blobs = new Map<string, Buffer>();
   calls = 0;
+  referrersCalls = 0;
   /** When set, getReferrers throws this (an unreachable registry). */
   failWith: RegistryError | undefined;
   /** When set, manifest and blob reads throw these (a registry failing after it listed the referrers). */
@@ -45,6 +46,7 @@ export class MemoryRegistry implements SignatureRegistry {
     _options?: CallOptions,
   ): Promise<ImageIndex | undefined> {
     this.calls++;
+    this.referrersCalls++;
     if (this.failWith !== undefined) return Promise.reject(this.failWith);
     if (!this.referrersApi) return Promise.resolve(undefined);
     const manifests: Descriptor[] = [];

@@ -73,6 +73,28 @@ function assertInvalid(v: SignatureVerdict, reason: string, text: RegExp): void 
 }
 
 describe('signature verification: key-based, cosign classic layout', () => {
+  for (const api of [false, true]) {
+    it(`asks a registry ${api ? 'with' : 'without'} the referrers API ${api ? 'for each image' : 'once'} in a burst of first-seen images`, async () => {
+      const registry = new MemoryRegistry(api);
+      const key = generateKey('p256');
+      const images = Array.from({ length: 12 }, (_, i) => registry.putImage(`burst-${i}`));
+      for (const image of images) {
+        registry.putClassic(image.digest, [classicLayer(key, simpleSigningPayload(REF, image.digest))]);
+      }
+      const verifier = verifierFor(registry);
+      const verdicts = await Promise.all(
+        images.map((image) =>
+          verifier.verify(IMAGE, image.digest, { attestors: [keyAttestor('team', key)] }),
+        ),
+      );
+      assert.deepEqual(
+        verdicts.map((v) => v.status),
+        images.map(() => 'Verified'),
+      );
+      assert.equal(registry.referrersCalls, api ? images.length : 1);
+    });
+  }
+
   const kinds: KeyKind[] = ['p256', 'p384', 'rsa', 'ed25519'];
   for (const kind of kinds) {
     it(`verifies a ${kind} signature whose payload names the image digest`, async () => {

@@ -25,6 +25,8 @@ const { values } = parseArgs({
     replicas: { type: 'string', default: '10' },
     'steady-seconds': { type: 'string', default: '60' },
     images: { type: 'string' },
+    // The operator's --workers (reconcile workers per controller); its own default otherwise.
+    workers: { type: 'string' },
     // Overrides the manifest's V8 old-space cap.
     'operator-heap-mib': { type: 'string' },
     // The operator runs with the manifest's NODE_OPTIONS and MALLOC_ARENA_MAX (config/manager);
@@ -117,6 +119,7 @@ try {
       '--log-level=warn',
       '--allow-registry=127.0.0.1:*',
       `--plain-http=${cluster.registryHost}`,
+      ...(values.workers === undefined ? [] : [`--workers=${values.workers}`]),
     ],
     operatorEnv,
   );

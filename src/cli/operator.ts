@@ -49,7 +49,8 @@ Options:
   --report-own-namespace              report on the operator's own namespace too
   --leader-elect=<true|false>         elect a leader through a Lease so only one replica writes (default true)
   --leader-election-namespace <ns>    where the Lease lives (default: --namespace)
-  --workers <n>                       concurrent workload reconciles (default 4)
+  --workers <n>                       concurrent reconciles per controller (default 16; they mostly
+                                      wait on the API server)
   --image-analysis=<true|false>       read running images from their registries (default true)
   --registry-config <path>            registries: allowed hosts/CIDRs, plain HTTP, CA bundles, mirrors, limits
   --allow-registry <host[:port]>      also allow this registry, even on a private or loopback address (repeatable)
@@ -92,7 +93,7 @@ export async function runOperator(args: string[], io: CliIO): Promise<number> {
       'report-own-namespace': { type: 'boolean', default: false },
       'leader-elect': { type: 'string', default: 'true' },
       'leader-election-namespace': { type: 'string' },
-      workers: { type: 'string', default: '4' },
+      workers: { type: 'string', default: '16' },
       'image-analysis': { type: 'string', default: 'true' },
       'registry-config': { type: 'string' },
       'allow-registry': { type: 'string', multiple: true, default: [] },

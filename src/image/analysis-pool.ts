@@ -194,6 +194,9 @@ export class AnalysisPool {
   private nextId = 1;
   private stopped = false;
   private replaced = 0;
+  private dispatchScheduled = false;
+  /** A worker was started in this turn of the event loop. */
+  private startedThisTurn = false;
 
   constructor(options: AnalysisPoolOptions) {
     this.settings = options.settings;
@@ -217,6 +220,11 @@ export class AnalysisPool {
   /** Jobs waiting for a worker. */
   get queued(): number {
     return this.queue.length;
+  }
+
+  /** Worker processes started and not yet retired. */
+  get processes(): number {
+    return this.slots.filter((s) => !s.retired).length;
   }
 
   /** Analyses the image in a worker. Never rejects: every problem is an ImageAnalysisFailure. */
@@ -269,6 +277,11 @@ export class AnalysisPool {
     while (!this.stopped && this.queue.length > 0) {
       let slot = this.slots.find((s) => s.running === undefined && !s.retired);
       if (slot === undefined && this.slots.length < this.size) {
+        // fork() blocks the event loop for tens of milliseconds: one per turn, so a burst of
+        // first-seen images starting every worker at once is not one long stall.
+        if (this.startedThisTurn) return this.dispatchNextTurn();
+        this.startedThisTurn = true;
+        setImmediate(() => (this.startedThisTurn = false)).unref();
         try {
           slot = this.spawn();
         } catch (err) {
@@ -289,6 +302,16 @@ export class AnalysisPool {
       if (slot === undefined) return;
       this.assign(slot, this.queue.shift()!);
     }
+  }
+
+  private dispatchNextTurn(): void {
+    if (this.dispatchScheduled) return;
+    this.dispatchScheduled = true;
+    // Not unref'd: a CLI's only pending work may be this job.
+    setImmediate(() => {
+      this.dispatchScheduled = false;
+      this.dispatch();
+    });
   }
 
   private spawn(): WorkerSlot {

@@ -7,12 +7,12 @@ import { createTask, type ScheduledTask } from 'node-cron';
 import { LRUCache } from 'lru-cache';
 
 /** Distinct schedules kept parsed; a task that is never started holds no timer. */
-const parsed = new LRUCache<string, { task?: ScheduledTask }>({
+const parsed = new LRUCache<string, { task?: ScheduledTask; next?: number }>({
   max: 256,
   dispose: (entry) => void entry.task?.destroy(),
 });
 
-function taskFor(schedule: string): ScheduledTask | undefined {
+function entryFor(schedule: string): { task?: ScheduledTask; next?: number } {
   let entry = parsed.get(schedule);
   if (entry === undefined) {
     try {
@@ -23,7 +23,18 @@ function taskFor(schedule: string): ScheduledTask | undefined {
     }
     parsed.set(schedule, entry);
   }
-  return entry.task;
+  return entry;
+}
+
+/**
+ * The schedule's next fire time, remembered until it passes: node-cron builds Intl date
+ * formatters to find it, milliseconds a call, and every workload reconcile asks.
+ */
+function nextRunOf(schedule: string, nowMs: number): number | undefined {
+  const entry = entryFor(schedule);
+  if (entry.task === undefined) return undefined;
+  if (entry.next === undefined || entry.next <= nowMs) entry.next = entry.task.getNextRuns(1)[0]?.getTime();
+  return entry.next;
 }
 
 /** Milliseconds from `nowMs` until the soonest of `schedules` fires, or undefined when none is valid. */
@@ -33,9 +44,9 @@ export function msUntilNextRescan(
 ): number | undefined {
   let soonest: number | undefined;
   for (const schedule of schedules) {
-    const next = taskFor(schedule)?.getNextRuns(1)[0];
+    const next = nextRunOf(schedule, nowMs);
     if (next === undefined) continue;
-    const ms = Math.max(1000, next.getTime() - nowMs);
+    const ms = Math.max(1000, next - nowMs);
     if (soonest === undefined || ms < soonest) soonest = ms;
   }
   return soonest;

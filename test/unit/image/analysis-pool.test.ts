@@ -161,6 +161,21 @@ describe('analysis pool', function () {
     assert.deepEqual(finished, ['slow:true', 'app:true']);
   });
 
+  it('starts at most one worker process per event-loop turn (fork blocks the loop)', async () => {
+    pool = newPool({ size: 3 });
+    const jobs = ['slow', 'slow', 'slow'].map((name) => pool.analyze(`registry.test/${name}:1`));
+    const counts = [pool.processes];
+    for (let turn = 0; turn < 10; turn++) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      counts.push(pool.processes);
+    }
+    assert.equal(counts.at(-1), 3, `processes per turn: ${counts.join(' ')}`);
+    for (let i = 1; i < counts.length; i++) {
+      assert.ok(counts[i]! - counts[i - 1]! <= 1, `processes per turn: ${counts.join(' ')}`);
+    }
+    await Promise.all(jobs);
+  });
+
   it('fails queued jobs on shutdown instead of leaving them waiting', async () => {
     pool = newPool({ size: 1 });
     const running = pool.analyze('registry.test/slow:1');

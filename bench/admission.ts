@@ -33,6 +33,7 @@ import { pushImage } from '../test/support/oci-push.js';
 import { tar } from '../test/support/tar.js';
 import { ApiClient } from '../test/support/api-request.js';
 import { installCrds } from '../test/support/crds.js';
+import { compliantContainer } from '../test/support/workloads.js';
 import { createReadyNamespace } from '../test/support/namespaces.js';
 import { startOperatorProcess } from '../test/support/operator-process.js';
 import { createSecurityPolicy } from '../test/support/policies.js';
@@ -61,21 +62,7 @@ const ns = 'bench-admission';
 function deployment(name: string, compliant: boolean): V1Deployment {
   const labels = { app: 'bench' };
   const container = compliant
-    ? {
-        name: 'app',
-        image: 'registry.example/app:1.4.2',
-        securityContext: {
-          runAsNonRoot: true,
-          runAsUser: 1000,
-          readOnlyRootFilesystem: true,
-          allowPrivilegeEscalation: false,
-          capabilities: { drop: ['ALL'] },
-          seccompProfile: { type: 'RuntimeDefault' },
-        },
-        resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { cpu: '200m', memory: '128Mi' } },
-        livenessProbe: { httpGet: { path: '/healthz', port: 8080 } },
-        readinessProbe: { httpGet: { path: '/readyz', port: 8080 } },
-      }
+    ? compliantContainer('registry.example/app:1.4.2')
     : { name: 'app', image: 'registry.example/app:latest' };
   return {
     apiVersion: 'apps/v1',

@@ -39,15 +39,54 @@ type Format = 'cyclonedx' | 'json' | 'table';
 
 export class UsageError extends Error {}
 
-interface SbomOptions {
-  image: string;
-  format: Format;
+/** How to reach and read an image: the flags `sbom` and `scan` share. */
+export interface ImageAccessOptions {
   platform?: Platform;
   allow: string[];
   plainHttp: string[];
   dockerConfig?: string;
   registryConfig?: string;
   cacheDir?: string;
+}
+
+/** parseArgs options of the image-access flags. */
+export const IMAGE_ACCESS_FLAGS = {
+  platform: { type: 'string' },
+  'allow-registry': { type: 'string', multiple: true },
+  'plain-http': { type: 'string', multiple: true },
+  'docker-config': { type: 'string' },
+  'registry-config': { type: 'string' },
+  'cache-dir': { type: 'string' },
+} as const;
+
+/** The image-access flags' values as options; a usage error names a bad --platform. */
+export function imageAccessOf(values: {
+  platform?: string;
+  'allow-registry'?: string[];
+  'plain-http'?: string[];
+  'docker-config'?: string;
+  'registry-config'?: string;
+  'cache-dir'?: string;
+}): ImageAccessOptions {
+  let platform: Platform | undefined;
+  if (values.platform !== undefined) {
+    platform = parsePlatformString(values.platform);
+    if (platform === undefined)
+      throw new UsageError(`--platform must be os/arch[/variant], not "${values.platform}"`);
+  }
+  return {
+    ...(platform === undefined ? {} : { platform }),
+    allow: values['allow-registry'] ?? [],
+    plainHttp: values['plain-http'] ?? [],
+    ...(values['docker-config'] === undefined ? {} : { dockerConfig: values['docker-config'] }),
+    ...(values['registry-config'] === undefined ? {} : { registryConfig: values['registry-config'] }),
+    ...(values['cache-dir'] === undefined ? {} : { cacheDir: values['cache-dir'] }),
+  };
+}
+
+interface SbomOptions extends ImageAccessOptions {
+  image: string;
+  format: Format;
 }
 
 function parseSbomArgs(args: string[]): SbomOptions | 'help' {
@@ -60,12 +99,7 @@ function parseSbomArgs(args: string[]): SbomOptions | 'help' {
       options: {
         format: { type: 'string', short: 'o', default: 'table' },
         output: { type: 'string' },
-        platform: { type: 'string' },
-        'allow-registry': { type: 'string', multiple: true },
-        'plain-http': { type: 'string', multiple: true },
-        'docker-config': { type: 'string' },
-        'registry-config': { type: 'string' },
-        'cache-dir': { type: 'string' },
+        ...IMAGE_ACCESS_FLAGS,
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -78,22 +112,7 @@ function parseSbomArgs(args: string[]): SbomOptions | 'help' {
   const format = values.output ?? values.format;
   if (format !== 'cyclonedx' && format !== 'json' && format !== 'table')
     throw new UsageError(`--format must be cyclonedx, json or table, not "${format}"`);
-  let platform: Platform | undefined;
-  if (values.platform !== undefined) {
-    platform = parsePlatformString(values.platform);
-    if (platform === undefined)
-      throw new UsageError(`--platform must be os/arch[/variant], not "${values.platform}"`);
-  }
-  return {
-    image: positionals[0] ?? '',
-    format,
-    ...(platform === undefined ? {} : { platform }),
-    allow: values['allow-registry'] ?? [],
-    plainHttp: values['plain-http'] ?? [],
-    ...(values['docker-config'] === undefined ? {} : { dockerConfig: values['docker-config'] }),
-    ...(values['registry-config'] === undefined ? {} : { registryConfig: values['registry-config'] }),
-    ...(values['cache-dir'] === undefined ? {} : { cacheDir: values['cache-dir'] }),
-  };
+  return { image: positionals[0] ?? '', format, ...imageAccessOf(values) };
 }
 
 /** Credentials from a docker config.json (`--docker-config`); a usage error names the file. */

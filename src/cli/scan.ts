@@ -14,7 +14,6 @@ import {
   resolveRegistryClientConfig,
 } from '../image/analyzer-setup.js';
 import type { RegistryClient } from '../registry/client.js';
-import { parsePlatformString, type Platform } from '../registry/manifest.js';
 import { scanCycloneDxVex } from '../vuln/format/cyclonedx-vex.js';
 import { scanJson } from '../vuln/format/json.js';
 import { scanSarif } from '../vuln/format/sarif.js';
@@ -33,7 +32,14 @@ import {
 import type { SourceSpec } from '../vuln/setup.js';
 import { VERSION } from '../version.js';
 import type { CliIO } from './io.js';
-import { credentialsFrom, hint, UsageError } from './sbom.js';
+import {
+  credentialsFrom,
+  hint,
+  IMAGE_ACCESS_FLAGS,
+  imageAccessOf,
+  UsageError,
+  type ImageAccessOptions,
+} from './sbom.js';
 
 export const scanUsage = `Usage: shipshape scan <image> --db <dir|zip|url|oci-ref> [options]
 
@@ -75,18 +81,12 @@ const FAIL_ON: Record<string, SeverityLevel | 'never'> = {
   never: 'never',
 };
 
-interface ScanOptions {
+interface ScanOptions extends ImageAccessOptions {
   image: string;
   db: string[];
   ecosystems?: string[];
   format: Format;
   failOn: SeverityLevel | 'never';
-  platform?: Platform;
-  allow: string[];
-  plainHttp: string[];
-  dockerConfig?: string;
-  registryConfig?: string;
-  cacheDir?: string;
 }
 
 function parseScanArgs(args: string[]): ScanOptions | 'help' {
@@ -102,12 +102,7 @@ function parseScanArgs(args: string[]): ScanOptions | 'help' {
         format: { type: 'string', short: 'o', default: 'table' },
         output: { type: 'string' },
         'fail-on': { type: 'string', default: 'never' },
-        platform: { type: 'string' },
-        'allow-registry': { type: 'string', multiple: true },
-        'plain-http': { type: 'string', multiple: true },
-        'docker-config': { type: 'string' },
-        'registry-config': { type: 'string' },
-        'cache-dir': { type: 'string' },
+        ...IMAGE_ACCESS_FLAGS,
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -129,12 +124,7 @@ function parseScanArgs(args: string[]): ScanOptions | 'help' {
   const db = values.db ?? (envDb === undefined || envDb === '' ? [] : [envDb]);
   if (db.length === 0)
     throw new UsageError('--db is required (a directory, zip, https URL or OCI reference)');
-  let platform: Platform | undefined;
-  if (values.platform !== undefined) {
-    platform = parsePlatformString(values.platform);
-    if (platform === undefined)
-      throw new UsageError(`--platform must be os/arch[/variant], not "${values.platform}"`);
-  }
+  const access = imageAccessOf(values);
   return {
     image: positionals[0] ?? '',
     db,
@@ -148,12 +138,7 @@ function parseScanArgs(args: string[]): ScanOptions | 'help' {
         }),
     format,
     failOn,
-    ...(platform === undefined ? {} : { platform }),
-    allow: values['allow-registry'] ?? [],
-    plainHttp: values['plain-http'] ?? [],
-    ...(values['docker-config'] === undefined ? {} : { dockerConfig: values['docker-config'] }),
-    ...(values['registry-config'] === undefined ? {} : { registryConfig: values['registry-config'] }),
-    ...(values['cache-dir'] === undefined ? {} : { cacheDir: values['cache-dir'] }),
+    ...access,
   };
 }
 

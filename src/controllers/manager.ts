@@ -28,7 +28,7 @@ import {
 import { policyName } from '../policy/compile.js';
 import { ClusterCache, type CachedResource, type ChangeType } from '../runtime/cluster-cache.js';
 import { Controller, type Reconciler } from '../runtime/controller.js';
-import { EventRecorder } from '../runtime/event-recorder.js';
+import { EventRecorder, regardingOf } from '../runtime/event-recorder.js';
 import { LeaderElector } from '../runtime/leader-election.js';
 import type { Logger } from '../runtime/log.js';
 import { errorText } from '../runtime/text.js';
@@ -420,13 +420,7 @@ export class Manager {
       const workload = this.cache.get<KubernetesObject>(key.kind, key.namespace, key.name);
       if (workload === undefined) continue;
       this.events.record({
-        regarding: {
-          apiVersion: workload.apiVersion,
-          kind: workload.kind,
-          name: workload.metadata?.name,
-          namespace: workload.metadata?.namespace,
-          uid: workload.metadata?.uid,
-        },
+        regarding: regardingOf(workload),
         type: 'Warning',
         reason: 'NewVulnerability',
         action: 'MatchVulnerabilities',

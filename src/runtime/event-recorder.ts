@@ -3,7 +3,12 @@
 // one Event whose series count is patched now and then, and token buckets (one per
 // regarding object plus a global one) drop the excess when a thousand pods crash
 // loop at once. Recording never throws: failures go to one error handler.
-import { V1MicroTime, type EventsV1Event, type V1ObjectReference } from '@kubernetes/client-node';
+import {
+  V1MicroTime,
+  type EventsV1Event,
+  type KubernetesObject,
+  type V1ObjectReference,
+} from '@kubernetes/client-node';
 import { systemClock, type Clock } from './clock.js';
 
 /** The EventsV1Api calls we need; client-node's EventsV1Api satisfies it. */
@@ -14,6 +19,17 @@ export interface EventsClient {
 }
 
 export type EventType = 'Normal' | 'Warning';
+
+/** The Event's reference to `object` (any Kubernetes object the cache holds). */
+export function regardingOf(object: KubernetesObject): V1ObjectReference {
+  return {
+    apiVersion: object.apiVersion,
+    kind: object.kind,
+    name: object.metadata?.name,
+    namespace: object.metadata?.namespace,
+    uid: object.metadata?.uid,
+  };
+}
 
 export interface EventSpec {
   /** The object the event is about (kind, namespace, name, uid, apiVersion). */

@@ -25,27 +25,14 @@ import { createReadyNamespace } from '../support/namespaces.js';
 import { startOperatorProcess, type OperatorProcess } from '../support/operator-process.js';
 import { createSecurityPolicy } from '../support/policies.js';
 import { eventually } from '../support/wait.js';
+import { compliantContainer } from '../support/workloads.js';
 import { kubeConfig, kubeconfigPath } from './harness.js';
 
 const OPERATOR_NS = 'shipshape-system';
 
 /** A pod every default rule passes, with `change` applied to its one container. */
 function pod(name: string, change: (c: Record<string, unknown>) => void = () => undefined): V1Pod {
-  const container: Record<string, unknown> = {
-    name: 'app',
-    image: 'registry.example/app:1.4.2',
-    securityContext: {
-      runAsNonRoot: true,
-      runAsUser: 1000,
-      readOnlyRootFilesystem: true,
-      allowPrivilegeEscalation: false,
-      capabilities: { drop: ['ALL'] },
-      seccompProfile: { type: 'RuntimeDefault' },
-    },
-    resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { cpu: '200m', memory: '128Mi' } },
-    livenessProbe: { httpGet: { path: '/healthz', port: 8080 } },
-    readinessProbe: { httpGet: { path: '/readyz', port: 8080 } },
-  };
+  const container: Record<string, unknown> = { ...compliantContainer('registry.example/app:1.4.2') };
   change(container);
   return {
     apiVersion: 'v1',

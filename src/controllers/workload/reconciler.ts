@@ -27,7 +27,7 @@ import { vexStatementsOf, withVex, type VexSource } from './vex.js';
 import { matchingPolicies } from '../../policy/match.js';
 import { policyTargetOf } from '../../policy/target.js';
 import { podTemplateOf, type WorkloadObject } from '../../policy/workload.js';
-import type { EventSpec } from '../../runtime/event-recorder.js';
+import { regardingOf, type EventSpec } from '../../runtime/event-recorder.js';
 import {
   buildSecurityReport,
   findingIdentity,
@@ -262,13 +262,7 @@ export class WorkloadReconciler {
       told++;
       const digest = image.digest === undefined ? '' : ` (${image.digest})`;
       this.deps.recordEvent({
-        regarding: {
-          apiVersion: workload.apiVersion,
-          kind: workload.kind,
-          name: workload.metadata?.name,
-          namespace: workload.metadata?.namespace,
-          uid: workload.metadata?.uid,
-        },
+        regarding: regardingOf(workload),
         type: verdict === 'Verified' ? 'Normal' : 'Warning',
         reason: `Signature${verdict}`,
         action: 'VerifySignature',
@@ -361,13 +355,7 @@ export class WorkloadReconciler {
 
   private announceRefused(workload: KubernetesObject, why: string): void {
     this.deps.recordEvent({
-      regarding: {
-        apiVersion: workload.apiVersion,
-        kind: workload.kind,
-        name: workload.metadata?.name,
-        namespace: workload.metadata?.namespace,
-        uid: workload.metadata?.uid,
-      },
+      regarding: regardingOf(workload),
       type: 'Warning',
       reason: 'ReportRefused',
       action: 'Report',
@@ -381,13 +369,7 @@ export class WorkloadReconciler {
     existing: SecurityReport | undefined,
     desired: SecurityReport,
   ): void {
-    const regarding = {
-      apiVersion: workload.apiVersion,
-      kind: workload.kind,
-      name: workload.metadata?.name,
-      namespace: workload.metadata?.namespace,
-      uid: workload.metadata?.uid,
-    };
+    const regarding = regardingOf(workload);
     const known = new Set((existing?.status?.findings ?? []).map(findingIdentity));
     const fresh = (desired.status?.findings ?? []).filter(
       (f) => isViolation(f) && !known.has(findingIdentity(f)),
@@ -436,16 +418,6 @@ const isDefined = <T>(value: T | undefined): value is T => value !== undefined;
 
 const MAX_SIGNATURE_EVENTS = 5;
 const MAX_EXPIRY_EVENTS = 5;
-
-function regardingOf(workload: KubernetesObject): EventSpec['regarding'] {
-  return {
-    apiVersion: workload.apiVersion,
-    kind: workload.kind,
-    name: workload.metadata?.name,
-    namespace: workload.metadata?.namespace,
-    uid: workload.metadata?.uid,
-  };
-}
 
 /** An image's vulnerability counts as a SecurityReport's images[] entry shows them. */
 function reportedCounts(counts: NonNullable<ImageFacts['vulnerabilities']>): SeverityCounts {

@@ -5,6 +5,10 @@
 // licenses) stays in the worker's inventory cache. Bounded by package count and
 // bytes so a hostile image's forged package database never fills the operator's
 // heap: an inventory over the bound crosses as "too large" and its report says so.
+// The rows are kept as one UTF-8 JSON buffer per image, decoded for each match: as
+// arrays of strings a thousand images of 300 packages held ~50 MiB of small objects
+// in the V8 heap (bench/vuln-rematch-operator); as buffers they are ~20 MiB outside
+// it, and cross from the worker as one copy.
 import type { Ecosystem, ImageInventory, InventoryPackage, OsInfo } from '../sbom/types.js';
 
 /** [ecosystem, name, version, sourceName, sourceVersion, purl]; '' when a source field is absent. */
@@ -12,8 +16,11 @@ export type CompactPackage = readonly [Ecosystem, string, string, string, string
 
 export interface CompactInventory {
   readonly os?: Pick<OsInfo, 'id' | 'versionId'>;
-  readonly packages: readonly CompactPackage[];
-  /** Estimated heap bytes (strings as UTF-16 plus per-row overhead): the cache's size. */
+  /** The CompactPackage rows as UTF-8 JSON (compactRows decodes them). */
+  readonly rows: Uint8Array;
+  /** How many rows. */
+  readonly count: number;
+  /** Bytes held: the cache's size. */
   readonly bytes: number;
 }
 
@@ -26,8 +33,8 @@ export interface CompactInventoryTooLarge {
 
 export const MAX_COMPACT_PACKAGES = 100_000;
 export const MAX_COMPACT_BYTES = 32 * 1024 * 1024;
-/** Array of six slots, object header, and the row's entry in the packages array. */
-const ROW_OVERHEAD_BYTES = 96;
+/** The object and the buffer's header. */
+const INVENTORY_OVERHEAD_BYTES = 256;
 
 export function isCompactInventoryTooLarge(
   value: CompactInventory | CompactInventoryTooLarge | undefined,
@@ -45,6 +52,13 @@ export function compactInventoryOf(
   const seen = new Set<string>();
   const packages: CompactPackage[] = [];
   let bytes = 0;
+  const tooLarge = (): CompactInventoryTooLarge => ({
+    tooLarge: true,
+    packages: inventory.packages.length,
+    message:
+      `the image lists ${inventory.packages.length} packages, more than vulnerability matching takes ` +
+      `(${maxPackages} packages, ${Math.round(maxBytes / 1024 / 1024)} MiB)`,
+  });
   for (const p of inventory.packages) {
     const row: CompactPackage = [
       p.ecosystem,
@@ -57,20 +71,26 @@ export function compactInventoryOf(
     const key = row.join('\u0000');
     if (seen.has(key)) continue;
     seen.add(key);
-    bytes += ROW_OVERHEAD_BYTES + 2 * (key.length - 5);
+    // UTF-16 length: at least the UTF-8 bytes of ASCII, and bounds the JSON's before it is built.
+    bytes += key.length + 16;
     packages.push(row);
-    if (packages.length > maxPackages || bytes > maxBytes) {
-      return {
-        tooLarge: true,
-        packages: inventory.packages.length,
-        message:
-          `the image lists ${inventory.packages.length} packages, more than vulnerability matching takes ` +
-          `(${maxPackages} packages, ${Math.round(maxBytes / 1024 / 1024)} MiB)`,
-      };
-    }
+    if (packages.length > maxPackages || bytes > maxBytes) return tooLarge();
   }
+  // Its own buffer: a small Buffer.from() is a view of a shared 8 KiB slab, which keeping it would pin.
+  const rows = new TextEncoder().encode(JSON.stringify(packages));
+  if (rows.byteLength > maxBytes) return tooLarge();
   const os = inventory.os === undefined ? undefined : osOf(inventory.os);
-  return { ...(os === undefined ? {} : { os }), packages, bytes: bytes + 256 };
+  return {
+    ...(os === undefined ? {} : { os }),
+    rows,
+    count: packages.length,
+    bytes: rows.byteLength + INVENTORY_OVERHEAD_BYTES,
+  };
+}
+
+/** The rows of a compact inventory, decoded (for one match; not kept). */
+export function compactRows(compact: CompactInventory): CompactPackage[] {
+  return JSON.parse(new TextDecoder().decode(compact.rows)) as CompactPackage[];
 }
 
 function osOf(os: OsInfo): Pick<OsInfo, 'id' | 'versionId'> {

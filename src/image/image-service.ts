@@ -47,7 +47,7 @@ import {
   type CompactInventoryTooLarge,
 } from './compact-inventory.js';
 import {
-  findingKey,
+  sameFindings,
   matchInSlices,
   summarizeFindings,
   type ImageVulnerabilities,
@@ -274,22 +274,26 @@ export class ImageService {
    * Matches every known digest's cached compact inventory against the database in use,
    * with no registry request; a digest whose compact inventory was evicted is marked
    * for re-analysis. Digests whose findings changed are announced to the listeners.
-   * Runs one at a time; a call during a run makes one more run after it.
+   * Runs one at a time; a call during a run makes one more run after it when the
+   * database changed meanwhile (the same database gives the same findings again).
    */
   rematchAll(): Promise<void> {
-    if (this.provider === undefined || this.stopped) return Promise.resolve();
+    const provider = this.provider;
+    if (provider === undefined || this.stopped) return Promise.resolve();
     if (this.rematching !== undefined) {
       this.rematchAgain = true;
       return this.rematching;
     }
     const run = async (): Promise<void> => {
+      let matchedWith: LoadedDatabase | undefined;
       do {
         this.rematchAgain = false;
+        matchedWith = provider.current();
         for (const digest of this.knownDigests()) {
           if (this.stopped) return;
           await this.rematchDigest(digest);
         }
-      } while (this.rematchAgain && !this.stopped);
+      } while (this.rematchAgain && provider.current() !== matchedWith && !this.stopped);
     };
     this.rematching = run()
       .catch((err: unknown) => {
@@ -334,7 +338,12 @@ export class ImageService {
     // Re-analysed (or forgotten) while matching: that result is newer than this one.
     if (now !== record) return;
     if (sameVulnerabilities(record.vulnerabilities, vulnerabilities)) {
-      this.digests.set(digest, { ...record, vulnerabilities }, { noUpdateTTL: true });
+      // The list the rule engine reads (record.facts) stays the one list kept for the digest.
+      const kept =
+        record.vulnerabilities?.state === 'Matched' && vulnerabilities.state === 'Matched'
+          ? { ...vulnerabilities, findings: record.vulnerabilities.findings }
+          : vulnerabilities;
+      this.digests.set(digest, { ...record, vulnerabilities: kept }, { noUpdateTTL: true });
       return;
     }
     this.digests.set(digest, withVulnerabilities(record, vulnerabilities));
@@ -681,11 +690,8 @@ function sameVulnerabilities(
   if (a.state === 'Unknown' || b.state === 'Unknown')
     return a.state === 'Unknown' && b.state === 'Unknown' && a.reason === b.reason;
   // A new database version is news even with the same findings: the ImageReport shows the version.
-  if (a.databaseVersion !== b.databaseVersion || a.findings.length !== b.findings.length) return false;
-  if (a.counts.total !== b.counts.total) return false;
-  for (let i = 0; i < a.findings.length; i++)
-    if (findingKey(a.findings[i]!) !== findingKey(b.findings[i]!)) return false;
-  return true;
+  if (a.databaseVersion !== b.databaseVersion || a.counts.total !== b.counts.total) return false;
+  return sameFindings(a.findings, b.findings);
 }
 function sameStatus(a: SettledStatus, b: SettledStatus): boolean {
   // Facts and the digest decide the verdicts; the summary comes with the digest.

@@ -36,6 +36,14 @@ export interface ImageVulnerabilityFact {
   readonly summary?: string;
 }
 
+/**
+ * Findings as the rule engine reads them, counted and iterated: an array, or the image
+ * service's compact list, which builds each finding as it is read.
+ */
+export interface ImageVulnerabilityFacts extends Iterable<ImageVulnerabilityFact> {
+  readonly length: number;
+}
+
 const LEVEL_SEVERITY: Readonly<Record<string, Severity>> = {
   CRITICAL: 'Critical',
   HIGH: 'High',
@@ -84,7 +92,7 @@ export interface ImageFacts {
   architecture?: string;
   vulnerabilities?: Partial<Record<Severity, number>> & { fixable?: number };
   /** The matched vulnerabilities (most severe first, bounded); absent while unknown. */
-  vulnerabilityFindings?: readonly ImageVulnerabilityFact[];
+  vulnerabilityFindings?: ImageVulnerabilityFacts;
   /** Why the vulnerabilities are not known (no database yet, inventory too large); absent when known or matching is off. */
   vulnerabilitiesUnknown?: string;
   /** OpenVEX statements by VEX source key (vexSourceKey), read from the ConfigMaps policies name. */

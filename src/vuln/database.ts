@@ -23,18 +23,14 @@ import { severityOf } from './severity.js';
 import type { Severity } from './severity.js';
 import { comparatorFor, compareSemverVersions, ecosystemFamily } from './version/index.js';
 import type { VersionComparator } from './version/index.js';
+import type { FlawFacts } from './finding-list.js';
 import { DEFAULT_ZIP_LIMITS, readZipJsonEntries } from './zip-reader.js';
 import type { ZipLimits, ZipReadError } from './zip-reader.js';
 
-/** What a finding takes from an entry, computed on its match and remembered for re-matching (bounded). */
-export interface EntryFacts {
-  severity: Severity;
-  fixed: string[];
+/** What a finding takes from an entry, computed on its first match and kept on the entry (shared parts interned). */
+export interface EntryFacts extends FlawFacts {
   /** The ids the entry's advisory merges with others on. */
-  mergeIds: string[];
-  /** The finding's id and aliases when this advisory alone is the finding. */
-  id: string;
-  aliases: string[];
+  readonly mergeIds: string[];
 }
 
 /** What matching and findings need of one advisory, shared by all its entries. */
@@ -46,11 +42,15 @@ export interface AdvisoryRecord {
   summary?: string;
   severity: OsvSeverity[];
   databaseSeverity?: string;
+  /** The ids findings merge on and show, filled on the advisory's first match. */
+  ids: { mergeIds: string[]; id: string; aliases: string[] } | undefined;
 }
 
 /** One `affected[]` entry of an advisory: what a lookup returns. */
 export interface IndexedAffected {
   readonly advisory: AdvisoryRecord;
+  /** Filled on the entry's first match: every finding of the entry shares it. */
+  facts: EntryFacts | undefined;
   /** The entry's own severities (rare; OSV allows them per package). */
   readonly severity: OsvSeverity[];
   /** Its ECOSYSTEM and SEMVER ranges: a span of the database's range pool. */
@@ -80,12 +80,6 @@ const MAX_SKIPPED_SAMPLES = 100;
 const SUMMARY_CHARS = 200;
 /** Recent (ecosystem, name, version) answers kept: a cluster runs the same packages in many images. */
 const MEMO_ENTRIES = 50_000;
-/**
- * Entries whose finding facts are remembered. Bounded rather than kept on every
- * entry: re-matching a whole fleet touches most entries of a large database,
- * and their ids and fixed versions would then cost more than the index.
- */
-const FACTS_ENTRIES = 100_000;
 
 /** PEP 503 for PyPI; every other ecosystem's names are case-sensitive and used as written. */
 export function normalizePackageName(ecosystem: string, name: string): string {
@@ -185,7 +179,14 @@ export class VulnerabilityDatabase {
   private readonly listed = new Pool(new Uint32Array(4096), (n) => new Uint32Array(n));
 
   private readonly memo = new LRUCache<string, readonly IndexedAffected[]>({ max: MEMO_ENTRIES });
-  private readonly remembered = new LRUCache<IndexedAffected, EntryFacts>({ max: FACTS_ENTRIES });
+  /**
+   * Finding facts are kept on their entry once matched, not in a bounded cache: every finding
+   * holds its entry's facts, so a cache that forgot them would make each image that matches the
+   * entry again build (and keep) a copy, and re-score its severity. Their parts are interned:
+   * the same severity, fixed-version list and id set are one object however many entries use them.
+   */
+  private readonly severityValues = new Map<string, Severity>();
+  private readonly fixedLists = new Map<string, string[]>();
 
   private skip(skipped: SkippedAdvisory): void {
     this.summary.skippedCount++;
@@ -255,6 +256,7 @@ export class VulnerabilityDatabase {
       aliases: advisory.aliases.length === 0 ? NO_STRINGS : advisory.aliases,
       upstream: advisory.upstream.length === 0 ? NO_STRINGS : advisory.upstream,
       severity: this.internSeverities(advisory.severity),
+      ids: undefined,
     };
     if (advisory.summary !== undefined) {
       // A copy, not a slice: a sliced string would keep the whole parsed text alive.
@@ -299,6 +301,7 @@ export class VulnerabilityDatabase {
     if (rangeCount === 0 && versionCount === 0) return undefined;
     return {
       advisory: record,
+      facts: undefined,
       severity: this.internSeverities(affected.severity),
       rangeStart,
       rangeCount,
@@ -497,11 +500,39 @@ export class VulnerabilityDatabase {
     return pkg.ranked;
   }
 
-  /** The facts a finding takes from an entry (computed on its match, then remembered while recently used). */
+  /** The facts a finding takes from an entry (computed on its first match, then kept on the entry). */
   facts(entry: IndexedAffected): EntryFacts {
-    let facts = this.remembered.get(entry);
-    if (facts === undefined) {
-      const { advisory } = entry;
+    if (entry.facts !== undefined) return entry.facts;
+    const { advisory } = entry;
+    const { mergeIds, id, aliases } = this.idsOf(advisory);
+    const facts: EntryFacts = {
+      id,
+      aliases,
+      fixedVersions: this.fixedVersions(entry),
+      severity: this.severityOf(advisory, entry.severity),
+      ...(advisory.summary === undefined ? {} : { summary: advisory.summary }),
+      mergeIds,
+    };
+    entry.facts = facts;
+    return facts;
+  }
+
+  /** One Severity object per distinct (advisory severities, entry severities, database severity). */
+  private severityOf(advisory: AdvisoryRecord, entrySeverity: OsvSeverity[]): Severity {
+    // Severity lists are interned, so their contents identify them; the key is short in practice.
+    const key = `${severityKey(entrySeverity)}\u0002${severityKey(advisory.severity)}\u0002${advisory.databaseSeverity ?? ''}`;
+    let severity = this.severityValues.get(key);
+    if (severity === undefined) {
+      severity = severityOf(advisory, entrySeverity);
+      this.severityValues.set(key, severity);
+    }
+    return severity;
+  }
+
+  /** The ids an advisory merges on, and its finding id and aliases; one object per advisory. */
+  private idsOf(advisory: AdvisoryRecord): NonNullable<AdvisoryRecord['ids']> {
+    let ids = advisory.ids;
+    if (ids === undefined) {
       const mergeIds = [
         ...new Set([
           advisory.id,
@@ -510,16 +541,11 @@ export class VulnerabilityDatabase {
         ]),
       ];
       const id = preferredId(mergeIds);
-      facts = {
-        severity: severityOf(advisory, entry.severity),
-        fixed: this.fixedVersions(entry),
-        mergeIds,
-        id,
-        aliases: mergeIds.filter((x) => x !== id).sort(),
-      };
-      this.remembered.set(entry, facts);
+      const aliases = mergeIds.filter((x) => x !== id).sort();
+      ids = { mergeIds, id, aliases: aliases.length === 0 ? NO_STRINGS : aliases };
+      advisory.ids = ids;
     }
-    return facts;
+    return ids;
   }
 
   /** Every fixed version named by the entry's ranges, sorted as strings: the upgrade targets. */
@@ -532,7 +558,13 @@ export class VulnerabilityDatabase {
           fixed.add(this.versionStrings[this.eventVersion.data[e]!]!);
       }
     }
-    return [...fixed].sort();
+    if (fixed.size === 0) return NO_STRINGS;
+    const list = [...fixed].sort();
+    const key = list.join('\u0000');
+    const known = this.fixedLists.get(key);
+    if (known !== undefined) return known;
+    this.fixedLists.set(key, list);
+    return list;
   }
 
   /** Adds the text of one JSON file; a parse error is a skipped advisory, never fatal. */
@@ -599,6 +631,10 @@ export class VulnerabilityDatabase {
     }
     return undefined;
   }
+}
+
+function severityKey(list: readonly OsvSeverity[]): string {
+  return list.length === 0 ? '' : list.map((s) => `${s.type}\u0000${s.score}`).join('\u0001');
 }
 
 /** The smallest CVE id, else the smallest id: stable whatever order the advisories were loaded in. */

@@ -6,20 +6,12 @@
 import type { ImageInventory, InventoryPackage, OsInfo } from '../sbom/types.js';
 import { preferredId } from './database.js';
 import type { EntryFacts, IndexedAffected, VulnerabilityDatabase } from './database.js';
+import { findingOf } from './finding-list.js';
+import type { FlawFacts, MatchedPackage, VulnerabilityFinding } from './finding-list.js';
 import { severityRank } from './severity.js';
 import type { Severity } from './severity.js';
 
-export interface VulnerabilityFinding {
-  /** The preferred id of the flaw (a CVE when one names it, else the first advisory id). */
-  id: string;
-  /** Every other id of the same flaw: advisory ids, aliases, upstream ids. */
-  aliases: string[];
-  package: { name: string; ecosystem: string; purl: string };
-  installedVersion: string;
-  fixedVersions: string[];
-  severity: Severity;
-  summary?: string;
-}
+export type { VulnerabilityFinding } from './finding-list.js';
 
 /** The OSV ecosystems an inventory package may appear under, most specific first. */
 export function osvEcosystemsOf(pkg: InventoryPackage, os: OsInfo | undefined): string[] {
@@ -68,87 +60,112 @@ interface Hit {
   facts: EntryFacts[];
   severity: Severity;
   summary?: string;
+  /** Position among the package's hits: merged hits keep the first one's place. */
+  order: number;
+  merged: boolean;
 }
 
-function sharesId(hit: Hit, ids: readonly string[]): boolean {
-  for (const facts of hit.facts) {
-    for (const id of facts.mergeIds) if (ids.includes(id)) return true;
-  }
-  return false;
+/** A package's hits, and the hit each id belongs to (merging by id is then a lookup per id). */
+interface Hits {
+  list: Hit[];
+  byId: Map<string, Hit>;
+}
+
+function absorb(hit: Hit, facts: EntryFacts, severity: Severity, summary: string | undefined): void {
+  hit.facts.push(facts);
+  if (severityRank(severity.level) > severityRank(hit.severity.level)) hit.severity = severity;
+  hit.summary ??= summary;
 }
 
 /** Adds one matching entry to the package's hits, merging every hit it shares an id with. */
-function record(hits: Hit[], entry: IndexedAffected, db: VulnerabilityDatabase): void {
+function record(hits: Hits, entry: IndexedAffected, db: VulnerabilityDatabase): void {
   const facts = db.facts(entry);
-  let hit: Hit | undefined;
-  for (let i = 0; i < hits.length; i++) {
-    const other = hits[i]!;
-    if (!sharesId(other, facts.mergeIds)) continue;
-    if (hit === undefined) {
-      hit = other;
-      continue;
+  let sharing: Hit[] | undefined;
+  for (const id of facts.mergeIds) {
+    const other = hits.byId.get(id);
+    if (other !== undefined && !(sharing ??= []).includes(other)) sharing.push(other);
+  }
+  let hit: Hit;
+  if (sharing === undefined) {
+    hit = { facts: [], severity: facts.severity, order: hits.list.length, merged: false };
+    hits.list.push(hit);
+  } else {
+    // The new entry may link several hits: one flaw, in the place of the first of them.
+    sharing.sort((a, b) => a.order - b.order);
+    hit = sharing[0]!;
+    for (let i = 1; i < sharing.length; i++) {
+      const other = sharing[i]!;
+      other.merged = true;
+      for (let k = 0; k < other.facts.length; k++) {
+        const absorbed = other.facts[k]!;
+        absorb(
+          hit,
+          absorbed,
+          k === 0 ? other.severity : absorbed.severity,
+          k === 0 ? other.summary : undefined,
+        );
+        for (const id of absorbed.mergeIds) hits.byId.set(id, hit);
+      }
     }
-    // The new entry links two hits: one flaw.
-    hit.facts.push(...other.facts);
-    if (severityRank(other.severity.level) > severityRank(hit.severity.level)) hit.severity = other.severity;
-    hit.summary ??= other.summary;
-    hits.splice(i--, 1);
   }
-  if (hit === undefined) {
-    hits.push({ facts: [facts], severity: facts.severity, summary: entry.advisory.summary });
-    return;
-  }
-  hit.facts.push(facts);
-  if (severityRank(facts.severity.level) > severityRank(hit.severity.level)) hit.severity = facts.severity;
-  hit.summary ??= entry.advisory.summary;
+  absorb(hit, facts, facts.severity, entry.advisory.summary);
+  for (const id of facts.mergeIds) hits.byId.set(id, hit);
 }
 
-/** The id fields of a finding merged from several advisories. */
-function mergedIds(hit: Hit): { id: string; aliases: string[]; fixed: string[] } {
+/** The flaw of a hit: its one entry's facts (shared by every finding of the entry), or merged ones. */
+function flawOf(hit: Hit): FlawFacts {
+  const single = hit.facts.length === 1 ? hit.facts[0]! : undefined;
+  if (single !== undefined && single.severity === hit.severity && single.summary === hit.summary)
+    return single;
   const ids = new Set<string>();
   const fixed = new Set<string>();
   for (const facts of hit.facts) {
     for (const id of facts.mergeIds) ids.add(id);
-    for (const f of facts.fixed) fixed.add(f);
+    for (const f of facts.fixedVersions) fixed.add(f);
   }
   const id = preferredId(ids);
   ids.delete(id);
-  return { id, aliases: [...ids].sort(), fixed: [...fixed].sort() };
+  return {
+    id,
+    aliases: [...ids].sort(),
+    fixedVersions: [...fixed].sort(),
+    severity: hit.severity,
+    ...(hit.summary === undefined ? {} : { summary: hit.summary }),
+  };
 }
 
-/** The vulnerabilities of an inventory: one finding per flaw per package version. */
-export function matchInventory(inventory: ImageInventory, db: VulnerabilityDatabase): VulnerabilityFinding[] {
-  const findings: VulnerabilityFinding[] = [];
-  const seenPackages = new Set<string>();
+/**
+ * Matches every package of an inventory not in `seenPackages` (which it extends: an
+ * inventory matched in slices shares one set), handing each finding's flaw and
+ * package to `found`: one finding per flaw per package version.
+ */
+export function matchPackages(
+  inventory: ImageInventory,
+  db: VulnerabilityDatabase,
+  seenPackages: Set<string>,
+  found: (flaw: FlawFacts, pkg: MatchedPackage) => void,
+): void {
   for (const pkg of inventory.packages) {
     const { name, version } = osvCoordinates(pkg);
     const key = `${pkg.ecosystem}\u0000${name}\u0000${version}`;
     if (seenPackages.has(key)) continue;
     seenPackages.add(key);
-    const hits: Hit[] = [];
+    const hits: Hits = { list: [], byId: new Map() };
     for (const ecosystem of osvEcosystemsOf(pkg, inventory.os)) {
       for (const entry of db.affected(ecosystem, name, version)) record(hits, entry, db);
     }
-    if (hits.length === 0) continue;
-    const subject = { name, ecosystem: pkg.ecosystem, purl: pkg.purl };
-    for (const hit of hits) {
-      // Shared arrays when one advisory is the whole finding: findings are values, never mutated.
-      const single = hit.facts.length === 1 ? hit.facts[0]! : undefined;
-      const ids =
-        single === undefined
-          ? mergedIds(hit)
-          : { id: single.id, aliases: single.aliases, fixed: single.fixed };
-      const finding: VulnerabilityFinding = {
-        id: ids.id,
-        aliases: ids.aliases,
-        package: subject,
-        installedVersion: version,
-        fixedVersions: ids.fixed,
-        severity: hit.severity,
-      };
-      if (hit.summary !== undefined) finding.summary = hit.summary;
-      findings.push(finding);
-    }
+    if (hits.list.length === 0) continue;
+    const matched: MatchedPackage = {
+      subject: { name, ecosystem: pkg.ecosystem, purl: pkg.purl },
+      installedVersion: version,
+    };
+    for (const hit of hits.list) if (!hit.merged) found(flawOf(hit), matched);
   }
+}
+
+/** The vulnerabilities of an inventory, as finding objects. */
+export function matchInventory(inventory: ImageInventory, db: VulnerabilityDatabase): VulnerabilityFinding[] {
+  const findings: VulnerabilityFinding[] = [];
+  matchPackages(inventory, db, new Set(), (flaw, pkg) => findings.push(findingOf(flaw, pkg)));
   return findings;
 }

@@ -76,24 +76,16 @@ const VECTOR_PREFERENCE = ['CVSS_V4', 'CVSS_V3', 'CVSS_V2'];
 /** What a severity is computed from: an advisory, or the database's compact record of one. */
 export type SeverityInputs = Pick<Advisory, 'severity' | 'databaseSeverity'>;
 
-// One answer per advisory and entry: re-matching asks again for every image that has the package.
-const computed = new WeakMap<SeverityInputs, WeakMap<OsvSeverity[], Severity>>();
 const NO_ENTRY_SEVERITY: OsvSeverity[] = [];
 
-/** The severity of an advisory (and of the affected entry's own severities, which OSV allows). */
+/**
+ * The severity of an advisory (and of the affected entry's own severities, which OSV allows).
+ * Pure; the database keeps one answer per distinct input (VulnerabilityDatabase.facts).
+ */
 export function severityOf(
   advisory: SeverityInputs,
   entrySeverity: OsvSeverity[] = NO_ENTRY_SEVERITY,
 ): Severity {
-  let byEntry = computed.get(advisory);
-  if (byEntry === undefined) computed.set(advisory, (byEntry = new WeakMap()));
-  let severity = byEntry.get(entrySeverity);
-  if (severity === undefined)
-    byEntry.set(entrySeverity, (severity = computeSeverity(advisory, entrySeverity)));
-  return severity;
-}
-
-function computeSeverity(advisory: SeverityInputs, entrySeverity: OsvSeverity[]): Severity {
   const all = [...entrySeverity, ...advisory.severity];
   for (const type of VECTOR_PREFERENCE) {
     for (const s of all) {

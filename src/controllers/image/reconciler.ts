@@ -11,6 +11,7 @@ import type { WorkloadKey } from '../workload/key.js';
 import type { ImageReportWriter } from './io.js';
 import type { DatabaseStatus } from '../../vuln/provider.js';
 import { findingKey } from '../../image/vulnerability-scan.js';
+import type { FindingList } from '../../vuln/finding-list.js';
 
 export interface ImageReconcilerDeps {
   /** What Shipshape knows about a digest (ImageService.imageRecord). */
@@ -44,11 +45,11 @@ export interface NewVulnerability {
 
 export class ImageReconciler implements Reconciler {
   private readonly clock: Pick<Clock, 'now'>;
-  /** What was last published per digest, and the vulnerability keys it showed (undefined: not matched). */
-  private readonly published: LRUCache<
-    string,
-    { fingerprint: string; vulnerabilities?: ReadonlySet<string> }
-  >;
+  /**
+   * What was last published per digest, and the findings it showed (undefined: not matched):
+   * the list the image service keeps for the digest, shared, not a copy of its keys.
+   */
+  private readonly published: LRUCache<string, { fingerprint: string; vulnerabilities?: FindingList }>;
 
   constructor(private readonly deps: ImageReconcilerDeps) {
     this.clock = deps.clock ?? systemClock;
@@ -90,11 +91,13 @@ export class ImageReconciler implements Reconciler {
         ...(vulns === undefined ? {} : { vulnerabilities: vulns }),
         ...(database === undefined ? {} : { database }),
       });
-      const keys = vulns?.state === 'Matched' ? new Set(vulns.findings.map(findingKey)) : undefined;
+      const shown = vulns?.state === 'Matched' ? vulns.findings : undefined;
       // News only against an earlier match this process published: a first match is no "new" finding.
-      if (keys !== undefined && previous?.vulnerabilities !== undefined && vulns?.state === 'Matched') {
-        const added = vulns.findings
-          .filter((f) => !previous.vulnerabilities!.has(findingKey(f)))
+      const before = previous?.vulnerabilities;
+      if (shown !== undefined && before !== undefined && shown !== before) {
+        const known = new Set(before.map(findingKey));
+        const added = shown
+          .filter((f) => !known.has(findingKey(f)))
           .map((f) => ({
             id: f.id,
             severity: f.severity.level,
@@ -103,14 +106,8 @@ export class ImageReconciler implements Reconciler {
           }));
         if (added.length > 0) this.deps.newVulnerabilities?.(digest, references, added);
       }
-      this.published.set(digest, {
-        fingerprint,
-        ...(keys === undefined
-          ? previous?.vulnerabilities === undefined
-            ? {}
-            : { vulnerabilities: previous.vulnerabilities }
-          : { vulnerabilities: keys }),
-      });
+      const kept = shown ?? before;
+      this.published.set(digest, { fingerprint, ...(kept === undefined ? {} : { vulnerabilities: kept }) });
     }
     for (const key of this.deps.workloadsRunning(digest, references)) this.deps.requeueWorkload(key);
     return done;

@@ -17,6 +17,7 @@ import {
   lookupImageFacts,
   vulnerabilitySeverity,
   type ImageVulnerabilityFact,
+  type ImageVulnerabilityFacts,
   type VexStatementFact,
 } from '../image-facts.js';
 import { describeContainer, type ContainerView } from '../workload.js';
@@ -138,7 +139,7 @@ function describe(v: ImageVulnerabilityFact): string {
 interface ContainerVulnerabilities {
   container: ContainerView;
   image: { raw: string; normalized: string; digest: string | undefined };
-  findings: readonly ImageVulnerabilityFact[];
+  findings: ImageVulnerabilityFacts;
   statements: readonly VexStatementFact[] | undefined;
 }
 

@@ -5,8 +5,16 @@
 // the final image analysis (Analyzed or Failed, not Pending), the operator's peak
 // RSS, the API requests it made (from the API server's audit log), and its writes
 // in a steady minute.
+// With --vulnerability-db <dir> (e.g. the ≥300,000 advisories of bench/vuln-generate.js)
+// the operator loads that database (dir: source), each image carries a dpkg database of
+// --packages Debian packages named as the database's Debian:12 packages (random
+// versions, so most are affected), and the bench waits until every ImageReport says its
+// vulnerabilities are matched; then it adds an advisory to the directory, sends SIGHUP
+// and watches the reload (release, load, re-match) for --reload-seconds: the peak RSS of
+// the whole operator with the database, the findings and a refresh.
 // Usage: node dist/bench/operator-scale.js [--deployments 200] [--replicas 10] [--images N]
-import { readFileSync, renameSync, statSync } from 'node:fs';
+//        [--vulnerability-db <dir> [--packages 200] [--reload-seconds 90]]
+import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
@@ -18,6 +26,7 @@ import { pushImage } from '../test/support/oci-push.js';
 import { tar } from '../test/support/tar.js';
 import { trimPod } from '../src/controllers/resources.js';
 import { shippedOperatorEnv } from '../test/support/shipped-operator-env.js';
+import { VulnerabilityDatabase } from '../src/vuln/database.js';
 
 const { values } = parseArgs({
   options: {
@@ -35,6 +44,9 @@ const { values } = parseArgs({
     'malloc-arena-max': { type: 'string' },
     // Write a heap snapshot of the operator into this directory before it stops (SIGUSR2).
     'heap-snapshot-dir': { type: 'string' },
+    'vulnerability-db': { type: 'string' },
+    packages: { type: 'string', default: '200' },
+    'reload-seconds': { type: 'string', default: '90' },
   },
 });
 const deployments = Number(values.deployments);
@@ -75,6 +87,29 @@ try {
   for (const name of ['shipshape-system', ns]) await core.createNamespace({ body: { metadata: { name } } });
   await createSecurityPolicy(custom, ns, 'baseline', { podSecurity: { level: 'restricted' } });
 
+  // Package names the database knows (read here, then dropped), so that images match it.
+  const vulnDb = values['vulnerability-db'];
+  let debianNames: string[] = [];
+  if (vulnDb !== undefined) {
+    const db = new VulnerabilityDatabase();
+    const error = await db.loadDirectory(vulnDb);
+    if (error !== undefined) throw new Error(error.message);
+    debianNames = db.packageNames('Debian:12');
+    console.log(`database ${vulnDb}: ${db.size} advisories, ${debianNames.length} Debian:12 packages`);
+  }
+  let seed = 17;
+  const random = (n: number): number => {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    return Math.floor((seed / 2 ** 32) * n);
+  };
+  const dpkgStatus = (): string =>
+    Array.from(
+      { length: Number(values.packages) },
+      () =>
+        `Package: ${debianNames[random(debianNames.length)]}\nStatus: install ok installed\n` +
+        `Architecture: amd64\nVersion: ${random(5)}.${random(10)}.${random(10)}-1\n\n`,
+    ).join('');
+
   // One small image per index, each with its own digest: an os-release and a file of its own.
   const pushStarted = Date.now();
   const images: string[] = [];
@@ -88,6 +123,7 @@ try {
             content: 'ID=debian\nVERSION_ID="12"\nPRETTY_NAME="Debian GNU/Linux 12"\n',
           },
           { path: `srv/app-${n}.txt`, content: `app ${n}\n` },
+          ...(vulnDb === undefined ? [] : [{ path: 'var/lib/dpkg/status', content: dpkgStatus() }]),
         ]);
         await pushImage(cluster.registryHost, `bench/app-${n}`, '1.0', [layer], {
           config: { User: '10001' },
@@ -120,6 +156,7 @@ try {
       '--allow-registry=127.0.0.1:*',
       `--plain-http=${cluster.registryHost}`,
       ...(values.workers === undefined ? [] : [`--workers=${values.workers}`]),
+      ...(vulnDb === undefined ? [] : [`--vulnerability-db-source=dir:${vulnDb}`]),
     ],
     operatorEnv,
   );
@@ -224,8 +261,11 @@ try {
       version: 'v1alpha1',
       plural: 'imagereports',
     })) as ListedImages;
-    imageReports = images.items.filter((r) =>
-      r.status?.conditions?.some((c) => c.type === 'Analyzed' && c.status === 'True'),
+    imageReports = images.items.filter(
+      (r) =>
+        r.status?.conditions?.some((c) => c.type === 'Analyzed' && c.status === 'True') &&
+        (vulnDb === undefined ||
+          r.status.conditions.some((c) => c.type === 'VulnerabilitiesMatched' && c.status === 'True')),
     ).length;
     if (Date.now() - started > 900_000)
       throw new Error(
@@ -260,6 +300,40 @@ try {
     return t >= steadyFrom && t < steadyTo;
   });
   const rss = peakRssMiB(operator.child.pid ?? 0);
+  let reload: string | undefined;
+  if (vulnDb !== undefined) {
+    // A refresh with a change: one more advisory in the directory, and SIGHUP.
+    const added = join(vulnDb, 'bench-reload.json');
+    writeFileSync(
+      added,
+      JSON.stringify({
+        schema_version: '1.7.0',
+        id: 'BENCH-RELOAD-1',
+        modified: new Date().toISOString(),
+        affected: [
+          {
+            package: { ecosystem: 'Debian:12', name: debianNames[0] },
+            ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }] }],
+          },
+        ],
+      }),
+    );
+    const successes = async () =>
+      metricValue(await operator.metrics(), 'shipshape_vulndb_refresh_total', { result: 'success' }) ?? 0;
+    const before = await successes();
+    const reloadStarted = Date.now();
+    operator.child.kill('SIGHUP');
+    let reloaded: number | undefined;
+    while (Date.now() - reloadStarted < Number(values['reload-seconds']) * 1000) {
+      if (reloaded === undefined && (await successes()) > before) reloaded = Date.now();
+      await sleep(1000);
+    }
+    rmSync(added);
+    const after = peakRssMiB(operator.child.pid ?? 0);
+    reload =
+      `database reload (SIGHUP, one advisory added): loaded ${reloaded === undefined ? 'not within the window' : `${((reloaded - reloadStarted) / 1000).toFixed(1)} s after the signal`}; ` +
+      `operator peak RSS before it ${rss.toFixed(0)} MiB, after ${Number(values['reload-seconds'])} s ${after.toFixed(0)} MiB`;
+  }
   clearInterval(sampler);
   if (values['heap-snapshot-dir']) {
     const { readdirSync } = await import('node:fs');
@@ -301,6 +375,7 @@ try {
   }
 
   console.log(`deployments: ${deployments}, replicas: ${replicas}, pods: ${deployments * replicas}`);
+  if (reload !== undefined) console.log(reload);
   console.log(`creating the Deployments took: ${((created - started) / 1000).toFixed(1)} s`);
   console.log(
     `time until every report exists: ${(((firstAllReports ?? allReports) - started) / 1000).toFixed(1)} s after the first create`,

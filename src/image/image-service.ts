@@ -290,7 +290,8 @@ export class ImageService {
         this.rematchAgain = false;
         matchedWith = provider.current();
         for (const digest of this.knownDigests()) {
-          if (this.stopped) return;
+          // Released for a reload: the findings stand, and the loaded database asks again.
+          if (this.stopped || provider.current() === undefined) return;
           await this.rematchDigest(digest);
         }
       } while (this.rematchAgain && provider.current() !== matchedWith && !this.stopped);
@@ -333,6 +334,13 @@ export class ImageService {
       };
     } else {
       vulnerabilities = await this.vulnerabilitiesOf(compact);
+      // No database right now (released for a reload): earlier findings stand until it is back.
+      if (
+        vulnerabilities.state === 'Unknown' &&
+        vulnerabilities.reason === 'DatabaseUnavailable' &&
+        record.vulnerabilities?.state === 'Matched'
+      )
+        return;
     }
     const now = this.digests.peek(digest);
     // Re-analysed (or forgotten) while matching: that result is newer than this one.
@@ -370,7 +378,10 @@ export class ImageService {
       return {
         state: 'Unknown',
         reason: 'DatabaseUnavailable',
-        message: `no vulnerability database has loaded yet${status?.message === undefined ? '' : `: ${status.message}`}`,
+        message:
+          status?.reloading === true
+            ? 'a new version of the vulnerability database is loading; the image is matched when it has loaded'
+            : `no vulnerability database has loaded yet${status?.message === undefined ? '' : `: ${status.message}`}`,
       };
     }
     const findings = await matchInSlices(compact, loaded, {
@@ -580,11 +591,16 @@ export class ImageService {
     references.add(image);
     while (references.size > MAX_REFERENCES_PER_DIGEST) references.delete(references.values().next().value!);
     const record: ImageRecord = { summary: status.summary, facts: status.facts, references, analyzedAt: now };
-    this.digests.set(
-      status.digest,
-      vulnerabilities === undefined ? record : withVulnerabilities(record, vulnerabilities),
-    );
-    return !sameVulnerabilities(known?.vulnerabilities, vulnerabilities);
+    // The same digest has the same packages: with no database right now (released for a
+    // reload), its earlier findings stand until the loaded one re-matches it.
+    const kept =
+      vulnerabilities?.state === 'Unknown' &&
+      vulnerabilities.reason === 'DatabaseUnavailable' &&
+      known?.vulnerabilities?.state === 'Matched'
+        ? known.vulnerabilities
+        : vulnerabilities;
+    this.digests.set(status.digest, kept === undefined ? record : withVulnerabilities(record, kept));
+    return !sameVulnerabilities(known?.vulnerabilities, kept);
   }
 
   private finish(entry: TrackedImage, outcome: ScanOutcome, vulnerabilities?: ImageVulnerabilities): void {

@@ -96,9 +96,14 @@ class Pool<T extends Uint32Array | Int32Array | Uint8Array> {
     private readonly make: (size: number) => T,
   ) {}
 
+  /** Gives back the capacity beyond the length (the doubling's slack: up to half the pool). */
+  trim(): void {
+    if (this.data.length > this.length) this.data = this.data.slice(0, this.length) as T;
+  }
+
   push(value: number): void {
     if (this.length === this.data.length) {
-      const bigger = this.make(this.data.length * 2);
+      const bigger = this.make(Math.max(1024, this.data.length * 2));
       bigger.set(this.data);
       this.data = bigger;
     }
@@ -200,6 +205,19 @@ export class VulnerabilityDatabase {
 
   get size(): number {
     return this.ids.size;
+  }
+
+  /** Ends a load: the pools keep only what they hold (adding later grows them again). */
+  trim(): void {
+    for (const pool of [
+      this.rangeFirst,
+      this.rangeCount,
+      this.rangeSemver,
+      this.eventVersion,
+      this.eventKind,
+      this.listed,
+    ])
+      pool.trim();
   }
 
   /** Ecosystem strings present ("Debian:12", "PyPI", ...). */
@@ -587,6 +605,7 @@ export class VulnerabilityDatabase {
       (skipped) => this.skip({ source: `${path}!${skipped.name}`, reason: skipped.reason }),
       limits,
     );
+    this.trim();
     if ('kind' in result) return result;
     return undefined;
   }
@@ -629,6 +648,7 @@ export class VulnerabilityDatabase {
         }
       }
     }
+    this.trim();
     return undefined;
   }
 }

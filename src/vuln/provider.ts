@@ -33,6 +33,12 @@ export interface DatabaseStatus {
   message?: string;
   lastRefreshAttempt?: Date;
   lastSuccessfulRefresh?: Date;
+  /**
+   * A changed database is being loaded in place of the one in use, which was released
+   * first (two indexes of a large database do not fit the operator's heap): meanwhile
+   * current() is undefined, findings already matched stand, and new images wait.
+   */
+  reloading?: boolean;
 }
 
 export interface VulnerabilityDatabaseProvider {

@@ -6,6 +6,13 @@
 // last good database stays in use and the status says Stale (Unavailable before
 // the first load) with the reason. When every source answers "unchanged" nothing
 // is reloaded. Past `maxAgeMs` the data itself is reported Stale.
+// A changed database replaces the one in use by check, release, load — not side by
+// side: 320,000 advisories take ~170 MiB of heap, and two of them exceed the
+// operator's heap (bench/vuln-rematch-operator). The new files are first read through
+// without indexing (DatabaseLoader.check), so a corrupt or oversized download fails
+// while the database in use stays; only then is it released and the new one built.
+// Should that load still fail (the files changed in between), the previous files are
+// loaded again where they still exist.
 import { createTask, validate, type ScheduledTask } from 'node-cron';
 
 import type { DatabaseStatus, LoadedDatabase, VulnerabilityDatabaseProvider } from './provider.js';
@@ -56,6 +63,8 @@ export function databaseAgeMs(loaded: LoadedDatabase, now: Date): number {
 
 export class DatabaseRefresher implements VulnerabilityDatabaseProvider {
   private loaded: LoadedDatabase | undefined;
+  /** The database released for a reload, while the new one loads. */
+  private released: Omit<LoadedDatabase, 'db'> | undefined;
   private state: DatabaseStatus;
   private readonly listeners = new Set<(loaded: LoadedDatabase) => void>();
   private running: Promise<DatabaseStatus> | undefined;
@@ -101,7 +110,7 @@ export class DatabaseRefresher implements VulnerabilityDatabaseProvider {
         };
       }
     }
-    return { ...this.state };
+    return this.released === undefined ? { ...this.state } : { ...this.state, reloading: true };
   }
 
   /** The files of the database in use, source by source (what `shipshape db pull` copies). */
@@ -172,6 +181,7 @@ export class DatabaseRefresher implements VulnerabilityDatabaseProvider {
       // A source or the file system broke in a way no source reports (a full disk, a bug): the
       // database in use stays, and the status says so instead of an unhandled rejection.
       this.options.onError?.(err);
+      if (this.released !== undefined) await this.restore(this.released);
       const message = `refresh failed: ${err instanceof Error ? err.message : String(err)}`;
       this.fail({ outcome: 'failed', reason: 'LoadFailed', message }, attempt);
       return this.report();
@@ -199,52 +209,109 @@ export class DatabaseRefresher implements VulnerabilityDatabaseProvider {
       this.state = { state: 'Ready', lastRefreshAttempt: attempt, lastSuccessfulRefresh: this.now() };
       return this.report();
     }
+    const contents = this.options.sources.map((source) => ({
+      source,
+      content: updates.find((u) => u.source === source)?.update ?? source.current(),
+    }));
+    const missing = contents.find((c) => c.content === undefined);
+    if (missing !== undefined) {
+      // Unchanged yet never committed cannot happen for the sources here; fail rather than load half.
+      observer?.refreshed?.(missing.source.kind, 'failed');
+      await discardAll();
+      this.fail(
+        { outcome: 'failed', reason: 'LoadFailed', message: `${missing.source.label} has no content` },
+        attempt,
+      );
+      return this.report();
+    }
+    if (this.loaded !== undefined) {
+      for (const { source, content } of contents) {
+        const failure = await DatabaseLoader.check(content!.artifacts, this.options.limits);
+        if (failure !== undefined) {
+          observer?.refreshed?.(source.kind, 'failed');
+          await discardAll();
+          this.fail(failure, attempt);
+          return this.report();
+        }
+      }
+    }
+    const previous = this.release();
     const loader = new DatabaseLoader(this.options.limits);
     const versions: string[] = [];
-    for (const source of this.options.sources) {
-      const update = updates.find((u) => u.source === source)?.update;
-      const content = update ?? source.current();
-      if (content === undefined) {
-        // Unchanged yet never committed cannot happen for the sources here; fail rather than load half.
-        observer?.refreshed?.(source.kind, 'failed');
-        await discardAll();
-        this.fail(
-          { outcome: 'failed', reason: 'LoadFailed', message: `${source.label} has no content` },
-          attempt,
-        );
-        return this.report();
-      }
-      versions.push(content.version);
-      const failure = await loader.load(content.artifacts);
+    for (const { source, content } of contents) {
+      versions.push(content!.version);
+      const failure = await loader.load(content!.artifacts);
       if (failure !== undefined) {
         observer?.refreshed?.(source.kind, 'failed');
         await discardAll();
+        await this.restore(previous);
         this.fail(failure, attempt);
         return this.report();
       }
     }
+    this.released = undefined;
     for (const { update } of updates) await update.commit();
     for (const source of this.options.sources) {
       observer?.refreshed?.(source.kind, updates.some((u) => u.source === source) ? 'success' : 'unchanged');
     }
-    const contents = loader.contents();
+    const loadedContents = loader.contents();
     const loadedAt = this.now();
     this.loaded = {
-      db: contents.db,
+      db: loadedContents.db,
       version: versions.join(';'),
       loadedAt,
-      ...(contents.newestModified === undefined ? {} : { dataUpdatedAt: contents.newestModified }),
+      ...(loadedContents.newestModified === undefined
+        ? {}
+        : { dataUpdatedAt: loadedContents.newestModified }),
     };
-    this.skippedAdvisories = contents.db.summary.skippedCount;
+    this.skippedAdvisories = loadedContents.db.summary.skippedCount;
     this.state = { state: 'Ready', lastRefreshAttempt: attempt, lastSuccessfulRefresh: loadedAt };
+    this.announce(this.loaded);
+    return this.report();
+  }
+
+  private announce(loaded: LoadedDatabase): void {
     for (const listener of this.listeners) {
       try {
-        listener(this.loaded);
+        listener(loaded);
       } catch (err) {
         this.options.onError?.(err);
       }
     }
-    return this.report();
+  }
+
+  /** Drops the database in use (keeping what identifies it) so that the next one can be built. */
+  private release(): Omit<LoadedDatabase, 'db'> | undefined {
+    if (this.loaded === undefined) return undefined;
+    const { db: _db, ...identity } = this.loaded;
+    this.released = identity;
+    this.loaded = undefined;
+    return identity;
+  }
+
+  /**
+   * Loads the released database again from the sources' current files after a load that
+   * failed although its check passed: the same content under the same version. Images
+   * analysed meanwhile are matched by the listeners. Should even that fail (a mounted file
+   * replaced in place), no database is in use and the status says Unavailable.
+   */
+  private async restore(previous: Omit<LoadedDatabase, 'db'> | undefined): Promise<void> {
+    this.released = undefined;
+    if (previous === undefined) return;
+    const loader = new DatabaseLoader(this.options.limits);
+    for (const source of this.options.sources) {
+      const content = source.current();
+      const failure =
+        content === undefined ? { message: 'no content' } : await loader.load(content.artifacts);
+      if (failure !== undefined) {
+        this.options.onError?.(
+          new Error(`the previous vulnerability database could not be loaded again: ${failure.message}`),
+        );
+        return;
+      }
+    }
+    this.loaded = { ...previous, db: loader.contents().db };
+    this.announce(this.loaded);
   }
 
   private report(): DatabaseStatus {

@@ -39,6 +39,12 @@ export class StaticDatabaseProvider implements VulnerabilityDatabaseProvider {
     return () => void this.listeners.delete(listener);
   }
 
+  /** Takes the database out of use as the refresher does while it loads a changed one (nothing is told). */
+  release(): void {
+    this.loaded = undefined;
+    this.state = { ...this.state, reloading: true };
+  }
+
   /** Puts `loaded` in use and tells the subscribers. */
   replace(loaded: LoadedDatabase): void {
     this.loaded = loaded;

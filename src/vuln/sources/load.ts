@@ -34,7 +34,11 @@ class ContentsBuilder {
   newest = 0;
   private sliceStart = performance.now();
 
+  /** `index` false: read every archive and file through, keep nothing (DatabaseLoader.check). */
+  constructor(private readonly index = true) {}
+
   add(text: string, source: string): void {
+    if (!this.index) return;
     let document: unknown;
     try {
       document = JSON.parse(text);
@@ -65,6 +69,7 @@ class ContentsBuilder {
   }
 
   contents(): DatabaseContents {
+    this.db.trim();
     return {
       db: this.db,
       perEcosystem: this.perEcosystem,
@@ -146,9 +151,26 @@ function errorCode(err: unknown): string {
 
 /** Loads artifacts into one database, source by source; a load that failed says which artifact. */
 export class DatabaseLoader {
-  private readonly builder = new ContentsBuilder();
+  private readonly builder: ContentsBuilder;
 
-  constructor(private readonly limits: ZipLimits = DEFAULT_ZIP_LIMITS) {}
+  constructor(
+    private readonly limits: ZipLimits = DEFAULT_ZIP_LIMITS,
+    options: { index?: boolean } = {},
+  ) {
+    this.builder = new ContentsBuilder(options.index ?? true);
+  }
+
+  /**
+   * Reads the artifacts as load() does, with its limits, but indexes nothing: whether they
+   * would load (a corrupt, truncated or oversized archive fails here), at the cost of
+   * reading them and none of the memory.
+   */
+  static async check(
+    artifacts: readonly SourceArtifact[],
+    limits: ZipLimits = DEFAULT_ZIP_LIMITS,
+  ): Promise<SourceFailure | undefined> {
+    return new DatabaseLoader(limits, { index: false }).load(artifacts);
+  }
 
   /** Adds the artifacts; the first that cannot be read fails the load (the database is then thrown away). */
   async load(artifacts: readonly SourceArtifact[]): Promise<SourceFailure | undefined> {

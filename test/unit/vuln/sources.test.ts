@@ -419,6 +419,41 @@ describe('vulnerability database sources', function () {
     await refresher.close();
   });
 
+  it('releases the database in use before building a changed one, after reading the new files through', async () => {
+    const path = join(work, 'reloaded.zip');
+    const ids = (prefix: string) => Array.from({ length: 6_000 }, (_, i) => `${prefix}-${i}`);
+    writeFileSync(path, advisoriesZip(ids('R')));
+    const { refresher } = refresherOver(new LocalSource('zip', path));
+    assert.equal((await refresher.refresh()).state, 'Ready');
+    const before = refresher.current();
+    const announced: number[] = [];
+    refresher.subscribe((loaded) => announced.push(loaded.db.size));
+    writeFileSync(path, advisoriesZip([...ids('R'), ...ids('S')]));
+    utimesSync(path, new Date(), new Date(Date.now() + 5_000));
+    // Watch the refresh from the event loop it yields to: the check pass keeps the old
+    // database in use; the load runs with none in use (released, status says reloading).
+    let sawOldDuringCheck = false;
+    let sawReleased = false;
+    let done = false;
+    const refreshed = refresher.refresh().finally(() => (done = true));
+    while (!done) {
+      const status = refresher.status();
+      if (refresher.current() === before) sawOldDuringCheck = true;
+      if (refresher.current() === undefined) {
+        assert.equal(status.reloading, true);
+        sawReleased = true;
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.equal((await refreshed).state, 'Ready');
+    assert.ok(sawOldDuringCheck, 'the database in use stayed while the new files were read through');
+    assert.ok(sawReleased, 'the database in use was released before the new one was built');
+    assert.equal(refresher.current()?.db.size, 12_000);
+    assert.equal(refresher.status().reloading, undefined);
+    assert.deepEqual(announced, [12_000]);
+    await refresher.close();
+  });
+
   it('loads a large archive without stalling the event loop for long', async () => {
     const ids = Array.from({ length: 30_000 }, (_, i) => `L-${i}`);
     handler = serve(

@@ -267,6 +267,8 @@ try {
         (vulnDb === undefined ||
           r.status.conditions.some((c) => c.type === 'VulnerabilitiesMatched' && c.status === 'True')),
     ).length;
+    if (operator.child.exitCode !== null || operator.child.signalCode !== null)
+      throw new Error(`the operator exited: ${operator.output().slice(-4000)}`);
     if (Date.now() - started > 900_000)
       throw new Error(
         `only ${complete} of ${deployments} reports complete after 15 minutes (${reports} exist, ${imageReports} of ${imageCount} ImageReports)`,

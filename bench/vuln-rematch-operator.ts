@@ -4,6 +4,9 @@
 // event loop was blocked at most meanwhile (a 1 ms ticker's largest gap, and
 // perf_hooks' event-loop delay), which is what reconciles, probes and admission feel.
 // The analyzer is a stand-in that answers at once, counted: the re-match must not call it.
+// Each run replaces the database as the refresher does (the one in use released, then
+// the next loaded), and prints the peak RSS and the heap in use after it; run it with
+// the shipped operator's NODE_OPTIONS (config/manager) to see it inside that heap.
 // Not a timed test.
 //
 // Usage: node dist/bench/vuln-rematch-operator.js [images] [generated-db-dir]
@@ -30,6 +33,11 @@ const random = (): number => {
 const int = (n: number): number => Math.floor(random() * n);
 const version = (): string => `${int(5)}.${int(10)}.${int(10)}`;
 
+interface PackageNames {
+  debianNames: string[];
+  npmNames: string[];
+}
+
 function syntheticDatabase(advisories: number, salt: string): VulnerabilityDatabase {
   const db = new VulnerabilityDatabase();
   for (let i = 0; i < advisories; i++) {
@@ -55,9 +63,7 @@ function syntheticDatabase(advisories: number, salt: string): VulnerabilityDatab
   return db;
 }
 
-function inventory(db: VulnerabilityDatabase): ImageInventory {
-  const debianNames = db.packageNames('Debian:12');
-  const npmNames = db.packageNames('npm');
+function inventory({ debianNames, npmNames }: PackageNames): ImageInventory {
   const packages: InventoryPackage[] = [];
   const add = (name: string, ecosystem: 'deb' | 'npm'): void => {
     const v = version();
@@ -100,9 +106,23 @@ async function loadDatabase(salt: string): Promise<VulnerabilityDatabase> {
   return db;
 }
 
+async function firstDatabase(): Promise<{
+  provider: StaticDatabaseProvider;
+  advisories: number;
+  names: PackageNames;
+}> {
+  const db = await loadDatabase('a');
+  return {
+    provider: new StaticDatabaseProvider({ db, version: 'v1', loadedAt: new Date() }),
+    advisories: db.size,
+    names: { debianNames: db.packageNames('Debian:12'), npmNames: db.packageNames('npm') },
+  };
+}
+
 async function main(): Promise<void> {
-  const first = await loadDatabase('a');
-  const provider = new StaticDatabaseProvider({ db: first, version: 'v1', loadedAt: new Date() });
+  // The provider alone holds the database, so that releasing it frees it.
+  const { provider, advisories, names } = await firstDatabase();
+  let inUse: VulnerabilityDatabase | undefined;
   let analyzerCalls = 0;
   const service = new ImageService({
     analyzer: (reference) => {
@@ -114,7 +134,7 @@ async function main(): Promise<void> {
           reference,
           digest,
           manifestDigest: digest,
-          inventory: inventory(first),
+          inventory: inventory(names),
           facts: { digest },
         }),
       );
@@ -136,11 +156,15 @@ async function main(): Promise<void> {
   await analysed;
   const stats = service.compactInventoryStats();
   console.log(
-    `${imageCount} images analysed; ${stats.entries} compact inventories cached in ${(stats.bytes / 1024 / 1024).toFixed(1)} MiB; database ${first.size} advisories`,
+    `${imageCount} images analysed; ${stats.entries} compact inventories cached in ${(stats.bytes / 1024 / 1024).toFixed(1)} MiB; database ${advisories} advisories`,
   );
 
-  const second = await loadDatabase('b');
   for (let run = 1; run <= 3; run++) {
+    // As the refresher does: the database in use is released before the next one is built.
+    provider.release();
+    inUse = undefined;
+    const next = await loadDatabase(run % 2 === 1 ? 'b' : 'a');
+    inUse = next;
     const histogram = monitorEventLoopDelay({ resolution: 1 });
     let last = performance.now();
     let maxGap = 0;
@@ -153,7 +177,8 @@ async function main(): Promise<void> {
     const callsBefore = analyzerCalls;
     const cpu = process.cpuUsage();
     const started = performance.now();
-    provider.replace({ db: run % 2 === 1 ? second : first, version: `v${run + 1}`, loadedAt: new Date() });
+    // replace() tells the service, whose listener starts the re-match; this call joins it.
+    provider.replace({ db: next, version: `v${run + 1}`, loadedAt: new Date() });
     await service.rematchAll();
     const wall = (performance.now() - started) / 1000;
     const used = process.cpuUsage(cpu);
@@ -163,7 +188,8 @@ async function main(): Promise<void> {
     console.log(
       `re-match run ${run}: ${imageCount} images in ${wall.toFixed(2)} s wall, ${((used.user + used.system) / 1e6).toFixed(2)} s CPU; ` +
         `longest event-loop gap ${maxGap.toFixed(1)} ms (delay p99 ${(histogram.percentile(99) / 1e6).toFixed(1)} ms, max ${(histogram.max / 1e6).toFixed(1)} ms); ` +
-        `analyzer calls ${analyzerCalls - callsBefore}; high findings ${totals.high}`,
+        `analyzer calls ${analyzerCalls - callsBefore}; high findings ${totals.high}; ` +
+        `peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB, heap used ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MiB`,
     );
   }
   await service.shutdown();
@@ -175,7 +201,7 @@ async function main(): Promise<void> {
   let maxCpu = 0;
   const over20 = { wall: 0, cpu: 0 };
   for (let i = 0; i < imageCount; i++) {
-    const compact = compactInventoryOf(inventory(first));
+    const compact = compactInventoryOf(inventory(names));
     if (isCompactInventoryTooLarge(compact)) throw new Error('inventory too large');
     let wall = performance.now();
     let cpu = process.cpuUsage();
@@ -191,7 +217,7 @@ async function main(): Promise<void> {
     };
     await matchInSlices(
       compact,
-      { db: i % 2 === 0 ? second : first },
+      { db: inUse! },
       {
         yieldNow: () => {
           note();

@@ -19,6 +19,8 @@ import { API_GROUP, API_VERSION, WORKLOAD_KINDS } from '../api/policy-types.js';
 import { podTemplateOf, type WorkloadObject } from '../policy/workload.js';
 import { podImages } from '../policy/target.js';
 import { digestOf } from '../report/security-report.js';
+import { withSharedStrings } from '../report/shared-strings.js';
+import type { SecurityReport } from '../api/report-types.js';
 import type { CachedResource } from '../runtime/cluster-cache.js';
 import { controllerOf } from './workload/owners.js';
 
@@ -259,7 +261,7 @@ export const REPORT_RESOURCE: WatchedResource = {
   path: `/apis/${API_GROUP}/${API_VERSION}/securityreports`,
   namespaced: true,
   list: custom('securityreports'),
-  transform: trimAll,
+  transform: (object) => withSharedStrings(trimAll(object) as SecurityReport & KubernetesObject),
 };
 
 export const ALL_RESOURCES: readonly WatchedResource[] = [

@@ -22,6 +22,7 @@ import {
 } from '../../policy/image-facts.js';
 import { expiredIgnores } from '../../policy/rules/vulnerabilities.js';
 import { withTransition } from '../../api/conditions.js';
+import { withSharedStrings } from '../../report/shared-strings.js';
 import type { Condition } from '../../api/policy-types.js';
 import { vexStatementsOf, withVex, type VexSource } from './vex.js';
 import { matchingPolicies } from '../../policy/match.js';
@@ -94,6 +95,8 @@ export class WorkloadReconciler {
     string,
     { replacedVersions: Set<string | undefined>; report: SecurityReport; at: number }
   >();
+
+  private lastOwnWriteSweep = 0;
 
   constructor(private readonly deps: WorkloadReconcilerDeps) {
     this.clock = deps.clock ?? systemClock;
@@ -229,7 +232,12 @@ export class WorkloadReconciler {
         previous && previous.report === existing ? previous.replacedVersions : [],
       );
       replacedVersions.add(existing?.metadata.resourceVersion);
-      this.ownWrites.set(id, { replacedVersions, report: stored, at: this.now().getTime() });
+      this.forgetStaleOwnWrites();
+      this.ownWrites.set(id, {
+        replacedVersions,
+        report: withSharedStrings(stored),
+        at: this.now().getTime(),
+      });
     }
     this.announce(workload, existing, desired);
     this.announceExpired(workload, existing, desired, policies);
@@ -336,6 +344,18 @@ export class WorkloadReconciler {
     }
   }
 
+  /**
+   * Drops own writes past OWN_WRITE_TTL_MS, which latestReport no longer trusts: a workload
+   * not reconciled again would otherwise keep a second copy of its report. A sweep at most
+   * once per TTL.
+   */
+  private forgetStaleOwnWrites(): void {
+    const now = this.now().getTime();
+    if (now - this.lastOwnWriteSweep < OWN_WRITE_TTL_MS) return;
+    this.lastOwnWriteSweep = now;
+    for (const [id, own] of this.ownWrites) if (now - own.at >= OWN_WRITE_TTL_MS) this.ownWrites.delete(id);
+  }
+
   /** The cached report, or our own newer write when the cache has not caught up with it yet. */
   private latestReport(key: WorkloadKey, workload: KubernetesObject): SecurityReport | undefined {
     const id = `${key.namespace}/${reportNameFor(key)}`;
@@ -344,6 +364,7 @@ export class WorkloadReconciler {
       key.namespace,
       reportNameFor(key),
     );
+    this.forgetStaleOwnWrites();
     const own = this.ownWrites.get(id);
     if (!own) return cached;
     const behind = own.replacedVersions.has(cached?.metadata.resourceVersion ?? undefined);

@@ -80,6 +80,8 @@ export interface WorkloadReconcilerDeps {
 
 /** How long our own write may stay ahead of the informer cache before we stop trusting it. */
 const OWN_WRITE_TTL_MS = 30_000;
+/** How often own writes the cache has caught up with are forgotten. */
+const OWN_WRITE_SWEEP_MS = 5_000;
 
 export class WorkloadReconciler {
   private readonly clock: Pick<Clock, 'now'>;
@@ -345,15 +347,25 @@ export class WorkloadReconciler {
   }
 
   /**
-   * Drops own writes past OWN_WRITE_TTL_MS, which latestReport no longer trusts: a workload
-   * not reconciled again would otherwise keep a second copy of its report. A sweep at most
-   * once per TTL.
+   * Drops the own writes latestReport would drop when next asked — the cache has caught up
+   * with them, or they are past OWN_WRITE_TTL_MS — so that a workload not reconciled again
+   * keeps no second copy of its report (a burst of writes held one per workload). At most
+   * one sweep per OWN_WRITE_SWEEP_MS.
    */
   private forgetStaleOwnWrites(): void {
     const now = this.now().getTime();
-    if (now - this.lastOwnWriteSweep < OWN_WRITE_TTL_MS) return;
+    if (now - this.lastOwnWriteSweep < OWN_WRITE_SWEEP_MS) return;
     this.lastOwnWriteSweep = now;
-    for (const [id, own] of this.ownWrites) if (now - own.at >= OWN_WRITE_TTL_MS) this.ownWrites.delete(id);
+    for (const [id, own] of this.ownWrites) {
+      const slash = id.indexOf('/');
+      const cached = this.deps.store.get<SecurityReport & KubernetesObject>(
+        'SecurityReport',
+        id.slice(0, slash),
+        id.slice(slash + 1),
+      );
+      const behind = own.replacedVersions.has(cached?.metadata.resourceVersion ?? undefined);
+      if (!behind || now - own.at >= OWN_WRITE_TTL_MS) this.ownWrites.delete(id);
+    }
   }
 
   /** The cached report, or our own newer write when the cache has not caught up with it yet. */

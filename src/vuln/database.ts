@@ -81,6 +81,9 @@ const SUMMARY_CHARS = 200;
 /** Recent (ecosystem, name, version) answers kept: a cluster runs the same packages in many images. */
 const MEMO_ENTRIES = 50_000;
 
+/** Merged flaws remembered (see VulnerabilityDatabase.mergedFlaw). */
+const MERGED_FLAWS = 100_000;
+
 /** PEP 503 for PyPI; every other ecosystem's names are case-sensitive and used as written. */
 export function normalizePackageName(ecosystem: string, name: string): string {
   const family = ecosystemFamily(ecosystem);
@@ -191,6 +194,12 @@ export class VulnerabilityDatabase {
    * the same severity, fixed-version list and id set are one object however many entries use them.
    */
   private readonly severityValues = new Map<string, Severity>();
+  /**
+   * Flaws merged from several entries (a DSA and the CVE it fixes, say), by the ids of their
+   * entries' advisories in match order: every image with the package shares one object.
+   * Bounded: one forgotten is built again, and shared from then on.
+   */
+  private readonly mergedFlaws = new LRUCache<string, FlawFacts>({ max: MERGED_FLAWS });
   private readonly fixedLists = new Map<string, string[]>();
 
   private skip(skipped: SkippedAdvisory): void {
@@ -533,6 +542,18 @@ export class VulnerabilityDatabase {
     };
     entry.facts = facts;
     return facts;
+  }
+
+  /** The one merged flaw of these entries' facts (in this order), built by `merge` when first asked. */
+  mergedFlaw(facts: readonly EntryFacts[], merge: () => FlawFacts): FlawFacts {
+    let key = '';
+    for (const f of facts) key += `${f.mergeIds[0]}\u0000`;
+    let flaw = this.mergedFlaws.get(key);
+    if (flaw === undefined) {
+      flaw = merge();
+      this.mergedFlaws.set(key, flaw);
+    }
+    return flaw;
   }
 
   /** One Severity object per distinct (advisory severities, entry severities, database severity). */

@@ -112,11 +112,18 @@ function record(hits: Hits, entry: IndexedAffected, db: VulnerabilityDatabase): 
   for (const id of facts.mergeIds) hits.byId.set(id, hit);
 }
 
-/** The flaw of a hit: its one entry's facts (shared by every finding of the entry), or merged ones. */
-function flawOf(hit: Hit): FlawFacts {
+/**
+ * The flaw of a hit: its one entry's facts, or its entries' merged facts — either way one
+ * object shared by every finding of those entries, in whatever image.
+ */
+function flawOf(hit: Hit, db: VulnerabilityDatabase): FlawFacts {
   const single = hit.facts.length === 1 ? hit.facts[0]! : undefined;
   if (single !== undefined && single.severity === hit.severity && single.summary === hit.summary)
     return single;
+  return db.mergedFlaw(hit.facts, () => mergedFlaw(hit));
+}
+
+function mergedFlaw(hit: Hit): FlawFacts {
   const ids = new Set<string>();
   const fixed = new Set<string>();
   for (const facts of hit.facts) {
@@ -159,7 +166,7 @@ export function matchPackages(
       subject: { name, ecosystem: pkg.ecosystem, purl: pkg.purl },
       installedVersion: version,
     };
-    for (const hit of hits.list) if (!hit.merged) found(flawOf(hit), matched);
+    for (const hit of hits.list) if (!hit.merged) found(flawOf(hit, db), matched);
   }
 }
 

@@ -176,6 +176,21 @@ describe('analysis pool', function () {
     await Promise.all(jobs);
   });
 
+  it('forks every worker at prestart, so jobs afterwards fork none', async () => {
+    pool = newPool({ size: 2 });
+    await pool.prestart();
+    assert.equal(pool.processes, 2);
+    assert.equal(pool.workersStarted, 2);
+    const results = await Promise.all(
+      ['app', 'slow', 'app'].map((n) => pool.analyze(`registry.test/${n}:1`)),
+    );
+    assert.deepEqual(
+      results.map((r) => r.ok),
+      [true, true, true],
+    );
+    assert.equal(pool.workersStarted, 2);
+  });
+
   it('fails queued jobs on shutdown instead of leaving them waiting', async () => {
     pool = newPool({ size: 1 });
     const running = pool.analyze('registry.test/slow:1');

@@ -2,10 +2,11 @@
 // to exhaust an analyzer are created at the same moment as an ordinary one. Some
 // must end Failed with a reason naming the budget they broke (too many layers, a
 // gzip and a zstd inflation bomb, 1 MiB symlink targets, a forged dpkg database, a
-// layer that never finishes arriving); the others are inputs the bounded code now
-// handles correctly and fast (40,000 whiteouts, 2,000 long same-length names, an
-// ELF of 65,535 sections, 120 KB backtracking env values, rpmdbs SQLite would
-// execute), and must end Analyzed within the budget. The ordinary one must be
+// layer that never finishes arriving, rpmdbs SQLite would execute, which are refused
+// as UnreadablePackageDatabase); the others are inputs the bounded code now handles
+// correctly and fast (40,000 whiteouts, 2,000 long same-length names, an ELF of
+// 65,535 sections, 120 KB backtracking env values), and must end Analyzed within the
+// budget. The ordinary one must be
 // analysed within 10 s, and /healthz must answer 200 all along: analysis runs in
 // worker processes with budgets, so nothing a tenant pushes stalls or kills the
 // operator. The test prints the operator's and the workers' peak RSS and the
@@ -377,8 +378,17 @@ describe('operator under hostile images', function () {
       'long-paths': { analysis: 'Analyzed', packages: 0 },
       'elf-sections': { analysis: 'Analyzed', packages: 0 },
       'backtracking-env': { analysis: 'Analyzed', packages: 0 },
-      'rpmdb-view': { analysis: 'Analyzed', packages: 0 },
-      'rpmdb-zeroblob': { analysis: 'Analyzed', packages: 0 },
+      // A refused package database leaves the inventory unknown: never a clean 0 packages.
+      'rpmdb-view': {
+        analysis: 'Failed',
+        reason: 'UnreadablePackageDatabase',
+        message: /\/var\/lib\/rpm\/rpmdb.sqlite: rpmdb Packages is not a plain table \(view\)/,
+      },
+      'rpmdb-zeroblob': {
+        analysis: 'Failed',
+        reason: 'UnreadablePackageDatabase',
+        message: /\/var\/lib\/rpm\/rpmdb.sqlite: rpmdb Packages.blob is a generated column/,
+      },
     };
     assert.deepEqual(
       Object.keys(expected).sort(),

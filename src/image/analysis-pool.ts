@@ -151,18 +151,27 @@ interface WorkerSlot {
   readonly exited: Promise<void>;
 }
 
+/** Warnings a worker sends back (the first ones, each cut to MAX_WARNING_CHARS); the rest are counted. */
+export const MAX_WARNINGS_SENT = 3;
+const MAX_WARNING_CHARS = 300;
+
 /**
  * The analysis a worker sends back: the inventory without its lists (packages, layers,
- * warnings), only their counts and the bounded compact form vulnerability matching
- * reads, so a hostile image's million packages never cross into the operator's
- * process. Pure.
+ * and all but MAX_WARNINGS_SENT warnings, which say what was not read), only their
+ * counts and the bounded compact form vulnerability matching reads, so a hostile
+ * image's million packages never cross into the operator's process. Pure.
  */
 export function trimmedAnalysis(analysis: ImageAnalysis): ImageAnalysis {
   if (!analysis.ok) return analysis;
   const { inventory } = analysis;
   return {
     ...analysis,
-    inventory: { ...inventory, packages: [], layers: [], warnings: [] },
+    inventory: {
+      ...inventory,
+      packages: [],
+      layers: [],
+      warnings: inventory.warnings.slice(0, MAX_WARNINGS_SENT).map((w) => w.slice(0, MAX_WARNING_CHARS)),
+    },
     compact: analysis.compact ?? compactInventoryOf(inventory),
     trimmed: {
       packages: analysis.trimmed?.packages ?? inventory.packages.length,

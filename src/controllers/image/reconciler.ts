@@ -79,6 +79,7 @@ export class ImageReconciler implements Reconciler {
       references,
       record.summary.manifestDigest,
       record.summary.packages,
+      record.summary.warnings?.count ?? 0,
       verdicts,
       vulns?.state === 'Matched'
         ? [vulns.databaseVersion, vulns.counts, vulns.findings.length]

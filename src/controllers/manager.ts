@@ -199,6 +199,8 @@ export class Manager {
               newVulnerabilities: (digest, references, added) =>
                 this.announceNewVulnerabilities(digest, references, added),
             }),
+        reportRefused: (digest, references, problem) =>
+          this.announceRefusedReport(digest, references, problem),
       });
       // As many report writers as workload reconcilers: a rollout of hundreds of new
       // images finishes scanning faster than one writer makes three calls per report.
@@ -425,6 +427,21 @@ export class Manager {
         reason: 'NewVulnerability',
         action: 'MatchVulnerabilities',
         note: `The vulnerability database now finds ${added.length} new ${added.length === 1 ? 'vulnerability' : 'vulnerabilities'} in image ${digest}: ${shown}${more}. See imagereport ${digest.replace(':', '-')}.`,
+      });
+    }
+  }
+
+  /** A Warning on the workloads that run the digest: its ImageReport will not be written. */
+  private announceRefusedReport(digest: string, references: readonly string[], problem: string): void {
+    for (const key of this.reconciler.workloads.running(digest, references).slice(0, 100)) {
+      const workload = this.cache.get<KubernetesObject>(key.kind, key.namespace, key.name);
+      if (workload === undefined) continue;
+      this.events.record({
+        regarding: regardingOf(workload),
+        type: 'Warning',
+        reason: 'ImageReportRefused',
+        action: 'PublishImageReport',
+        note: `The ImageReport of image ${digest.slice(0, 140)} cannot be written and is not retried: ${problem}`,
       });
     }
   }

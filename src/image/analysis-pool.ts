@@ -151,18 +151,27 @@ interface WorkerSlot {
   readonly exited: Promise<void>;
 }
 
+/** Warnings a worker sends back (the first ones, each cut to MAX_WARNING_CHARS); the rest are counted. */
+export const MAX_WARNINGS_SENT = 3;
+const MAX_WARNING_CHARS = 300;
+
 /**
  * The analysis a worker sends back: the inventory without its lists (packages, layers,
- * warnings), only their counts and the bounded compact form vulnerability matching
- * reads, so a hostile image's million packages never cross into the operator's
- * process. Pure.
+ * and all but MAX_WARNINGS_SENT warnings, which say what was not read), only their
+ * counts and the bounded compact form vulnerability matching reads, so a hostile
+ * image's million packages never cross into the operator's process. Pure.
  */
 export function trimmedAnalysis(analysis: ImageAnalysis): ImageAnalysis {
   if (!analysis.ok) return analysis;
   const { inventory } = analysis;
   return {
     ...analysis,
-    inventory: { ...inventory, packages: [], layers: [], warnings: [] },
+    inventory: {
+      ...inventory,
+      packages: [],
+      layers: [],
+      warnings: inventory.warnings.slice(0, MAX_WARNINGS_SENT).map((w) => w.slice(0, MAX_WARNING_CHARS)),
+    },
     compact: analysis.compact ?? compactInventoryOf(inventory),
     trimmed: {
       packages: analysis.trimmed?.packages ?? inventory.packages.length,
@@ -194,6 +203,7 @@ export class AnalysisPool {
   private nextId = 1;
   private stopped = false;
   private replaced = 0;
+  private started = 0;
   private dispatchScheduled = false;
   /** A worker was started in this turn of the event loop. */
   private startedThisTurn = false;
@@ -215,6 +225,11 @@ export class AnalysisPool {
   /** Workers replaced after a budget stopped them or they crashed. */
   get workersReplaced(): number {
     return this.replaced;
+  }
+
+  /** Worker processes forked since the pool was made (first ones and replacements). */
+  get workersStarted(): number {
+    return this.started;
   }
 
   /** Jobs waiting for a worker. */
@@ -255,6 +270,31 @@ export class AnalysisPool {
     });
   }
 
+  /**
+   * Forks every worker now, one per event-loop turn, rather than when the first images
+   * arrive: an operator calls it at start-up, before its informers fill the heap (a
+   * fork's cost grows with the parent's memory) and before there are reconciles and
+   * probes to delay. Only a worker a budget or crash retired is forked later. A fork that
+   * fails is logged and left to the first job that needs the worker.
+   */
+  async prestart(): Promise<void> {
+    while (!this.stopped && this.slots.length < this.size) {
+      if (this.startedThisTurn) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        continue;
+      }
+      try {
+        this.startWorker();
+      } catch (err) {
+        const why = err instanceof Error ? err.message : String(err);
+        this.logger?.warn('analysis worker not started', { controller: 'image-analysis', why });
+        return;
+      }
+    }
+    // Jobs that arrived meanwhile may wait for a worker that is now there.
+    this.dispatch();
+  }
+
   /** Fails queued and running jobs and terminates every worker. Idempotent. */
   async shutdown(): Promise<void> {
     this.stopped = true;
@@ -280,10 +320,8 @@ export class AnalysisPool {
         // fork() blocks the event loop for tens of milliseconds: one per turn, so a burst of
         // first-seen images starting every worker at once is not one long stall.
         if (this.startedThisTurn) return this.dispatchNextTurn();
-        this.startedThisTurn = true;
-        setImmediate(() => (this.startedThisTurn = false)).unref();
         try {
-          slot = this.spawn();
+          slot = this.startWorker();
         } catch (err) {
           // No process to be had (EAGAIN, ENOMEM): this job fails, the next one tries again.
           const { job, resolve } = this.queue.shift()!;
@@ -312,6 +350,15 @@ export class AnalysisPool {
       this.dispatchScheduled = false;
       this.dispatch();
     });
+  }
+
+  /** Forks one worker; fork() blocks the event loop, so at most one per turn (see dispatch). */
+  private startWorker(): WorkerSlot {
+    this.startedThisTurn = true;
+    setImmediate(() => (this.startedThisTurn = false)).unref();
+    const slot = this.spawn();
+    this.started++;
+    return slot;
   }
 
   private spawn(): WorkerSlot {

@@ -20,7 +20,9 @@ import type {
   AnalyzerLogger,
   ImageAnalysis,
   ImageAnalysisFailureReason,
+  ImageAnalysisSuccess,
 } from './image-analyzer.js';
+import { MAX_WARNINGS_SENT } from './analysis-pool.js';
 import {
   apiFailure,
   describeSecrets,
@@ -66,6 +68,8 @@ export interface ImageSummary {
   readonly manifestDigest: string;
   readonly os?: OsInfo;
   readonly packages: number;
+  /** Files the analysis could not read (an ELF over its section bound…): how many, and the first few. */
+  readonly warnings?: { readonly count: number; readonly shown: readonly string[] };
 }
 
 /** The one result type of image analysis: Pending, Analyzed or Failed with a reason. */
@@ -551,6 +555,7 @@ export class ImageService {
         manifestDigest: analysis.manifestDigest,
         ...(analysis.inventory.os === undefined ? {} : { os: analysis.inventory.os }),
         packages: analysis.trimmed?.packages ?? analysis.inventory.packages.length,
+        ...warningsOf(analysis),
       };
       return {
         status: { state: 'Analyzed', digest: analysis.digest, facts: analysis.facts, summary },
@@ -718,4 +723,11 @@ function sameStatus(a: SettledStatus, b: SettledStatus): boolean {
     return a.reason === b.reason && a.message === b.message && a.registry === b.registry;
   }
   return false;
+}
+
+/** The summary's warnings: the count of all, the first MAX_WARNINGS_SENT of them. */
+function warningsOf(analysis: ImageAnalysisSuccess): Pick<ImageSummary, 'warnings'> {
+  const count = analysis.trimmed?.warnings ?? analysis.inventory.warnings.length;
+  if (count === 0) return {};
+  return { warnings: { count, shown: analysis.inventory.warnings.slice(0, MAX_WARNINGS_SENT) } };
 }

@@ -107,6 +107,8 @@ export async function createImageService(
       settings.analysisLayerTimeoutMs ?? Math.ceil((timeoutMs ?? DEFAULT_ANALYSIS_TIMEOUT_MS) / 2),
     ...(settings.logger === undefined ? {} : { logger: settings.logger }),
   });
+  // Every worker forked now, while the operator is small and idle (see prestart).
+  await pool.prestart();
   const credentialsFor = remembered(pullCredentialsFromApi(core, operatorSecret));
   const verifier = new SignatureVerifier({
     registry: client,

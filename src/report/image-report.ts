@@ -37,7 +37,12 @@ export interface ImageReportInput {
   /** References that resolved to this digest; merged with the existing report's. */
   readonly references: readonly string[];
   /** What the analysis found (the image service's ImageSummary fits). */
-  readonly summary: { readonly os?: OsInfo; readonly packages: number };
+  readonly summary: {
+    readonly os?: OsInfo;
+    readonly packages: number;
+    /** Files the analysis could not read: stated in the Analyzed condition, never dropped. */
+    readonly warnings?: { readonly count: number; readonly shown: readonly string[] };
+  };
   /** Signature verdicts per policy attestor (the signature service's resultsFor). */
   readonly signatures?: readonly SignatureResult[];
   readonly now: Date;
@@ -48,6 +53,15 @@ export interface ImageReportInput {
   readonly vulnerabilities?: ImageVulnerabilities;
   /** The database provider's status, when matching is on. */
   readonly database?: DatabaseStatus;
+}
+
+/** " 1 file was not read: go-binary: /usr/bin/tool: …": what the package count leaves out. */
+function notReadNote(warnings: ImageReportInput['summary']['warnings']): string {
+  if (warnings === undefined || warnings.count === 0) return '';
+  const files = warnings.count === 1 ? '1 file was' : `${warnings.count} files were`;
+  const more =
+    warnings.count > warnings.shown.length ? `; and ${warnings.count - warnings.shown.length} more` : '';
+  return ` ${files} not read, so packages in them are not counted: ${warnings.shown.join('; ')}${more}.`;
 }
 
 /** "sha256-<hex>" (or sha384-, sha512-): a valid object name for a digest; undefined when it is none. */
@@ -98,7 +112,7 @@ export function buildImageReport(input: ImageReportInput): ImageReport {
           reason: 'Analyzed',
           message: `Found ${packageCount} ${packageCount === 1 ? 'package' : 'packages'}${
             label === undefined ? '' : ` in ${label}`
-          }.`,
+          }.${notReadNote(input.summary.warnings)}`,
         },
         nowIso,
       ),

@@ -93,6 +93,19 @@ export async function analyzeImage(input: AnalyzeImageInput): Promise<ImageInven
         path: file.path,
       };
     }
+    const unreadable = file.value.unreadable;
+    if (unreadable !== undefined) {
+      const index = file.layerIndex;
+      return {
+        kind: 'ImageAnalysisError',
+        reason: 'UnreadablePackageDatabase',
+        message:
+          `layer ${index} (${file.layerDigest}): ${unreadable.message}; ` +
+          'the package inventory is unknown, so the image is not analysed',
+        layer: { index, digest: file.layerDigest },
+        path: file.path,
+      };
+    }
     if (file.value.os !== undefined) fragments.push({ path: file.path, fragment: file.value.os });
     // A loop, not push(...errors): a spread of a long array overflows the stack.
     for (const error of file.value.errors ?? []) warnings.push(error);

@@ -136,7 +136,12 @@ export const DEFAULT_WALK_LIMITS: Readonly<WalkLimits> = Object.freeze({
 });
 
 export type ImageAnalysisErrorReason =
-  'LimitExceeded' | 'CorruptLayer' | 'UnsupportedMediaType' | 'LayerUnavailable';
+  | 'LimitExceeded'
+  | 'CorruptLayer'
+  | 'UnsupportedMediaType'
+  | 'LayerUnavailable'
+  /** An OS package database is in the image but was refused or could not be read. */
+  | 'UnreadablePackageDatabase';
 
 /** Why an image could not be analysed, with the layer (and limit) to act on. Returned, never thrown. */
 export interface ImageAnalysisError {

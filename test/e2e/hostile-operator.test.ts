@@ -2,10 +2,11 @@
 // to exhaust an analyzer are created at the same moment as an ordinary one. Some
 // must end Failed with a reason naming the budget they broke (too many layers, a
 // gzip and a zstd inflation bomb, 1 MiB symlink targets, a forged dpkg database, a
-// layer that never finishes arriving); the others are inputs the bounded code now
-// handles correctly and fast (40,000 whiteouts, 2,000 long same-length names, an
-// ELF of 65,535 sections, 120 KB backtracking env values, rpmdbs SQLite would
-// execute), and must end Analyzed within the budget. The ordinary one must be
+// layer that never finishes arriving, rpmdbs SQLite would execute, which are refused
+// as UnreadablePackageDatabase); the others are inputs the bounded code now handles
+// correctly and fast (40,000 whiteouts, 2,000 long same-length names, an ELF of
+// 65,535 sections, 120 KB backtracking env values), and must end Analyzed within the
+// budget. The ordinary one must be
 // analysed within 10 s, and /healthz must answer 200 all along: analysis runs in
 // worker processes with budgets, so nothing a tenant pushes stalls or kills the
 // operator. The test prints the operator's and the workers' peak RSS and the
@@ -18,7 +19,7 @@ import { loadavg } from 'node:os';
 import type http from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, type V1Deployment } from '@kubernetes/client-node';
-import type { ReportedImage, SecurityReport } from '../../src/api/report-types.js';
+import type { ImageReport, ReportedImage, SecurityReport } from '../../src/api/report-types.js';
 import { OPERATOR_OVERHEAD_MIB, WORKER_OVERHEAD_MIB } from '../../src/image/analysis-pool.js';
 import { imageReportName } from '../../src/report/image-report.js';
 import { installCrds } from '../support/crds.js';
@@ -356,8 +357,11 @@ describe('operator under hostile images', function () {
 
     // Failed on a budget it names, or (where the bounded code reads the input correctly
     // and fast) Analyzed within the image's wall-clock budget.
+    // An Analyzed image's ImageReport says which files were not read; only an image whose
+    // files all were (ordinary files, no package data) reads "Found 0 packages." alone.
     type Outcome =
-      { analysis: 'Failed'; reason: string; message: RegExp } | { analysis: 'Analyzed'; packages: number };
+      | { analysis: 'Failed'; reason: string; message: RegExp }
+      | { analysis: 'Analyzed'; packages: number; analyzedMessage: RegExp };
     const expected: Record<string, Outcome> = {
       'many-layers': {
         analysis: 'Failed',
@@ -373,12 +377,26 @@ describe('operator under hostile images', function () {
         reason: 'AnalysisTimeout',
         message: /layer sha256:[0-9a-f]{64} .* took longer than its budget/,
       },
-      whiteouts: { analysis: 'Analyzed', packages: 0 },
-      'long-paths': { analysis: 'Analyzed', packages: 0 },
-      'elf-sections': { analysis: 'Analyzed', packages: 0 },
-      'backtracking-env': { analysis: 'Analyzed', packages: 0 },
-      'rpmdb-view': { analysis: 'Analyzed', packages: 0 },
-      'rpmdb-zeroblob': { analysis: 'Analyzed', packages: 0 },
+      whiteouts: { analysis: 'Analyzed', packages: 0, analyzedMessage: /^Found 0 packages\.$/ },
+      'long-paths': { analysis: 'Analyzed', packages: 0, analyzedMessage: /^Found 0 packages\.$/ },
+      'elf-sections': {
+        analysis: 'Analyzed',
+        packages: 0,
+        analyzedMessage:
+          /^Found 0 packages\. 1 file was not read, .*go-binary: \/usr\/bin\/tool: .*65535 sections, over the limit of 4096 \(MAX_ELF_SECTIONS\)/,
+      },
+      'backtracking-env': { analysis: 'Analyzed', packages: 0, analyzedMessage: /^Found 0 packages\.$/ },
+      // A refused package database leaves the inventory unknown: never a clean 0 packages.
+      'rpmdb-view': {
+        analysis: 'Failed',
+        reason: 'UnreadablePackageDatabase',
+        message: /\/var\/lib\/rpm\/rpmdb.sqlite: rpmdb Packages is not a plain table \(view\)/,
+      },
+      'rpmdb-zeroblob': {
+        analysis: 'Failed',
+        reason: 'UnreadablePackageDatabase',
+        message: /\/var\/lib\/rpm\/rpmdb.sqlite: rpmdb Packages.blob is a generated column/,
+      },
     };
     assert.deepEqual(
       Object.keys(expected).sort(),
@@ -404,6 +422,13 @@ describe('operator under hostile images', function () {
           assert.match(entry.message ?? '', want.message, name);
         } else {
           assert.equal(entry.packages ?? 0, want.packages, `${name}: ${JSON.stringify(entry)}`);
+          const imageReport = (await custom.getClusterCustomObject({
+            ...GROUP,
+            plural: 'imagereports',
+            name: (entry.digest ?? '').replace(':', '-'),
+          })) as ImageReport;
+          const analyzed = imageReport.status?.conditions?.find((c) => c.type === 'Analyzed');
+          assert.match(analyzed?.message ?? '', want.analyzedMessage, name);
           assert.ok(settledAfter[name] < TIMEOUT_S * 1000, `${name} took ${settledAfter[name]} ms`);
         }
       }),

@@ -4,7 +4,7 @@
 // through the cache indexes, the one place that answers that question).
 import type { SignatureResult } from '../../api/report-types.js';
 import type { ImageRecord } from '../../image/image-service.js';
-import { done, type ReconcileResult, type Reconciler } from '../../runtime/controller.js';
+import { TerminalError, done, type ReconcileResult, type Reconciler } from '../../runtime/controller.js';
 import { systemClock, type Clock } from '../../runtime/clock.js';
 import { LRUCache } from 'lru-cache';
 import type { WorkloadKey } from '../workload/key.js';
@@ -33,6 +33,12 @@ export interface ImageReconcilerDeps {
     references: readonly string[],
     added: readonly NewVulnerability[],
   ): void;
+  /**
+   * Called when the digest's report is refused for good (a TerminalError: it breaks the
+   * schema, or the digest cannot name one), so users hear of it where they look, not
+   * only in the operator's log. `problem` is the error's message.
+   */
+  reportRefused?(digest: string, references: readonly string[], problem: string): void;
 }
 
 /** A vulnerability that appeared in an image since its last ImageReport. */
@@ -74,6 +80,7 @@ export class ImageReconciler implements Reconciler {
       references,
       record.summary.manifestDigest,
       record.summary.packages,
+      record.summary.warnings?.count ?? 0,
       verdicts,
       vulns?.state === 'Matched'
         ? [vulns.databaseVersion, vulns.counts, vulns.findings.length]
@@ -82,15 +89,20 @@ export class ImageReconciler implements Reconciler {
     ]);
     const previous = this.published.get(digest);
     if (previous?.fingerprint !== fingerprint) {
-      await this.deps.writer.publish({
-        digest,
-        references,
-        summary: record.summary,
-        signatures,
-        now: new Date(this.clock.now()),
-        ...(vulns === undefined ? {} : { vulnerabilities: vulns }),
-        ...(database === undefined ? {} : { database }),
-      });
+      try {
+        await this.deps.writer.publish({
+          digest,
+          references,
+          summary: record.summary,
+          signatures,
+          now: new Date(this.clock.now()),
+          ...(vulns === undefined ? {} : { vulnerabilities: vulns }),
+          ...(database === undefined ? {} : { database }),
+        });
+      } catch (error) {
+        if (error instanceof TerminalError) this.deps.reportRefused?.(digest, references, error.message);
+        throw error;
+      }
       const shown = vulns?.state === 'Matched' ? vulns.findings : undefined;
       // News only against an earlier match this process published: a first match is no "new" finding.
       const before = previous?.vulnerabilities;

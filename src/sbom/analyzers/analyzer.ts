@@ -32,6 +32,12 @@ export interface Analyzer {
   /** Content must start with these bytes (checked by the walker before buffering the rest). */
   readonly magic?: Uint8Array;
   analyze(file: AnalyzerFile): AnalyzerOutput;
+  /**
+   * The file is the image's OS package database: when the analyzer refuses it or cannot
+   * read it, the image's inventory is unknown, and the image fails rather than reading
+   * as one with fewer (or no) packages.
+   */
+  readonly packageDatabase?: boolean;
 }
 
 /**

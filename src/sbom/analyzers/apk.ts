@@ -13,7 +13,8 @@ export const MAX_APK_PACKAGES = 100_000;
 
 export const apkAnalyzer: Analyzer = {
   name: 'apk',
-  version: 2,
+  version: 3,
+  packageDatabase: true,
   wants: (path) => path === 'lib/apk/db/installed',
   analyze(file): AnalyzerOutput {
     return { packages: parseApkInstalled(file.content.toString('utf8'), file.path) };

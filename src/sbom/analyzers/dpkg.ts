@@ -16,7 +16,8 @@ const STATUS_D = /^var\/lib\/dpkg\/status\.d\/[^/]+$/;
 
 export const dpkgAnalyzer: Analyzer = {
   name: 'dpkg',
-  version: 2,
+  version: 3,
+  packageDatabase: true,
   wants: (path) => path === 'var/lib/dpkg/status' || (STATUS_D.test(path) && !path.endsWith('.md5sums')),
   analyze(file): AnalyzerOutput {
     // status.d files are written by image builders, not dpkg, and carry no Status field.

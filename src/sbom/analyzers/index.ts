@@ -34,6 +34,8 @@ export interface FileAnalysis {
   errors?: string[];
   /** An analyzer's own bound this file is over (AnalyzerLimitError): the image fails on it. */
   limit?: { name: LimitName; value: number; message: string };
+  /** A package database the analyzer refused or could not read: the image fails on it. */
+  unreadable?: { message: string };
 }
 
 export function selectorFor(analyzers: readonly Analyzer[]): FileSelector {
@@ -69,12 +71,10 @@ export function analyzeFile(analyzers: readonly Analyzer[], file: CapturedFile):
       for (const pkg of out.packages) result.packages.push(pkg);
       if (out.os !== undefined) result.os = out.os;
     } catch (err) {
-      if (err instanceof AnalyzerLimitError) {
-        result.limit ??= { ...err.limit, message: `${a.name}: /${file.path}: ${err.message}` };
-      }
-      (result.errors ??= []).push(
-        `${a.name}: /${file.path}: ${err instanceof Error ? err.message : String(err)}`,
-      );
+      const message = `${a.name}: /${file.path}: ${err instanceof Error ? err.message : String(err)}`;
+      if (err instanceof AnalyzerLimitError) result.limit ??= { ...err.limit, message };
+      else if (a.packageDatabase === true) result.unreadable ??= { message };
+      (result.errors ??= []).push(message);
     }
   }
   return result;

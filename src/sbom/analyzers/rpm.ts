@@ -18,7 +18,8 @@ const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
 
 export const rpmAnalyzer: Analyzer = {
   name: 'rpm',
-  version: 3,
+  version: 4,
+  packageDatabase: true,
   wants: (path) => PATHS.has(path),
   analyze(file): AnalyzerOutput {
     if (!file.content.subarray(0, SQLITE_MAGIC.length).equals(SQLITE_MAGIC)) {

@@ -3,11 +3,13 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 import {
   AnalysisPool,
+  MAX_WARNINGS_SENT,
   budgetReasonOf,
   poolSizeFor,
   trimmedAnalysis,
 } from '../../../src/image/analysis-pool.js';
 import type { ImageAnalysis, ImageAnalysisFailure } from '../../../src/image/image-analyzer.js';
+import type { ImageInventory } from '../../../src/sbom/types.js';
 import { ImageService } from '../../../src/image/image-service.js';
 import {
   DockerConfigCredentialSource,
@@ -176,6 +178,21 @@ describe('analysis pool', function () {
     await Promise.all(jobs);
   });
 
+  it('forks every worker at prestart, so jobs afterwards fork none', async () => {
+    pool = newPool({ size: 2 });
+    await pool.prestart();
+    assert.equal(pool.processes, 2);
+    assert.equal(pool.workersStarted, 2);
+    const results = await Promise.all(
+      ['app', 'slow', 'app'].map((n) => pool.analyze(`registry.test/${n}:1`)),
+    );
+    assert.deepEqual(
+      results.map((r) => r.ok),
+      [true, true, true],
+    );
+    assert.equal(pool.workersStarted, 2);
+  });
+
   it('fails queued jobs on shutdown instead of leaving them waiting', async () => {
     pool = newPool({ size: 1 });
     const running = pool.analyze('registry.test/slow:1');
@@ -286,6 +303,24 @@ describe('analysis pool with the real analyzer', function () {
 });
 
 describe('analysis results across the thread boundary', () => {
+  it('sends the first warnings of a success across, cut short, and counts them all', () => {
+    const inventory: ImageInventory = {
+      kind: 'ImageInventory',
+      packages: [],
+      facts: {} as ImageInventory['facts'],
+      layers: [],
+      analyzerVersion: 'v',
+      warnings: Array.from({ length: 10 }, (_, i) => `go-binary: /bin/t${i}: ${'x'.repeat(1000)}`),
+    };
+    const success = { ok: true, inventory } as unknown as ImageAnalysis;
+    const trimmed = trimmedAnalysis(success);
+    assert.ok(trimmed.ok);
+    assert.equal(trimmed.trimmed?.warnings, 10);
+    assert.equal(trimmed.inventory.warnings.length, MAX_WARNINGS_SENT);
+    assert.ok(trimmed.inventory.warnings[0]!.startsWith('go-binary: /bin/t0: '));
+    assert.ok(trimmed.inventory.warnings.every((w) => w.length <= 300));
+  });
+
   it('keeps failures as they are and empties the lists of a success', () => {
     const fail: ImageAnalysis = {
       ok: false,

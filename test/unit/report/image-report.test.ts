@@ -125,6 +125,22 @@ describe('ImageReport construction', () => {
     assert.equal(report.status?.conditions?.[0]?.message, 'Found 0 packages.');
   });
 
+  it('states the files the analysis could not read, so 0 packages is not read as a clean image', () => {
+    const elf = 'go-binary: /usr/bin/tool: ELF has 65535 sections, over the limit of 4096 (MAX_ELF_SECTIONS)';
+    const one = buildImageReport(input({ summary: { packages: 0, warnings: { count: 1, shown: [elf] } } }));
+    assert.equal(
+      one.status?.conditions?.[0]?.message,
+      `Found 0 packages. 1 file was not read, so packages in them are not counted: ${elf}.`,
+    );
+    const many = buildImageReport(
+      input({ summary: { packages: 2, warnings: { count: 5, shown: ['a: /x: bad', 'b: /y: bad'] } } }),
+    );
+    assert.match(
+      many.status?.conditions?.[0]?.message ?? '',
+      /5 files were not read.*: a: \/x: bad; b: \/y: bad; and 3 more\.$/,
+    );
+  });
+
   it('labels distributions briefly', () => {
     assert.equal(osLabel(DEBIAN), 'debian 12');
     assert.equal(osLabel({ id: 'alpine', source: '/etc/alpine-release' }), 'alpine');

@@ -17,7 +17,10 @@ import {
   sqliteFile as rpmdb,
   zeroblobRpmdb,
 } from '../../support/hostile-layers.js';
+import { analyzeImage } from '../../../src/sbom/analyze-image.js';
+import { isImageAnalysisError } from '../../../src/sbom/types.js';
 import { encodeRpmHeader } from './rpm-encoder.js';
+import { layerOf } from './tar-writer.js';
 
 function cpuMs<T>(run: () => T): { value: T; ms: number } {
   const start = process.cpuUsage();
@@ -127,6 +130,32 @@ describe('hostile rpmdb.sqlite', () => {
       d.exec('CREATE TRIGGER t AFTER INSERT ON Packages BEGIN INSERT INTO Log VALUES (1); END');
     });
     assert.match(analyzeRpmdb(db).errors[0] ?? '', /schema has a trigger \(t\)/);
+  });
+
+  it('fails the image on a refused rpmdb, naming the file and the rule, instead of 0 packages', async () => {
+    const layers = [
+      layerOf([{ name: 'var/lib/rpm/rpmdb.sqlite', content: recursiveViewRpmdb() }], 'none'),
+      layerOf([{ name: 'usr/bin/tool', content: '#!/bin/sh\n', mode: 0o755 }], 'none'),
+    ];
+    const result = await analyzeImage({ layers, config: { architecture: 'amd64', os: 'linux' } });
+    if (!isImageAnalysisError(result)) assert.fail(`analysed with ${result.packages.length} packages`);
+    assert.equal(result.reason, 'UnreadablePackageDatabase');
+    assert.equal(result.path, '/var/lib/rpm/rpmdb.sqlite');
+    assert.equal(result.layer?.index, 0);
+    assert.match(
+      result.message,
+      /rpm: \/var\/lib\/rpm\/rpmdb.sqlite: rpmdb Packages is not a plain table \(view\)/,
+    );
+    assert.match(result.message, /package inventory is unknown/);
+  });
+
+  it('does not fail the image on a refused rpmdb a later layer deleted', async () => {
+    const layers = [
+      layerOf([{ name: 'var/lib/rpm/rpmdb.sqlite', content: zeroblobRpmdb() }], 'none'),
+      layerOf([{ name: 'var/lib/rpm/.wh.rpmdb.sqlite' }], 'none'),
+    ];
+    const result = await analyzeImage({ layers, config: { architecture: 'amd64', os: 'linux' } });
+    assert.ok(!isImageAnalysisError(result), isImageAnalysisError(result) ? result.message : '');
   });
 
   it('still reads the plain table rpm writes', () => {

@@ -13,15 +13,26 @@
 //      pushed to the local registry, under an Enforce policy that requires the
 //      signature (onImageUnknown Deny, so an answer in time is a verified one),
 //      one at a time and 20 at once.
+// How the load is generated: A, B and D by this process (Node, through the API
+// server). C by h2load (test/support/h2load.ts), a native HTTP/2 client, as the
+// API server talks to webhooks: two h2load processes at once, each one TLS
+// connection with 100 concurrent streams, one POSTing a compliant Deployment's
+// review and the other a violating one (so half are admitted, half denied).
+// A Node client on the same two cores spent as much CPU as the webhook itself,
+// and its event loop and GC pauses showed up as the webhook's p99. Before the
+// load, one review of each kind is checked over HTTP/2 from here (uid echoed,
+// allowed or not).
+// The operator runs with the shipped manifest's environment (config/manager:
+// heap and young-generation sizes in NODE_OPTIONS), as deployed.
 // During B it counts the TCP connections the API server holds to the webhook
 // (from /proc/net/tcp): HTTP/2 multiplexes reviews over one or two. Not a timed test.
 // The machine's load average is printed with the results: on a shared machine
 // the figures mean little without it.
 // Usage: node dist/bench/admission.js [--requests 2000] [--concurrency 200] [--seconds 10]
 //        [--profile <dir>]   (the operator runs with --cpu-prof into <dir>; open the .cpuprofile in DevTools)
-import { request as httpsRequest, Agent } from 'node:https';
+import { connect as http2Connect } from 'node:http2';
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -38,6 +49,8 @@ import { createReadyNamespace } from '../test/support/namespaces.js';
 import { startOperatorProcess } from '../test/support/operator-process.js';
 import { createSecurityPolicy } from '../test/support/policies.js';
 import { eventually } from '../test/support/wait.js';
+import { runH2load, type H2loadResult } from '../test/support/h2load.js';
+import { shippedOperatorEnv } from '../test/support/shipped-operator-env.js';
 
 const { values } = parseArgs({
   options: {
@@ -177,6 +190,22 @@ noteLoad('start');
 await load(apiCreate(true), 400);
 results.push(['A. API server, no webhook (dry-run create)', await load(apiCreate(true), total)]);
 
+// As deployed: the manifest's NODE_OPTIONS (heap, young generation) and malloc arenas; not its
+// container paths (SHIPSHAPE_CACHE_DIR), which are no place to write on this machine.
+const manifestEnv = shippedOperatorEnv();
+const shipped = Object.fromEntries(
+  (['NODE_OPTIONS', 'MALLOC_ARENA_MAX'] as const).flatMap((name) =>
+    manifestEnv[name] === undefined ? [] : [[name, manifestEnv[name]]],
+  ),
+);
+const profiled = (env: Record<string, string>) =>
+  values.profile === undefined
+    ? env
+    : {
+        ...env,
+        NODE_OPTIONS: `${env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${values.profile}`.trim(),
+      };
+notes.push(`operator environment: ${JSON.stringify(shipped)}`);
 const port = await freePort();
 const operator = await startOperatorProcess(
   [
@@ -188,7 +217,7 @@ const operator = await startOperatorProcess(
     `--webhook-bind-address=127.0.0.1:${port}`,
     `--webhook-url=https://127.0.0.1:${port}/validate`,
   ],
-  values.profile === undefined ? {} : { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${values.profile}` },
+  profiled(shipped),
 );
 try {
   await operator.waitReady(60_000);
@@ -208,48 +237,79 @@ try {
     name: 'shipshape-webhook-server-cert',
   });
   const ca = Buffer.from(secret.data?.['ca.crt'] ?? '', 'base64').toString();
-  const agent = new Agent({ keepAlive: true, maxSockets: concurrency, ca });
-  const review = (i: number) =>
+  const review = (uid: string, compliant: boolean) =>
     JSON.stringify({
       apiVersion: 'admission.k8s.io/v1',
       kind: 'AdmissionReview',
       request: {
-        uid: `bench-${i}`,
+        uid,
         kind: { group: 'apps', version: 'v1', kind: 'Deployment' },
         resource: { group: 'apps', version: 'v1', resource: 'deployments' },
         operation: 'CREATE',
         namespace: ns,
-        name: `d${i}`,
-        object: deployment(`d${i}`, i % 2 === 0),
+        name: uid,
+        object: deployment(uid, compliant),
       },
     });
-  const direct = (i: number) =>
-    new Promise<boolean>((resolve, reject) => {
-      const req = httpsRequest(
-        {
-          host: '127.0.0.1',
-          port,
-          path: '/validate',
-          method: 'POST',
-          agent,
-          headers: { 'Content-Type': 'application/json' },
-        },
-        (res) => {
-          let text = '';
-          res.on('data', (c: Buffer) => (text += c.toString()));
-          res.on('end', () => resolve(res.statusCode === 200 && text.includes(`"uid":"bench-${i}"`)));
-        },
+  const bodies = mkdtempSync(join(tmpdir(), 'shipshape-bench-reviews-'));
+  try {
+    const compliantBody = join(bodies, 'compliant.json');
+    const violatingBody = join(bodies, 'violating.json');
+    writeFileSync(compliantBody, review('bench-compliant', true));
+    writeFileSync(violatingBody, review('bench-violating', false));
+    // h2load looks at status codes only: check the answers themselves once (verifying the serving certificate).
+    const session = http2Connect(`https://127.0.0.1:${port}`, { ca });
+    try {
+      for (const [file, uid, allowed] of [
+        [compliantBody, 'bench-compliant', true],
+        [violatingBody, 'bench-violating', false],
+      ] as const) {
+        const text = await new Promise<string>((resolve, reject) => {
+          const stream = session.request({
+            ':method': 'POST',
+            ':path': '/validate',
+            'content-type': 'application/json',
+          });
+          let body = '';
+          stream.on('data', (c: Buffer) => (body += c.toString()));
+          stream.on('end', () => resolve(body));
+          stream.on('error', reject);
+          stream.end(readFileSync(file));
+        });
+        const answer = (JSON.parse(text) as { response?: { uid?: string; allowed?: boolean } }).response;
+        if (answer?.uid !== uid || answer.allowed !== allowed)
+          throw new Error(`the webhook answered ${uid} with ${text.slice(0, 300)}`);
+      }
+    } finally {
+      session.close();
+    }
+    const perHalf = Math.max(1, Math.floor(concurrency / 2));
+    const direct = async (size: { requests: number } | { seconds: number }): Promise<Stats> => {
+      const halves: H2loadResult[] = await Promise.all(
+        [compliantBody, violatingBody].map((bodyFile) =>
+          runH2load({
+            url: `https://127.0.0.1:${port}/validate`,
+            bodyFile,
+            connections: 1,
+            streams: perHalf,
+            headers: { 'content-type': 'application/json' },
+            ...('requests' in size ? { requests: Math.ceil(size.requests / 2) } : size),
+          }),
+        ),
       );
-      req.on('error', reject);
-      req.end(review(i));
-    });
-  await load(direct, 400);
-  results.push(['C. webhook alone (half compliant, half denied)', await load(direct, total)]);
-  results.push([
-    `C. webhook alone, sustained ${sustainSeconds}s`,
-    await load(direct, Infinity, sustainSeconds * 1000),
-  ]);
-  agent.destroy();
+      const latencies = halves.flatMap((h) => h.latenciesMs);
+      const failures = halves.reduce((sum, h) => sum + h.failures, 0);
+      return stats(latencies, failures, Math.max(...halves.map((h) => h.spanMs)));
+    };
+    await direct({ requests: 20 * concurrency });
+    results.push(['C. webhook alone (half compliant, half denied)', await direct({ requests: total })]);
+    results.push([
+      `C. webhook alone, sustained ${sustainSeconds}s`,
+      await direct({ seconds: sustainSeconds }),
+    ]);
+  } finally {
+    rmSync(bodies, { recursive: true, force: true });
+  }
   noteLoad('after C');
 } finally {
   await operator.stop();
@@ -327,16 +387,19 @@ try {
     );
   }
   const sigPort = await freePort();
-  const verifying = await startOperatorProcess([
-    `--kubeconfig=${cluster.kubeconfigPath}`,
-    '--namespace=shipshape-system',
-    '--log-level=warn',
-    '--leader-elect=false',
-    '--allow-registry=127.0.0.1:*',
-    `--plain-http=${host}`,
-    `--webhook-bind-address=127.0.0.1:${sigPort}`,
-    `--webhook-url=https://127.0.0.1:${sigPort}/validate`,
-  ]);
+  const verifying = await startOperatorProcess(
+    [
+      `--kubeconfig=${cluster.kubeconfigPath}`,
+      '--namespace=shipshape-system',
+      '--log-level=warn',
+      '--leader-elect=false',
+      '--allow-registry=127.0.0.1:*',
+      `--plain-http=${host}`,
+      `--webhook-bind-address=127.0.0.1:${sigPort}`,
+      `--webhook-url=https://127.0.0.1:${sigPort}/validate`,
+    ],
+    shipped,
+  );
   try {
     await verifying.waitReady(60_000);
     const sigCollection = `/apis/apps/v1/namespaces/${sigNs}/deployments`;

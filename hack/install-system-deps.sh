@@ -3,10 +3,11 @@
 # registry tests), debootstrap (real Debian rootfs for test images), rpm (a real
 # rpm SQLite database), prometheus (a real Prometheus that scrapes the operator
 # in e2e, and promtool to check and unit-test the alert rules), and the reference
-# implementations the version-order conformance tests compare against. Installs
+# implementations the version-order conformance tests compare against, and h2load
+# (nghttp2-client: the native HTTP/2 load generator of bench/admission). Installs
 # only what is missing.
 set -euo pipefail
-declare -A wanted=([htpasswd]=apache2-utils [debootstrap]=debootstrap [rpm]=rpm [rpmbuild]=rpm [prometheus]=prometheus [promtool]=prometheus)
+declare -A wanted=([h2load]=nghttp2-client [htpasswd]=apache2-utils [debootstrap]=debootstrap [rpm]=rpm [rpmbuild]=rpm [prometheus]=prometheus [promtool]=prometheus)
 # Reference version orders for the vuln conformance tests: libdpkg (dpkg's own
 # comparator, batched), Python's packaging, java + mvn for maven-artifact.
 wanted+=([gcc]=gcc [java]=default-jdk-headless [mvn]=maven)

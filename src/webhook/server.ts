@@ -10,6 +10,12 @@
 // connection. Over HTTP/1.1 it keeps only a few idle connections per host, so
 // under a burst of 200 concurrent admissions most reviews would pay a fresh
 // TLS handshake (bench/admission.ts measures both).
+//
+// HTTP/2 flow control: with HTTP/2's default windows (64 KiB per stream and
+// for the whole connection) the API server may have only 64 KiB of request
+// bodies in flight to us at once, so with many concurrent reviews, or one
+// large pod, it waits a round trip for each WINDOW_UPDATE. The windows below
+// let a burst of reviews arrive at once; they bound what we buffer unread.
 import {
   createSecureServer,
   type Http2SecureServer,
@@ -30,6 +36,11 @@ import { parseAdmissionReview, reviewResponse, type AdmissionRequest } from './r
  * for an UPDATE (object and oldObject), plus the envelope.
  */
 export const MAX_REVIEW_BYTES = 7 * 1024 * 1024;
+
+/** Per-stream receive window: most reviews (a pod template, sent once or twice) fit in one. */
+export const STREAM_WINDOW_BYTES = 1024 * 1024;
+/** Receive window of one HTTP/2 connection, shared by its streams: what a burst of reviews may send before we read. */
+export const CONNECTION_WINDOW_BYTES = 16 * 1024 * 1024;
 
 export interface AdmissionObserver {
   answered(request: AdmissionRequest, decision: AdmissionDecision, seconds: number): void;
@@ -104,9 +115,16 @@ export class AdmissionServer {
     const host = address.slice(0, index).replace(/^\[|\]$/g, '') || undefined;
     const port = Number(address.slice(index + 1));
     const server = createSecureServer(
-      { cert: this.pair.cert, key: this.pair.key, minVersion: 'TLSv1.2', allowHTTP1: true },
+      {
+        cert: this.pair.cert,
+        key: this.pair.key,
+        minVersion: 'TLSv1.2',
+        allowHTTP1: true,
+        settings: { initialWindowSize: STREAM_WINDOW_BYTES },
+      },
       (req: Request, res: Response) => void this.handle(req, res),
     );
+    server.on('session', (session) => session.setLocalWindowSize(CONNECTION_WINDOW_BYTES));
     // The API server keeps connections open between reviews; one idle for two minutes is closed.
     server.on('secureConnection', (socket: TLSSocket) => {
       socket.setTimeout(120_000, () => socket.destroy());

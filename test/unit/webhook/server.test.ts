@@ -6,7 +6,11 @@ import { connect as http2Connect } from 'node:http2';
 import { request as httpsRequest } from 'node:https';
 import { planCertificates } from '../../../src/webhook/certificate-keeper.js';
 import type { AdmissionDecision } from '../../../src/webhook/decision.js';
-import { AdmissionServer } from '../../../src/webhook/server.js';
+import {
+  AdmissionServer,
+  CONNECTION_WINDOW_BYTES,
+  STREAM_WINDOW_BYTES,
+} from '../../../src/webhook/server.js';
 import { splitPem } from '../../../src/webhook/certificates.js';
 
 const names = { dnsNames: [], ipAddresses: ['127.0.0.1'] };
@@ -97,6 +101,40 @@ describe('admission server', () => {
         assert.equal(a.status, 200);
         assert.equal((JSON.parse(a.text) as { response: { uid: string } }).response.uid, `h2-${i}`);
       }
+    } finally {
+      session.close();
+    }
+  });
+
+  it('grants HTTP/2 flow-control windows that let a burst of reviews arrive at once', async () => {
+    const session = http2Connect(`https://127.0.0.1:${port}`, { ca });
+    try {
+      await new Promise((resolve) => session.once('remoteSettings', resolve));
+      // The connection's WINDOW_UPDATE follows the settings; a ping's answer comes after it.
+      await new Promise<void>((resolve, reject) =>
+        session.ping((error) => (error ? reject(error) : resolve())),
+      );
+      assert.equal(session.remoteSettings.initialWindowSize, STREAM_WINDOW_BYTES);
+      assert.equal(session.state.remoteWindowSize, CONNECTION_WINDOW_BYTES);
+      // 40 reviews of 60 KiB each (the test server's limit is 64 KiB): 37 times HTTP/2's default connection window.
+      const padded = (uid: string) =>
+        JSON.stringify({ ...(JSON.parse(review(uid)) as object), padding: 'x'.repeat(60 * 1024) });
+      const statuses = await Promise.all(
+        Array.from(
+          { length: 40 },
+          (_, i) =>
+            new Promise<number>((resolve, reject) => {
+              const stream = session.request({ ':method': 'POST', ':path': '/validate' });
+              let status = 0;
+              stream.on('response', (headers) => (status = Number(headers[':status'])));
+              stream.resume();
+              stream.on('end', () => resolve(status));
+              stream.on('error', reject);
+              stream.end(padded(`burst-${i}`));
+            }),
+        ),
+      );
+      assert.deepEqual(new Set(statuses), new Set([200]));
     } finally {
       session.close();
     }

@@ -115,6 +115,20 @@ describe('WorkQueue', () => {
     await settle();
   });
 
+  it('gives the event loop a turn between keys, however quickly a handler settles', async () => {
+    const handled: string[] = [];
+    for (let i = 0; i < 50; i++) queue.add(`k${i}`);
+    queue.run(1, (key) => {
+      handled.push(key);
+      return Promise.resolve(undefined);
+    });
+    // A macrotask queued now runs after at most a key or two, not after the whole burst.
+    const before = await new Promise<number>((resolve) => setImmediate(() => resolve(handled.length)));
+    assert.ok(before <= 2, `${before} keys were handled before the event loop had a turn`);
+    while (handled.length < 50) await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(new Set(handled).size, 50);
+  });
+
   it('hands out keys in the order they were first added', async () => {
     queue.add('a');
     queue.add('b');

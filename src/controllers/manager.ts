@@ -418,31 +418,32 @@ export class Manager {
       .map((v) => `${v.id} (${v.severity.toLowerCase()}) in ${v.package} ${v.installedVersion}`)
       .join(', ');
     const more = added.length > 5 ? ` and ${added.length - 5} more` : '';
-    for (const key of this.reconciler.workloads.running(digest, references).slice(0, 100)) {
-      const workload = this.cache.get<KubernetesObject>(key.kind, key.namespace, key.name);
-      if (workload === undefined) continue;
-      this.events.record({
-        regarding: regardingOf(workload),
-        type: 'Warning',
-        reason: 'NewVulnerability',
-        action: 'MatchVulnerabilities',
-        note: `The vulnerability database now finds ${added.length} new ${added.length === 1 ? 'vulnerability' : 'vulnerabilities'} in image ${digest}: ${shown}${more}. See imagereport ${digest.replace(':', '-')}.`,
-      });
-    }
+    this.warnWorkloadsRunning(digest, references, {
+      reason: 'NewVulnerability',
+      action: 'MatchVulnerabilities',
+      note: `The vulnerability database now finds ${added.length} new ${added.length === 1 ? 'vulnerability' : 'vulnerabilities'} in image ${digest}: ${shown}${more}. See imagereport ${digest.replace(':', '-')}.`,
+    });
   }
 
   /** A Warning on the workloads that run the digest: its ImageReport will not be written. */
   private announceRefusedReport(digest: string, references: readonly string[], problem: string): void {
+    this.warnWorkloadsRunning(digest, references, {
+      reason: 'ImageReportRefused',
+      action: 'PublishImageReport',
+      note: `The ImageReport of image ${digest.slice(0, 140)} cannot be written and is not retried: ${problem}`,
+    });
+  }
+
+  /** One Warning Event on each workload running the digest (the first 100 of them). */
+  private warnWorkloadsRunning(
+    digest: string,
+    references: readonly string[],
+    event: { reason: string; action: string; note: string },
+  ): void {
     for (const key of this.reconciler.workloads.running(digest, references).slice(0, 100)) {
       const workload = this.cache.get<KubernetesObject>(key.kind, key.namespace, key.name);
       if (workload === undefined) continue;
-      this.events.record({
-        regarding: regardingOf(workload),
-        type: 'Warning',
-        reason: 'ImageReportRefused',
-        action: 'PublishImageReport',
-        note: `The ImageReport of image ${digest.slice(0, 140)} cannot be written and is not retried: ${problem}`,
-      });
+      this.events.record({ regarding: regardingOf(workload), type: 'Warning', ...event });
     }
   }
 

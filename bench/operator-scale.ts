@@ -320,8 +320,11 @@ try {
         ],
       }),
     );
+    // A scrape that fails (the operator busy, or gone) counts as no news; its exit is reported below.
     const successes = async () =>
-      metricValue(await operator.metrics(), 'shipshape_vulndb_refresh_total', { result: 'success' }) ?? 0;
+      metricValue(await operator.metrics().catch(() => ''), 'shipshape_vulndb_refresh_total', {
+        result: 'success',
+      }) ?? 0;
     const before = await successes();
     const reloadStarted = Date.now();
     operator.child.kill('SIGHUP');
@@ -331,6 +334,8 @@ try {
       await sleep(1000);
     }
     rmSync(added);
+    if (operator.child.exitCode !== null || operator.child.signalCode !== null)
+      throw new Error(`the operator exited during the reload: ${operator.output().slice(-3000)}`);
     const after = peakRssMiB(operator.child.pid ?? 0);
     reload =
       `database reload (SIGHUP, one advisory added): loaded ${reloaded === undefined ? 'not within the window' : `${((reloaded - reloadStarted) / 1000).toFixed(1)} s after the signal`}; ` +

@@ -338,13 +338,7 @@ export class ImageService {
       };
     } else {
       vulnerabilities = await this.vulnerabilitiesOf(compact);
-      // No database right now (released for a reload): earlier findings stand until it is back.
-      if (
-        vulnerabilities.state === 'Unknown' &&
-        vulnerabilities.reason === 'DatabaseUnavailable' &&
-        record.vulnerabilities?.state === 'Matched'
-      )
-        return;
+      if (standing(record.vulnerabilities, vulnerabilities) !== vulnerabilities) return;
     }
     const now = this.digests.peek(digest);
     // Re-analysed (or forgotten) while matching: that result is newer than this one.
@@ -596,14 +590,8 @@ export class ImageService {
     references.add(image);
     while (references.size > MAX_REFERENCES_PER_DIGEST) references.delete(references.values().next().value!);
     const record: ImageRecord = { summary: status.summary, facts: status.facts, references, analyzedAt: now };
-    // The same digest has the same packages: with no database right now (released for a
-    // reload), its earlier findings stand until the loaded one re-matches it.
     const kept =
-      vulnerabilities?.state === 'Unknown' &&
-      vulnerabilities.reason === 'DatabaseUnavailable' &&
-      known?.vulnerabilities?.state === 'Matched'
-        ? known.vulnerabilities
-        : vulnerabilities;
+      vulnerabilities === undefined ? undefined : standing(known?.vulnerabilities, vulnerabilities);
     this.digests.set(status.digest, kept === undefined ? record : withVulnerabilities(record, kept));
     return !sameVulnerabilities(known?.vulnerabilities, kept);
   }
@@ -700,6 +688,20 @@ function withVulnerabilities(record: ImageRecord, vulnerabilities: ImageVulnerab
       vulnerabilityFindings: vulnerabilities.findings,
     },
   };
+}
+
+/**
+ * What a digest's vulnerabilities are after a new answer: the earlier match stands when
+ * there is no database right now (released for a reload) — the same digest has the same
+ * packages, and the loaded database re-matches it.
+ */
+function standing(
+  earlier: ImageVulnerabilities | undefined,
+  fresh: ImageVulnerabilities,
+): ImageVulnerabilities {
+  return fresh.state === 'Unknown' && fresh.reason === 'DatabaseUnavailable' && earlier?.state === 'Matched'
+    ? earlier
+    : fresh;
 }
 
 /** Same findings against the same database content: nothing to tell. */

@@ -80,31 +80,33 @@ export async function analyzeImage(input: AnalyzeImageInput): Promise<ImageInven
   const vfs = new VirtualFilesystem<FileAnalysis>(walks, limits.maxSymlinkHops);
   const visible = vfs.files();
   const fragments: Array<{ path: string; fragment: OsReleaseFragment }> = [];
+  /** The image's error for one visible file, naming its layer and path. */
+  const fileError = (
+    file: (typeof visible)[number],
+    reason: 'LimitExceeded' | 'UnreadablePackageDatabase',
+    message: string,
+  ): ImageAnalysisError => ({
+    kind: 'ImageAnalysisError',
+    reason,
+    message: `layer ${file.layerIndex} (${file.layerDigest}): ${message}`,
+    layer: { index: file.layerIndex, digest: file.layerDigest },
+    path: file.path,
+  });
   for (const file of visible) {
     const over = file.value.limit;
     if (over !== undefined) {
-      const index = file.layerIndex;
       return {
-        kind: 'ImageAnalysisError',
-        reason: 'LimitExceeded',
-        message: `layer ${index} (${file.layerDigest}): ${over.message}`,
-        layer: { index, digest: file.layerDigest },
+        ...fileError(file, 'LimitExceeded', over.message),
         limit: { name: over.name, value: over.value },
-        path: file.path,
       };
     }
     const unreadable = file.value.unreadable;
     if (unreadable !== undefined) {
-      const index = file.layerIndex;
-      return {
-        kind: 'ImageAnalysisError',
-        reason: 'UnreadablePackageDatabase',
-        message:
-          `layer ${index} (${file.layerDigest}): ${unreadable.message}; ` +
-          'the package inventory is unknown, so the image is not analysed',
-        layer: { index, digest: file.layerDigest },
-        path: file.path,
-      };
+      return fileError(
+        file,
+        'UnreadablePackageDatabase',
+        `${unreadable.message}; the package inventory is unknown, so the image is not analysed`,
+      );
     }
     if (file.value.os !== undefined) fragments.push({ path: file.path, fragment: file.value.os });
     // A loop, not push(...errors): a spread of a long array overflows the stack.
